@@ -1,0 +1,25 @@
+"""Argument helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+from eventsnn.config import RunConfig, load_config
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """`-c/--config FILE` and repeated `--set section.key=value`."""
+    parser.add_argument("-c", "--config", required=required, metavar="FILE", help="YAML config file")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one config field (repeatable), e.g. --set train.epochs=2",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Load the config named on the command line with its overrides."""
+    return load_config(args.config, args.overrides)

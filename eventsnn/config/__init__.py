@@ -1,0 +1,35 @@
+"""Typed run configuration: frozen dataclasses plus a strict YAML loader."""
+
+from eventsnn.config.loader import dump_yaml, from_dict, load_config, save_resolved, to_dict
+from eventsnn.config.schema import (
+    DataConfig,
+    DistributedConfig,
+    FramingConfig,
+    ModelConfig,
+    OptimConfig,
+    OutputConfig,
+    PerturbationSweep,
+    PlasticityConfig,
+    RobustnessConfig,
+    RunConfig,
+    TrainConfig,
+)
+
+__all__ = [
+    "DataConfig",
+    "DistributedConfig",
+    "FramingConfig",
+    "ModelConfig",
+    "OptimConfig",
+    "OutputConfig",
+    "PerturbationSweep",
+    "PlasticityConfig",
+    "RobustnessConfig",
+    "RunConfig",
+    "TrainConfig",
+    "dump_yaml",
+    "from_dict",
+    "load_config",
+    "save_resolved",
+    "to_dict",
+]

@@ -1,0 +1,236 @@
+"""Strict YAML loading for `RunConfig`.
+
+* unknown keys are errors, with the file, the dotted key path and the closest valid key;
+* values are checked against the dataclass annotations (int, float, str, bool, Literal,
+  Optional, tuples, nested sections);
+* `base: other.yaml` at the top of a file deep-merges the file over `other.yaml`;
+* `--set section.key=value` overrides are parsed as YAML scalars and checked the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from eventsnn.config.schema import RunConfig
+from eventsnn.errors import ConfigError
+
+T = TypeVar("T")
+_BASE_KEY = "base"
+
+
+def load_config(path: str | os.PathLike[str] | None, overrides: typing.Sequence[str] = ()) -> RunConfig:
+    """Load a YAML file (or the defaults when `path` is None) and apply `--set` overrides."""
+    raw: dict[str, Any] = {}
+    source = "<defaults>"
+    if path is not None:
+        source = str(path)
+        raw = _read_with_bases(Path(path), seen=())
+    for item in overrides:
+        _apply_override(raw, item)
+        source = f"{source} (with --set)" if "(with --set)" not in source else source
+    return from_dict(RunConfig, raw, source=source)
+
+
+def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = "") -> T:
+    """Build dataclass `cls` from a mapping, rejecting unknown keys and wrong types."""
+    if not isinstance(data, dict):
+        where = prefix or "top level"
+        raise ConfigError(f"{source}: {where}: expected a mapping, got {type(data).__name__}")
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in fields:
+            raise ConfigError(f"{source}: {dotted}: unknown key{_suggest(str(key), fields)}")
+        kwargs[key] = _convert(value, hints[key], source=source, dotted=dotted)
+    missing = [
+        name
+        for name, f in fields.items()
+        if name not in kwargs
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{source}: {prefix}{missing[0]}: required key is missing")
+    return cls(**kwargs)
+
+
+def to_dict(obj: Any) -> Any:
+    """A dataclass tree -> plain YAML-friendly data (tuples become lists)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (tuple, list)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def dump_yaml(cfg: Any) -> str:
+    """The resolved config as YAML text."""
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=False)
+
+
+def save_resolved(cfg: Any, run_dir: str | os.PathLike[str], name: str = "config.yaml") -> Path:
+    """Write the resolved config into a run directory atomically; return its path."""
+    from eventsnn.utils.io import atomic_write_text
+
+    path = Path(run_dir) / name
+    atomic_write_text(path, dump_yaml(cfg))
+    return path
+
+
+# ----------------------------------------------------------------------------- internals
+def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: YAML syntax error{where}: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of sections, got {type(raw).__name__}")
+    base = raw.pop(_BASE_KEY, None)
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: {_BASE_KEY}: expected a path string")
+    base_path = (path.parent / base).resolve()
+    if base_path in seen:
+        raise ConfigError(f"{path}: {_BASE_KEY}: circular reference to {base_path}")
+    merged = _read_with_bases(base_path, (*seen, base_path))
+    return _deep_merge(merged, raw)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _apply_override(raw: dict[str, Any], item: str) -> None:
+    if "=" not in item:
+        raise ConfigError(f"--set {item}: expected section.key=value")
+    dotted, text = item.split("=", 1)
+    parts = dotted.strip().split(".")
+    if len(parts) < 2 or not all(parts):
+        raise ConfigError(f"--set {item}: expected section.key=value")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text
+    node = raw
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def _suggest(key: str, valid: typing.Iterable[str]) -> str:
+    match = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
+    return f"; did you mean {match[0]}?" if match else f"; valid keys: {', '.join(sorted(valid))}"
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(tp))
+    if origin is tuple:
+        args = get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"list of {_type_name(args[0])}"
+        return f"list of {len(args)} ({', '.join(_type_name(a) for a in args)})"
+    if tp is type(None):
+        return "null"
+    if dataclasses.is_dataclass(tp):
+        return "mapping"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(value: Any, tp: Any, *, source: str, dotted: str) -> Any:
+    def fail() -> typing.NoReturn:
+        got = type(value).__name__
+        raise ConfigError(f"{source}: {dotted}: expected {_type_name(tp)}, got {got} {value!r}")
+
+    origin = get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        args = get_args(tp)
+        if value is None:
+            if type(None) in args:
+                return None
+            fail()
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _convert(value, arg, source=source, dotted=dotted)
+            except ConfigError:
+                continue
+        fail()
+    if origin is Literal:
+        if value in get_args(tp) and not isinstance(value, bool):
+            return value
+        fail()
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            fail()
+        args = get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(
+                _convert(v, args[0], source=source, dotted=f"{dotted}[{i}]") for i, v in enumerate(value)
+            )
+        if len(value) != len(args):
+            fail()
+        pairs = enumerate(zip(value, args))
+        return tuple(_convert(v, a, source=source, dotted=f"{dotted}[{i}]") for i, (v, a) in pairs)
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            fail()
+        return dict(value)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, source=source, prefix=f"{dotted}.")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        fail()
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        fail()
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # PyYAML reads "5e-4" as a string
+            try:
+                return float(value)
+            except ValueError:
+                fail()
+        fail()
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        fail()
+    raise ConfigError(f"{source}: {dotted}: unsupported annotation {tp!r}")  # pragma: no cover

@@ -1,0 +1,21 @@
+"""Exceptions that the CLI turns into one clear line and exit code 2."""
+
+
+class EventsnnError(Exception):
+    """Base class: a problem the user can fix (bad input, missing data, wrong config)."""
+
+
+class ConfigError(EventsnnError):
+    """A config file or `--set` override is invalid."""
+
+
+class DataError(EventsnnError):
+    """A recording, data set or cache is missing, corrupt or inconsistent."""
+
+
+class CheckpointError(EventsnnError):
+    """A checkpoint is missing or belongs to another model."""
+
+
+class TrainingError(EventsnnError):
+    """Training cannot go on (for example a NaN loss)."""

@@ -1,0 +1,33 @@
+"""Shared fixtures: repository paths, the real recordings, GPU skipping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_DATA = REPO.parent / "shared" / "data" / "real"
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """`../shared/data/real/`; tests using it are skipped when it is absent."""
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"real recordings not found at {REAL_DATA}")
+    return REAL_DATA

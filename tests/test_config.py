@@ -1,0 +1,122 @@
+"""Strict YAML config loading: unknown keys, wrong types, overrides, every shipped config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from eventsnn.config import RunConfig, dump_yaml, load_config, save_resolved, to_dict
+from eventsnn.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_defaults_match_dataclass_defaults():
+    assert load_config(None) == RunConfig()
+
+
+def test_unknown_key_names_file_path_and_suggestion(tmp_path):
+    path = write(tmp_path, "plasticity:\n  a_plsu: 0.1\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: plasticity.a_plsu: unknown key; did you mean a_plus?"
+
+
+def test_unknown_section_suggests_section(tmp_path):
+    path = write(tmp_path, "plastcity:\n  mode: ssdp\n")
+    with pytest.raises(ConfigError, match=r"plastcity: unknown key; did you mean plasticity\?"):
+        load_config(path)
+
+
+def test_wrong_type_names_key_and_expected_type(tmp_path):
+    path = write(tmp_path, "train:\n  epochs: ten\n")
+    with pytest.raises(ConfigError, match=r"train\.epochs: expected int, got str 'ten'"):
+        load_config(path)
+
+
+def test_bool_is_not_an_int(tmp_path):
+    path = write(tmp_path, "train:\n  epochs: true\n")
+    with pytest.raises(ConfigError, match="train.epochs: expected int"):
+        load_config(path)
+
+
+def test_literal_lists_allowed_values(tmp_path):
+    path = write(tmp_path, "plasticity:\n  mode: dassdp\n")
+    with pytest.raises(ConfigError, match="plasticity.mode: expected one of 'off', 'ssdp', 'da_ssdp'"):
+        load_config(path)
+
+
+def test_float_accepts_int_and_pyyaml_exponent_strings(tmp_path):
+    path = write(tmp_path, "plasticity:\n  a_plus: 1e-4\n  sigma: 2\n")
+    cfg = load_config(path)
+    assert cfg.plasticity.a_plus == 1e-4 and isinstance(cfg.plasticity.sigma, float)
+
+
+def test_tuple_fields_become_tuples_and_are_checked(tmp_path):
+    cfg = load_config(write(tmp_path, "framing:\n  resize: [64, 64]\n"))
+    assert cfg.framing.resize == (64, 64)
+    hash(cfg)  # frozen and hashable: usable as a cache key
+    with pytest.raises(ConfigError, match=r"framing\.resize: expected .*list of 2"):
+        load_config(write(tmp_path, "framing:\n  resize: [64, 64, 3]\n", "d.yaml"))
+
+
+def test_nested_list_of_sections(tmp_path):
+    text = "robustness:\n  sweeps:\n    - name: time_jitter\n      severities: [0, 100]\n      levle: event\n"
+    with pytest.raises(ConfigError, match=r"robustness\.sweeps\[0\]\.levle: unknown key; did you mean level\?"):
+        load_config(write(tmp_path, text))
+
+
+def test_set_overrides_any_field(tmp_path):
+    path = write(tmp_path, "train:\n  epochs: 3\n")
+    cfg = load_config(path, ["train.epochs=7", "plasticity.mode=da_ssdp", "framing.resize=[32,32]"])
+    assert cfg.train.epochs == 7
+    assert cfg.plasticity.mode == "da_ssdp"
+    assert cfg.framing.resize == (32, 32)
+
+
+def test_set_override_typo_is_rejected():
+    with pytest.raises(ConfigError, match=r"train\.epoch: unknown key; did you mean epochs\?"):
+        load_config(None, ["train.epoch=3"])
+
+
+def test_set_override_without_equals_is_rejected():
+    with pytest.raises(ConfigError, match=r"expected section\.key=value"):
+        load_config(None, ["train.epochs"])
+
+
+def test_missing_file_and_syntax_error(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match=r"YAML syntax error \(line 3, column 1\)"):
+        load_config(write(tmp_path, "train:\n  epochs: [1, 2\n"))
+
+
+def test_base_inheritance_deep_merges(tmp_path):
+    write(tmp_path, "train:\n  epochs: 3\n  batch_size: 8\n", "base.yaml")
+    child = write(tmp_path, "base: base.yaml\ntrain:\n  epochs: 5\n", "child.yaml")
+    cfg = load_config(child)
+    assert (cfg.train.epochs, cfg.train.batch_size) == (5, 8)
+
+
+def test_resolved_yaml_round_trips(tmp_path):
+    cfg = load_config(None, ["train.epochs=4", "framing.resize=[48,48]"])
+    path = save_resolved(cfg, tmp_path / "run")
+    assert load_config(path) == cfg
+    assert yaml.safe_load(dump_yaml(cfg)) == to_dict(cfg)
+
+
+SHIPPED_CONFIGS = sorted((REPO / "configs").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_shipped_config_loads(path):
+    cfg = load_config(path)
+    assert isinstance(cfg, RunConfig)
