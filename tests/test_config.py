@@ -70,7 +70,9 @@ def test_tuple_fields_become_tuples_and_are_checked(tmp_path):
 
 def test_nested_list_of_sections(tmp_path):
     text = "robustness:\n  sweeps:\n    - name: time_jitter\n      severities: [0, 100]\n      levle: event\n"
-    with pytest.raises(ConfigError, match=r"robustness\.sweeps\[0\]\.levle: unknown key; did you mean level\?"):
+    with pytest.raises(
+        ConfigError, match=r"robustness\.sweeps\[0\]\.levle: unknown key; did you mean level\?"
+    ):
         load_config(write(tmp_path, text))
 
 

@@ -7,8 +7,17 @@ import os
 import platform
 
 _PACKAGES = (
-    "eventsnn", "torch", "torchvision", "timm", "spikingjelly", "tonic", "aedat",
-    "dv-processing", "numba", "numpy", "h5py",
+    "eventsnn",
+    "torch",
+    "torchvision",
+    "timm",
+    "spikingjelly",
+    "tonic",
+    "aedat",
+    "dv-processing",
+    "numba",
+    "numpy",
+    "h5py",
 )
 
 
