@@ -103,6 +103,7 @@ class OptimConfig:
     warmup_epochs: int = 0
     warmup_lr: float = 1e-6
     min_lr: float = 1e-5
+    cooldown_epochs: int = 0
     grad_clip: float | None = None
 
 
@@ -125,6 +126,7 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None
     log_every: int = 10
     eval_every: int = 1  # epochs
+    checkpoint_every: int = 1  # epochs between checkpoint_latest writes
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,47 @@
+"""`eventsnn train -c FILE [--set ...] [--resume]`: train a model (CPU, GPU or torchrun DDP)."""
+
+from __future__ import annotations
+
+import argparse
+
+from eventsnn.commands._common import add_config_arguments, config_from_args
+
+COMMAND = "train"
+HELP = "train a model from a config (event cache or images), with DA-SSDP as configured"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser)
+    add_run_arguments(parser)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by train and finetune."""
+    parser.add_argument("--resume", action="store_true", help="continue the run in the run directory")
+    parser.add_argument("--overwrite", action="store_true", help="start again in an existing run directory")
+    parser.add_argument("--stop-at-step", type=int, default=None, help=argparse.SUPPRESS)  # tests: interrupt
+
+
+def run(args: argparse.Namespace, init_checkpoint: str | None = None) -> int:
+    from eventsnn.engine.jobs import run_dir_for, train_job
+    from eventsnn.engine.train import StopRequested
+
+    cfg = config_from_args(args)
+    run_dir = run_dir_for(cfg, args.config)
+    try:
+        result = train_job(
+            cfg,
+            run_dir,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            init_checkpoint=init_checkpoint,
+            stop_at_step=args.stop_at_step,
+        )
+    except StopRequested as stop:
+        print(f"eventsnn {args.command}: {stop}; continue with --resume")
+        return 130
+    if result.final_eval is not None:
+        print(
+            f"done: {run_dir}  test top-1 {result.final_eval.top1:.2f}%  best {result.state.best_top1:.2f}%"
+        )
+    return 0

@@ -1,0 +1,164 @@
+"""Build what a run needs from its config: data, model, optimizer, schedule, mixup, loss.
+
+timm does what timm does well here: `create_optimizer_v2` (AdamW), `create_scheduler_v2`
+(cosine with warm-up, stepped per epoch as in the reference), `Mixup` (mixup / cutmix with
+label smoothing) and soft-target cross-entropy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from eventsnn.config import RunConfig
+from eventsnn.engine.augment import dvs_augment
+from eventsnn.engine.sampling import EpochSampler, SeededDataset
+
+EVENT_DATASETS = ("digits_dvs", "cifar10dvs", "dvs128gesture", "nmnist", "folder")
+
+
+@dataclass
+class DataBundle:
+    """Train / test sets plus what the model needs to know about them."""
+
+    train: Dataset
+    test: Dataset
+    num_classes: int
+    class_names: tuple[str, ...]
+    input_shape: tuple[int, ...]  # events: [T, C, H, W]; images: [C, H, W]
+    kind: Literal["events", "images"]
+
+
+def build_datasets(cfg: RunConfig) -> DataBundle:
+    """The configured data set (event cache or images), with the training augmentation."""
+    if cfg.data.dataset in EVENT_DATASETS:
+        from eventsnn.data import build_event_datasets
+
+        train, test, info = build_event_datasets(cfg)
+        augment = dvs_augment if cfg.train.dvs_augment else None
+        return DataBundle(
+            SeededDataset(train, cfg.train.seed, augment),
+            test,
+            info.num_classes,
+            tuple(info.class_names),
+            tuple(info.input_shape),
+            "events",
+        )
+    from eventsnn.data.images import build_image_datasets
+
+    train, test, info = build_image_datasets(cfg)
+    return DataBundle(
+        SeededDataset(train, cfg.train.seed),
+        test,
+        info.num_classes,
+        info.class_names,
+        info.input_shape,
+        "images",
+    )
+
+
+def model_overrides(cfg: RunConfig, data: DataBundle | None) -> dict[str, Any]:
+    """`create_model` keyword overrides: the config's model fields, else what the data implies."""
+    m = cfg.model
+    out: dict[str, Any] = {}
+    if data is not None:
+        out["num_classes"] = data.num_classes
+        if data.kind == "events":
+            t, c, h, _ = data.input_shape
+            out.update(T=t, in_channels=c, img_size=h)
+        else:
+            c, h, _ = data.input_shape
+            out.update(in_channels=c, img_size=h)
+    for key in ("T", "num_classes", "in_channels", "img_size", "prologue", "group_size", "activation"):
+        value = getattr(m, key)
+        if value is not None:
+            out[key] = value
+    for key in ("layers", "planes", "num_heads", "patch_sizes"):
+        value = getattr(m, key)
+        if value is not None:
+            out[key] = [list(v) if isinstance(v, tuple) else v for v in value]
+    return out
+
+
+def build_model(cfg: RunConfig, data: DataBundle | None) -> nn.Module:
+    from eventsnn.models import create_model
+
+    return create_model(cfg.model.name, **model_overrides(cfg, data))
+
+
+def build_loader(
+    dataset: Dataset, batch_size: int, sampler: EpochSampler, num_workers: int, *, train: bool
+) -> DataLoader:
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=num_workers,
+        drop_last=train,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=False,
+    )
+
+
+def build_optimizer(cfg: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
+    from timm.optim import create_optimizer_v2
+
+    o = cfg.optim
+    kwargs: dict[str, Any] = {}
+    if o.optimizer.lower() in ("sgd", "momentum", "nesterov"):
+        kwargs["momentum"] = o.momentum
+    return create_optimizer_v2(model, opt=o.optimizer, lr=o.lr, weight_decay=o.weight_decay, **kwargs)
+
+
+def build_scheduler(cfg: RunConfig, optimizer: torch.optim.Optimizer):
+    """Per-epoch schedule (`scheduler.step(epoch)`); None when `optim.scheduler` is 'none'."""
+    from timm.scheduler import create_scheduler_v2
+
+    o = cfg.optim
+    if o.scheduler == "none":
+        return None
+    scheduler, _ = create_scheduler_v2(
+        optimizer,
+        sched=o.scheduler,
+        num_epochs=cfg.train.epochs,
+        warmup_epochs=o.warmup_epochs,
+        warmup_lr=o.warmup_lr,
+        min_lr=o.min_lr,
+        cooldown_epochs=o.cooldown_epochs,
+    )
+    return scheduler
+
+
+def build_mixup(cfg: RunConfig, num_classes: int):
+    """timm Mixup (labels become soft targets with label smoothing), or None."""
+    t = cfg.train
+    if t.mixup <= 0 and t.cutmix <= 0:
+        return None
+    from timm.data import Mixup
+
+    return Mixup(
+        mixup_alpha=t.mixup,
+        cutmix_alpha=t.cutmix,
+        prob=t.mixup_prob,
+        switch_prob=0.5,
+        mode="batch",
+        label_smoothing=t.label_smoothing,
+        num_classes=num_classes,
+    )
+
+
+def per_sample_loss(logits: torch.Tensor, target: torch.Tensor, label_smoothing: float) -> torch.Tensor:
+    """Cross-entropy per sample on time-averaged logits `[B, K]`; soft targets `[B, K]` allowed.
+
+    Soft targets (mixup) give the soft-target cross-entropy -sum_k y_k log softmax(z)_k;
+    hard labels give cross-entropy with label smoothing. Returns `[B]` (float32).
+    """
+    logits = logits.float()
+    if target.dim() == 2:
+        return torch.sum(-target * F.log_softmax(logits, dim=-1), dim=-1)
+    return F.cross_entropy(logits, target, label_smoothing=label_smoothing, reduction="none")

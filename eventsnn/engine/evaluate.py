@@ -1,0 +1,110 @@
+"""Evaluation: top-1 / top-5, per-class accuracy, per-layer firing rates.
+
+Predictions use the time-averaged logits (`[T, B, K]` -> mean over T), as the reference.
+Under DDP each rank evaluates a disjoint shard and the counts are summed, so the numbers
+equal a single-process evaluation over the whole test set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from eventsnn.engine.distributed import all_reduce_sum
+
+
+@dataclass
+class EvalResult:
+    """Accuracies in percent; per-class accuracy indexed by class id."""
+
+    top1: float
+    top5: float
+    loss: float
+    n: int
+    per_class: list[float]
+    firing_rates: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def spiking_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The spikingjelly neuron modules of `model`, in forward-registration order."""
+    from spikingjelly.activation_based.neuron import BaseNode
+
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, BaseNode)]
+
+
+@contextlib.contextmanager
+def record_firing_rates(model: nn.Module, sums: dict[str, torch.Tensor]) -> Iterator[None]:
+    """Accumulate `[spike count, element count]` per neuron module into `sums` while active."""
+    handles = []
+    for name, module in spiking_modules(model):
+
+        def hook(_m, _inp, out, name=name):
+            acc = sums.setdefault(name, torch.zeros(2, dtype=torch.float64))
+            acc[0] += float((out > 0).sum())
+            acc[1] += out.numel()
+
+        handles.append(module.register_forward_hook(hook))
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+@torch.no_grad()
+def evaluate_model(
+    model: nn.Module,
+    loader: DataLoader,
+    device: torch.device,
+    num_classes: int,
+    *,
+    firing_rates: bool = False,
+    amp: bool = False,
+) -> EvalResult:
+    """Evaluate `model` on every batch of `loader` (sums are all-reduced under DDP)."""
+    from eventsnn.models import mean_logits
+
+    model.eval()
+    correct1 = torch.zeros((), dtype=torch.float64)
+    correct5 = torch.zeros((), dtype=torch.float64)
+    loss_sum = torch.zeros((), dtype=torch.float64)
+    count = torch.zeros((), dtype=torch.float64)
+    class_hits = torch.zeros(num_classes, dtype=torch.float64)
+    class_total = torch.zeros(num_classes, dtype=torch.float64)
+    rate_sums: dict[str, torch.Tensor] = {}
+    recorder = record_firing_rates(model, rate_sums) if firing_rates else contextlib.nullcontext()
+    autocast = torch.autocast(device_type="cuda", dtype=torch.float16) if amp else contextlib.nullcontext()
+    with recorder:
+        for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with autocast:
+                logits = mean_logits(model(x)).float()  # [B, K]
+            loss_sum += float(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
+            k = min(5, num_classes)
+            topk = logits.topk(k, dim=-1).indices  # [B, k]
+            hit1 = (topk[:, 0] == y).double().cpu()
+            correct1 += hit1.sum()
+            correct5 += (topk == y[:, None]).any(dim=-1).double().sum().cpu()
+            count += len(y)
+            y_cpu = y.cpu()
+            class_total.index_add_(0, y_cpu, torch.ones_like(hit1))
+            class_hits.index_add_(0, y_cpu, hit1)
+    stats = torch.cat([torch.stack([correct1, correct5, loss_sum, count]), class_hits, class_total])
+    stats = all_reduce_sum(stats)
+    c1, c5, ls, n = stats[:4].tolist()
+    hits, totals = stats[4 : 4 + num_classes], stats[4 + num_classes :]
+    rates = {}
+    for name in sorted(rate_sums):
+        pair = all_reduce_sum(rate_sums[name])
+        rates[name] = float(pair[0] / pair[1]) if pair[1] > 0 else 0.0
+    per_class = (100.0 * hits / totals.clamp(min=1)).tolist()
+    n = max(n, 1.0)
+    return EvalResult(100.0 * c1 / n, 100.0 * c5 / n, ls / n, int(n), per_class, rates)

@@ -1,0 +1,128 @@
+"""The user jobs behind `eventsnn train / finetune / evaluate` (thin over the engine)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from eventsnn.config import RunConfig
+from eventsnn.engine import builders
+from eventsnn.engine.checkpoint import LATEST, read_checkpoint
+from eventsnn.engine.distributed import shutdown_distributed
+from eventsnn.engine.evaluate import EvalResult, evaluate_model
+from eventsnn.engine.sampling import EpochSampler
+from eventsnn.engine.train import Trainer, TrainResult
+from eventsnn.errors import CheckpointError, ConfigError
+from eventsnn.utils.io import atomic_write_text
+
+
+def run_dir_for(cfg: RunConfig, config_path: str | None) -> Path:
+    """`output.root / output.name`, the name defaulting to the config file's stem."""
+    name = cfg.output.name or (Path(config_path).stem if config_path else "run")
+    return Path(cfg.output.root) / name
+
+
+def train_job(
+    cfg: RunConfig,
+    run_dir: Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    init_checkpoint: str | None = None,
+    stop_at_step: int | None = None,
+) -> TrainResult:
+    """Train (or continue with `resume`) into `run_dir`. Refuses to clobber an existing run."""
+    latest = run_dir / LATEST
+    if resume and not latest.is_file():
+        raise CheckpointError(f"{latest}: nothing to resume (no checkpoint_latest in the run directory)")
+    if not resume and latest.exists() and not overwrite:
+        raise ConfigError(
+            f"{run_dir}: already holds a run; use --resume to continue it, --overwrite to start again, "
+            "or --set output.name=<new name>"
+        )
+    trainer = Trainer(cfg, run_dir, init_checkpoint=None if resume else init_checkpoint)
+    try:
+        if resume:
+            trainer.resume(latest)
+        return trainer.fit(stop_at_step=stop_at_step)
+    finally:
+        shutdown_distributed()
+
+
+def load_model_for_eval(
+    cfg: RunConfig, checkpoint: str | Path, data: builders.DataBundle | None = None
+) -> nn.Module:
+    """The configured model with the checkpoint's weights (strict); clear error on a mismatch."""
+    if data is None:
+        data = builders.build_datasets(cfg)
+    ckpt = read_checkpoint(checkpoint)
+    name = ckpt.get("model_name")
+    if name is not None and name != cfg.model.name:
+        raise CheckpointError(
+            f"{checkpoint}: checkpoint of model {name!r}, the config asks for {cfg.model.name!r}"
+        )
+    model = builders.build_model(cfg, data)
+    from eventsnn.models import load_checkpoint
+
+    try:
+        load_checkpoint(model, ckpt)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{checkpoint}: {exc}") from None
+    return model
+
+
+def evaluate_job(cfg: RunConfig, checkpoint: str | Path, out_dir: Path) -> dict[str, Any]:
+    """Top-1/top-5, per-class accuracy, firing rates, MACs / SOPs / energy; JSON + printed table."""
+    data = builders.build_datasets(cfg)
+    model = load_model_for_eval(cfg, checkpoint, data)
+    device = torch.device("cuda" if torch.cuda.is_available() and cfg.train.device != "cpu" else "cpu")
+    model = model.to(device)
+    bs = cfg.train.eval_batch_size or cfg.train.batch_size
+    sampler = EpochSampler(len(data.test), shuffle=False, seed=0)
+    loader = builders.build_loader(data.test, bs, sampler, cfg.data.num_workers, train=False)
+    result: EvalResult = evaluate_model(model, loader, device, data.num_classes, firing_rates=True)
+    from eventsnn.models.ops import count_operations
+
+    sample, _ = data.test[0]
+    ops = count_operations(model, sample.unsqueeze(0).to(device))
+    report = {
+        "checkpoint": str(checkpoint),
+        "model": cfg.model.name,
+        "dataset": cfg.data.dataset,
+        **result.to_dict(),
+        "class_names": list(data.class_names),
+        "operations": ops.to_dict(),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "evaluation.json", json.dumps(report, indent=2) + "\n")
+    print(format_evaluation(report))
+    print(f"wrote {out_dir / 'evaluation.json'}")
+    return report
+
+
+def format_evaluation(report: dict[str, Any]) -> str:
+    """A printed summary table of an evaluation report."""
+    lines = [
+        f"model {report['model']} on {report['dataset']} ({report['n']} test samples)",
+        f"  top-1 {report['top1']:.2f}%   top-5 {report['top5']:.2f}%   loss {report['loss']:.4f}",
+        "  per-class top-1: "
+        + ", ".join(f"{n}={a:.1f}" for n, a in zip(report["class_names"], report["per_class"])),
+    ]
+    ops = report["operations"]
+    totals = ops.get("totals", {})
+    if totals:
+        lines.append(
+            "  MACs {:.3e}  SOPs {:.3e}  energy {:.4f} mJ".format(
+                totals.get("macs", 0.0), totals.get("sops", 0.0), totals.get("energy_mj", 0.0)
+            )
+        )
+    rates = report.get("firing_rates", {})
+    if rates:
+        lines.append("  firing rates (first 8 neuron layers):")
+        for name in list(rates)[:8]:
+            lines.append(f"    {name:<40} {rates[name]:.4f}")
+    return "\n".join(lines)

@@ -1,0 +1,329 @@
+"""The training loop: surrogate-gradient backprop plus DA-SSDP after every optimizer step.
+
+One step:  out = model(x) [T,B,K]  ->  loss = CE(mean_T out, y)  ->  backward  ->
+optimizer.step()  ->  plasticity.apply() (W += dW, spec/da_ssdp.md)  ->  zero_grad.
+Checkpoints hold everything needed to resume exactly; a stop request (Ctrl-C, or
+`stop_at_step` in tests) is honoured between steps, after writing `checkpoint_latest`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from eventsnn.config import RunConfig, save_resolved, to_dict
+from eventsnn.engine import builders
+from eventsnn.engine.checkpoint import (
+    BEST,
+    LATEST,
+    capture_rng_state,
+    read_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
+from eventsnn.engine.distributed import DistContext, all_reduce_sum, init_distributed
+from eventsnn.engine.evaluate import EvalResult, evaluate_model
+from eventsnn.engine.sampling import EpochSampler, mix_seed
+from eventsnn.engine.tracking import MetricsLog
+from eventsnn.errors import CheckpointError, TrainingError
+
+
+class StopRequested(Exception):
+    """Raised after a checkpoint was written because a stop was requested."""
+
+
+@dataclass
+class TrainState:
+    """Where the run is: the epoch being trained and how many of its steps are done."""
+
+    epoch: int = 0
+    step_in_epoch: int = 0
+    global_step: int = 0
+    best_top1: float = -1.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    state: TrainState
+    final_eval: EvalResult | None
+
+
+class Trainer:
+    """Owns the model, optimizer, schedule, plasticity and data loaders of one run."""
+
+    def __init__(self, cfg: RunConfig, run_dir: Path, *, init_checkpoint: str | None = None) -> None:
+        self.cfg, self.run_dir = cfg, Path(run_dir)
+        self.dist: DistContext = init_distributed(cfg.distributed, cfg.train.device)
+        torch.manual_seed(cfg.train.seed)
+        self.data = builders.build_datasets(cfg)
+        model = builders.build_model(cfg, self.data)
+        if init_checkpoint:
+            from eventsnn.models import load_checkpoint
+
+            load_checkpoint(model, init_checkpoint, transfer=True)
+        if cfg.distributed.sync_bn and self.dist.distributed:
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        self.model = model.to(self.dist.device)
+        self.net: nn.Module = self.model  # what forward() runs: the DDP wrapper under torchrun
+        if self.dist.distributed:
+            ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
+            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.optimizer = builders.build_optimizer(cfg, self.model)
+        self.scheduler = builders.build_scheduler(cfg, self.optimizer)
+        self.mixup = builders.build_mixup(cfg, self.data.num_classes)
+        self.use_amp = cfg.train.amp and self.dist.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda") if self.use_amp else None
+        d = self.dist
+        self.train_sampler = EpochSampler(
+            len(self.data.train), shuffle=True, seed=cfg.train.seed, rank=d.rank, world_size=d.world_size
+        )
+        self.test_sampler = _ShardSampler(len(self.data.test), d.rank, d.world_size)
+        bs = cfg.train.batch_size
+        self.train_loader = builders.build_loader(
+            self.data.train, bs, self.train_sampler, cfg.data.num_workers, train=True
+        )
+        self.test_loader = builders.build_loader(
+            self.data.test,
+            cfg.train.eval_batch_size or bs,
+            self.test_sampler,
+            cfg.data.num_workers,
+            train=False,
+        )
+        steps = len(self.data.train) // max(d.world_size, 1) // bs
+        if cfg.train.max_steps_per_epoch:
+            steps = min(steps, cfg.train.max_steps_per_epoch)
+        if steps < 1:
+            raise TrainingError(
+                f"training set has {len(self.data.train)} samples: fewer than one batch of {bs} per rank"
+            )
+        self.steps_per_epoch = steps
+        from eventsnn.plasticity import build_plasticity
+
+        self.plasticity = build_plasticity(self.net, cfg.plasticity, steps_per_epoch=steps)
+        self.state = TrainState()
+        self.log = MetricsLog(self.run_dir, enabled=d.is_main, tensorboard=cfg.output.tensorboard)
+        self._stop_requested = False
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_state(self) -> dict[str, Any]:
+        s = self.state
+        return {
+            "model": self.model.state_dict(),
+            "model_name": self.cfg.model.name,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "plasticity": self.plasticity.state_dict(),
+            "rng": capture_rng_state(),
+            "epoch": s.epoch,
+            "step_in_epoch": s.step_in_epoch,
+            "global_step": s.global_step,
+            "best_top1": s.best_top1,
+            "history": s.history,
+            "config": to_dict(self.cfg),
+        }
+
+    def save(self, name: str = LATEST) -> None:
+        if self.dist.is_main:
+            save_checkpoint(self.run_dir / name, self.checkpoint_state())
+
+    def resume(self, path: Path) -> None:
+        ckpt = read_checkpoint(path)
+        if ckpt.get("model_name") != self.cfg.model.name:
+            found, wanted = ckpt.get("model_name"), self.cfg.model.name
+            raise CheckpointError(f"{path}: checkpoint of model {found!r}, the config asks for {wanted!r}")
+        from eventsnn.models import load_checkpoint
+
+        load_checkpoint(self.model, ckpt)
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        if self.scheduler is not None and ckpt["scheduler"] is not None:
+            self.scheduler.load_state_dict(ckpt["scheduler"])
+        if self.scaler is not None and ckpt["scaler"] is not None:
+            self.scaler.load_state_dict(ckpt["scaler"])
+        self.plasticity.load_state_dict(ckpt["plasticity"])
+        restore_rng_state(ckpt["rng"])
+        self.state = TrainState(
+            ckpt["epoch"],
+            ckpt["step_in_epoch"],
+            ckpt["global_step"],
+            ckpt["best_top1"],
+            list(ckpt["history"]),
+        )
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self, *, stop_at_step: int | None = None) -> TrainResult:
+        """Train from the current state to `train.epochs`; evaluate and checkpoint per epoch."""
+        cfg, s = self.cfg, self.state
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            save_resolved(cfg, self.run_dir)
+        final: EvalResult | None = None
+        with self._stop_on_sigint():
+            while s.epoch < cfg.train.epochs:
+                self._train_epoch(stop_at_step)
+                if (s.epoch + 1) % cfg.train.eval_every == 0 or s.epoch + 1 == cfg.train.epochs:
+                    final = self.evaluate()
+                    self._record_epoch(final)
+                s.epoch, s.step_in_epoch = s.epoch + 1, 0
+                if s.epoch % cfg.train.checkpoint_every == 0 or s.epoch == cfg.train.epochs:
+                    self.save(LATEST)
+        self.log.close()
+        return TrainResult(self.run_dir, s, final)
+
+    def evaluate(self) -> EvalResult:
+        return evaluate_model(
+            self.model,
+            self.test_loader,
+            self.dist.device,
+            self.data.num_classes,
+            firing_rates=True,
+            amp=self.use_amp,
+        )
+
+    def _record_epoch(self, result: EvalResult) -> None:
+        s = self.state
+        lr = self.optimizer.param_groups[0]["lr"]
+        row = {
+            "epoch": s.epoch,
+            "step": s.global_step,
+            "lr": lr,
+            "test_top1": result.top1,
+            "test_top5": result.top5,
+            "test_loss": result.loss,
+        }
+        s.history.append(row)
+        self.log.scalars("test", {"top1": result.top1, "top5": result.top5, "loss": result.loss}, s.epoch)
+        self.log.scalars("firing_rate", result.firing_rates, s.epoch)
+        self.log.epoch_row(row)
+        if result.top1 > s.best_top1:
+            s.best_top1 = result.top1
+            state = self.checkpoint_state()
+            state["epoch"], state["step_in_epoch"] = s.epoch + 1, 0
+            if self.dist.is_main:
+                save_checkpoint(self.run_dir / BEST, state)
+
+    def _train_epoch(self, stop_at_step: int | None) -> None:
+        cfg, s = self.cfg, self.state
+        if self.scheduler is not None:
+            self.scheduler.step(s.epoch)
+        self.train_sampler.set_epoch(s.epoch, start=s.step_in_epoch * cfg.train.batch_size)
+        self.data.train.set_epoch(s.epoch)  # type: ignore[attr-defined]
+        self.net.train()
+        remaining = self.steps_per_epoch - s.step_in_epoch
+        bar = self.log.progress(remaining, f"epoch {s.epoch + 1}/{cfg.train.epochs}")
+        start, seen = time.perf_counter(), 0
+        for x, y in self.train_loader:
+            if s.step_in_epoch >= self.steps_per_epoch:
+                break
+            loss = self._train_step(x, y)
+            s.step_in_epoch += 1
+            s.global_step += 1
+            seen += len(x) * self.dist.world_size
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{seen / (time.perf_counter() - start):.1f}")
+            if self._stop_requested or (stop_at_step is not None and s.global_step >= stop_at_step):
+                bar.close()
+                self.save(LATEST)
+                self.log.close()
+                raise StopRequested(f"stopped at step {s.global_step}; checkpoint in {self.run_dir / LATEST}")
+        bar.close()
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        cfg, s, device = self.cfg, self.state, self.dist.device
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        if self.mixup is not None:
+            with _numpy_seeded(mix_seed(cfg.train.seed, s.global_step, self.dist.rank)):
+                x, y = self.mixup(x, y)
+        autocast = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else contextlib.nullcontext()
+        with self.plasticity.record(), autocast:
+            out = self.net(x)  # [T, B, K]
+            per_sample = builders.per_sample_loss(out.mean(0), y, cfg.train.label_smoothing)  # [B]
+            loss = per_sample.mean()
+        self._check_finite(loss)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            if cfg.optim.grad_clip:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            if cfg.optim.grad_clip:
+                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        logs = self.plasticity.apply(loss=loss.detach(), per_sample_loss=per_sample.detach(), epoch=s.epoch)
+        value = float(loss)
+        if s.global_step % cfg.train.log_every == 0:
+            self.log.scalars(
+                "train", {"loss": value, "lr": self.optimizer.param_groups[0]["lr"]}, s.global_step
+            )
+            self.log.scalars("plasticity", logs, s.global_step)
+        return value
+
+    def _check_finite(self, loss: torch.Tensor) -> None:
+        bad = torch.tensor([0.0 if bool(torch.isfinite(loss.detach())) else 1.0])
+        if self.dist.distributed:
+            all_reduce_sum(bad.to(self.dist.device))
+        if float(bad) > 0:
+            s = self.state
+            kept = self.run_dir / LATEST
+            where = f"kept {kept}" if kept.exists() else "no checkpoint was written yet"
+            raise TrainingError(
+                f"loss is {float(loss.detach())} at step {s.global_step + 1} (epoch {s.epoch + 1}, "
+                f"batch {s.step_in_epoch + 1}); training stopped, last good checkpoint {where}"
+            )
+
+    @contextlib.contextmanager
+    def _stop_on_sigint(self):
+        """Ctrl-C sets a flag; the loop writes a checkpoint after the current step and stops."""
+
+        def handler(_sig, _frame):
+            if self._stop_requested:  # second Ctrl-C: give up at once
+                raise KeyboardInterrupt
+            self._stop_requested = True
+
+        try:
+            previous = signal.signal(signal.SIGINT, handler)
+        except ValueError:  # not the main thread
+            yield
+            return
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+class _ShardSampler(torch.utils.data.Sampler[int]):
+    """Rank r takes indices r, r + W, ...: disjoint shards, no padding (exact evaluation)."""
+
+    def __init__(self, n: int, rank: int, world_size: int) -> None:
+        self.indices = list(range(rank, n, world_size))
+
+    def __iter__(self):
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+@contextlib.contextmanager
+def _numpy_seeded(seed: int):
+    import numpy as np
+
+    state = np.random.get_state()  # noqa: NPY002 (timm Mixup draws from the global generator)
+    np.random.seed(seed % (2**32))  # noqa: NPY002
+    try:
+        yield
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
