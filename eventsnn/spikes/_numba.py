@@ -1,0 +1,100 @@
+"""Numba CPU kernels for spike statistics (numpy in, numpy out, parallel over the batch).
+
+All kernels take spikes reshaped to `[T, B, C, S]` (S = product of the spatial dims, 1 if
+none); a value > 0 counts as a spike. They also report, per sample, whether any value was
+outside {0, 1} (NaN included), so the caller can raise a clear error without a second pass
+over well-formed input.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+
+
+@numba.njit(cache=True, parallel=True)
+def stats_kernel(x, first, counts, odd):  # pragma: no cover - compiled
+    """x [T,B,C,S] -> first [B,C,S] (int64, T if silent), counts [B,C,S] (int64), odd [B] (bool)."""
+    T, B, C, S = x.shape
+    for b in prange(B):
+        bad = False
+        for c in range(C):
+            for s in range(S):
+                first[b, c, s] = T
+                counts[b, c, s] = 0
+        for t in range(T - 1, -1, -1):
+            for c in range(C):
+                for s in range(S):
+                    v = x[t, b, c, s]
+                    if v > 0:
+                        first[b, c, s] = t
+                        counts[b, c, s] += 1
+                    if v != 0 and v != 1:
+                        bad = True
+        odd[b] = bad
+
+
+@numba.njit(cache=True, parallel=True)
+def stats_reduced_kernel(x, first, counts, odd):  # pragma: no cover - compiled
+    """x [T,B,C,S] -> first [B,C], counts [B,C] of s[t,b,c] = any_s(x[t,b,c,s] > 0), odd [B]."""
+    T, B, C, S = x.shape
+    for b in prange(B):
+        bad = False
+        for c in range(C):
+            first[b, c] = T
+            counts[b, c] = 0
+        for t in range(T - 1, -1, -1):
+            for c in range(C):
+                spike = False
+                for s in range(S):
+                    v = x[t, b, c, s]
+                    spike |= v > 0
+                    bad |= (v != 0) & (v != 1)
+                if spike:
+                    first[b, c] = t
+                    counts[b, c] += 1
+        odd[b] = bad
+
+
+@numba.njit(cache=True, parallel=True)
+def active_fraction_kernel(x, frac, odd):  # pragma: no cover - compiled
+    """x [T,B,C,S] -> frac [B] = mean_c a[b,c] with a = any over (t, s) of x > 0; odd [B]."""
+    T, B, C, S = x.shape
+    for b in prange(B):
+        bad = False
+        active = np.zeros(C, dtype=np.bool_)
+        for t in range(T):
+            for c in range(C):
+                spike = False
+                for s in range(S):
+                    v = x[t, b, c, s]
+                    spike |= v > 0
+                    bad |= (v != 0) & (v != 1)
+                active[c] |= spike
+        n = 0
+        for c in range(C):
+            n += active[c]
+        frac[b] = n / C if C > 0 else 0.0
+        odd[b] = bad
+
+
+@numba.njit(cache=True, parallel=True)
+def cofiring_kernel(x, score, odd):  # pragma: no cover - compiled
+    """x [T,B,C,S] -> score [B] = sum_t n_t (n_t - 1) / (T C (C - 1)), n_t = channels spiking at t."""
+    T, B, C, S = x.shape
+    for b in prange(B):
+        bad = False
+        pairs = 0
+        for t in range(T):
+            n = 0
+            for c in range(C):
+                spike = False
+                for s in range(S):
+                    v = x[t, b, c, s]
+                    spike |= v > 0
+                    bad |= (v != 0) & (v != 1)
+                n += spike
+            pairs += n * (n - 1)
+        score[b] = pairs / (T * C * (C - 1)) if C > 1 else 0.0
+        odd[b] = bad

@@ -1,0 +1,299 @@
+"""Spike statistics: first-spike latency, activity flags, counts, rates, synchrony, co-firing.
+
+Spike tensors are laid out `[T, B, C, *spatial]`; a value > 0 counts as a spike (binary
+spikes, or real values such as counts). For unit n of sample b with spike train s[t]:
+
+    first spike time  tau = min{t : s[t] = 1}, and T if the unit never fires
+    activity flag     a = [tau < T]           (fired at least once)
+    count             n = sum_t s[t],  firing rate r = n / T
+
+With `reduce_spatial=True`, s[t,b,c] = any over the spatial dims of x[t,b,c,...] > 0 (the
+convention of DA-SSDP, Tian et al., TMLR 2025; see `shared/spec/da_ssdp.md`).
+
+Every public function has a Numba path (CPU, parallel over the batch, one fused pass) and a
+torch path (any device). `backend="auto"` uses Numba for numpy arrays and CPU tensors and
+torch for CUDA tensors; the result has the input's type (and device).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from eventsnn.errors import EventsnnError
+
+Array = Any  # np.ndarray | torch.Tensor
+_BACKENDS = ("auto", "numba", "torch")
+_NUMBA_DTYPES = {np.dtype(d) for d in ("uint8", "int8", "int16", "int32", "int64", "float32", "float64")}
+
+
+class SpikeInputError(EventsnnError, ValueError):
+    """A spike tensor has the wrong shape, a NaN, or values not allowed (e.g. non-binary)."""
+
+
+@dataclass(frozen=True)
+class SpikeStats:
+    """First-spike times, activity flags and counts from one pass (numpy or torch, like the input).
+
+    Attributes:
+        first_spike: int64 `[B, C, *spatial]` (or `[B, C]`), T for silent units.
+        active: bool, same shape: fired at least once.
+        counts: int64, same shape: number of time steps with a spike.
+        T: number of time steps.
+    """
+
+    first_spike: Array
+    active: Array
+    counts: Array
+    T: int
+
+    @property
+    def rate(self) -> Array:
+        """Firing rate counts / T as float32."""
+        if isinstance(self.counts, torch.Tensor):
+            return self.counts.to(torch.float32) / self.T
+        return (self.counts / self.T).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _check_layout(x: Array, name: str) -> tuple[int, ...]:
+    if not isinstance(x, np.ndarray | torch.Tensor):
+        raise SpikeInputError(f"{name}: expected a numpy array or torch tensor, got {type(x).__name__}")
+    shape = tuple(x.shape)
+    if len(shape) < 3:
+        raise SpikeInputError(f"{name}: expected [T, B, C, *spatial] (ndim >= 3), got shape {shape}")
+    if shape[0] < 1:
+        raise SpikeInputError(f"{name}: T must be at least 1, got shape {shape}")
+    if x.dtype in (torch.complex64, torch.complex128) or (isinstance(x, np.ndarray) and x.dtype.kind == "c"):
+        raise SpikeInputError(f"{name}: complex spikes are not supported")
+    return shape
+
+
+def _raise_odd(x: Array, name: str, binary: bool) -> None:
+    """Called when some value is outside {0, 1}: raise for NaN, or for non-binary when required."""
+    is_float = x.is_floating_point() if isinstance(x, torch.Tensor) else x.dtype.kind == "f"
+    if is_float and bool(torch.isnan(x).any() if isinstance(x, torch.Tensor) else np.isnan(x).any()):
+        raise SpikeInputError(f"{name}: contains NaN")
+    if binary:
+        raise SpikeInputError(f"{name}: values must be 0 or 1 (binary spikes), found others")
+
+
+def _use_numba(x: Array, backend: str) -> bool:
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
+    is_cuda = isinstance(x, torch.Tensor) and x.device.type != "cpu"
+    if backend == "numba" and is_cuda:
+        raise ValueError(
+            "backend='numba' needs a numpy array or a CPU tensor; got a tensor on " + str(x.device)
+        )
+    return backend == "numba" or (backend == "auto" and not is_cuda)
+
+
+def _as_numpy4(x: Array, shape: tuple[int, ...]) -> np.ndarray:
+    """[T,B,C,*spatial] -> numpy [T,B,C,S], without a copy when contiguous and of a kernel dtype."""
+    a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
+    if a.dtype == np.bool_:
+        a = a.view(np.uint8)
+    elif a.dtype not in _NUMBA_DTYPES:
+        a = a.astype(np.float32)
+    S = math.prod(shape[3:])
+    return np.ascontiguousarray(a).reshape(*shape[:3], S)
+
+
+def _as_torch4(x: Array, shape: tuple[int, ...]) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x.detach()
+    return t.reshape(*shape[:3], math.prod(shape[3:]))
+
+
+def _like(out: Array, x: Array) -> Array:
+    """Convert a result to the input's kind (numpy -> numpy, tensor -> tensor on x's device)."""
+    if isinstance(x, torch.Tensor):
+        return (torch.from_numpy(out) if isinstance(out, np.ndarray) else out).to(x.device)
+    return out.numpy() if isinstance(out, torch.Tensor) else out
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def spike_statistics(
+    spikes: Array, *, reduce_spatial: bool = False, binary: bool = False, backend: str = "auto"
+) -> SpikeStats:
+    """First-spike times, activity flags and counts of `[T, B, C, *spatial]` spikes in one pass.
+
+    Args:
+        spikes: `[T, B, C, *spatial]`, bool / integer / float; a value > 0 is a spike.
+        reduce_spatial: reduce the spatial dims with *any* first: outputs `[B, C]`.
+        binary: require every value to be 0 or 1 (raise `SpikeInputError` otherwise).
+        backend: "auto", "numba" or "torch".
+
+    Returns:
+        `SpikeStats` whose arrays have the input's kind (numpy, or torch on the input's device).
+    """
+    shape = _check_layout(spikes, "spikes")
+    T, B, C = shape[:3]
+    out_shape = (B, C) if reduce_spatial else (B, C, *shape[3:])
+    if _use_numba(spikes, backend):
+        from eventsnn.spikes import _numba
+
+        x = _as_numpy4(spikes, shape)
+        odd = np.zeros(B, dtype=np.bool_)
+        if reduce_spatial:
+            first = np.empty((B, C), dtype=np.int64)
+            counts = np.empty((B, C), dtype=np.int64)
+            _numba.stats_reduced_kernel(x, first, counts, odd)
+        else:
+            first = np.empty((B, C, x.shape[3]), dtype=np.int64)
+            counts = np.empty((B, C, x.shape[3]), dtype=np.int64)
+            _numba.stats_kernel(x, first, counts, odd)
+        if odd.any():
+            _raise_odd(spikes, "spikes", binary)
+        first, counts = first.reshape(out_shape), counts.reshape(out_shape)
+        return SpikeStats(_like(first, spikes), _like(counts > 0, spikes), _like(counts, spikes), T)
+    from eventsnn.spikes import _torch
+
+    x = _as_torch4(spikes, shape)
+    _check_torch_values(x, "spikes", binary)
+    first, counts = _torch.stats(x, reduce_spatial)
+    first, counts = first.reshape(out_shape), counts.reshape(out_shape)
+    return SpikeStats(_like(first, spikes), _like(counts > 0, spikes), _like(counts, spikes), T)
+
+
+def _check_torch_values(x: torch.Tensor, name: str, binary: bool) -> None:
+    if x.is_floating_point() and bool(torch.isnan(x).any()):
+        raise SpikeInputError(f"{name}: contains NaN")
+    if binary and x.dtype != torch.bool and bool(((x != 0) & (x != 1)).any()):
+        raise SpikeInputError(f"{name}: values must be 0 or 1 (binary spikes), found others")
+
+
+def first_spike_time(
+    spikes: Array, *, reduce_spatial: bool = False, binary: bool = False, backend: str = "auto"
+) -> Array:
+    """Index of the FIRST spike along T: `[T, B, C, *spatial]` -> int64 `[B, C, *spatial]` (or `[B, C]`).
+
+    T for a unit that never fires. `[0, 1, 0, 1, 1, 0] -> 1` (not the last spike).
+    """
+    return spike_statistics(spikes, reduce_spatial=reduce_spatial, binary=binary, backend=backend).first_spike
+
+
+def activity_flags(
+    spikes: Array, *, reduce_spatial: bool = False, binary: bool = False, backend: str = "auto"
+) -> Array:
+    """Bool `[B, C, *spatial]` (or `[B, C]`): the unit fired at least once in the window."""
+    return spike_statistics(spikes, reduce_spatial=reduce_spatial, binary=binary, backend=backend).active
+
+
+def spike_counts(
+    spikes: Array, *, reduce_spatial: bool = False, binary: bool = False, backend: str = "auto"
+) -> Array:
+    """Int64 `[B, C, *spatial]` (or `[B, C]`): number of time steps with a spike."""
+    return spike_statistics(spikes, reduce_spatial=reduce_spatial, binary=binary, backend=backend).counts
+
+
+def firing_rate(
+    spikes: Array, *, reduce_spatial: bool = False, binary: bool = False, backend: str = "auto"
+) -> Array:
+    """Float32 `[B, C, *spatial]` (or `[B, C]`): spike count / T."""
+    return spike_statistics(spikes, reduce_spatial=reduce_spatial, binary=binary, backend=backend).rate
+
+
+def _active_fraction(x: Array, name: str, binary: bool, backend: str) -> Array:
+    """[T,B,C,*spatial] -> [B] float64 (input's kind): mean over c of a[b,c] (spatial any)."""
+    shape = _check_layout(x, name)
+    if _use_numba(x, backend):
+        from eventsnn.spikes import _numba
+
+        x4 = _as_numpy4(x, shape)
+        frac = np.empty(shape[1], dtype=np.float64)
+        odd = np.zeros(shape[1], dtype=np.bool_)
+        _numba.active_fraction_kernel(x4, frac, odd)
+        if odd.any():
+            _raise_odd(x, name, binary)
+        return frac
+    from eventsnn.spikes import _torch
+
+    x4 = _as_torch4(x, shape)
+    _check_torch_values(x4, name, binary)
+    return _torch.active_fraction(x4)
+
+
+def batch_synchrony(pre: Array, post: Array, *, binary: bool = False, backend: str = "auto") -> Array:
+    """Per-sample synchrony S_b of DA-SSDP: `[T, B, C_in, ...]`, `[T, B, C_out, ...]` -> float64 `[B]`.
+
+    S_b = mean over (j, i) of a_post[b, j] * a_pre[b, i] = mean_j a_post[b, j] * mean_i a_pre[b, i],
+    with a the activity flags after reducing the spatial dims with *any*. T and B must match;
+    channels and spatial dims may differ. The result has `pre`'s kind and device.
+    """
+    sp, so = _check_layout(pre, "pre"), _check_layout(post, "post")
+    if sp[:2] != so[:2]:
+        raise SpikeInputError(f"pre and post must share T and B, got pre {sp} and post {so}")
+    if isinstance(pre, torch.Tensor) != isinstance(post, torch.Tensor):
+        raise SpikeInputError("pre and post must both be numpy arrays or both be torch tensors")
+    if isinstance(pre, torch.Tensor) and pre.device != post.device:
+        raise SpikeInputError(f"pre and post are on different devices ({pre.device}, {post.device})")
+    out = _active_fraction(pre, "pre", binary, backend) * _active_fraction(post, "post", binary, backend)
+    return _like(out, pre)
+
+
+def cofiring_score(spikes: Array, *, binary: bool = False, backend: str = "auto") -> Array:
+    """Co-firing score per sample (the synchrony box plot of DA-SSDP): `[T, B, C, ...]` -> float64 `[B]`.
+
+    With s[t, c] = any over the spatial dims of spikes[t, b, c, ...] > 0 and n_t = sum_c s[t, c]
+    (channels spiking in time bin t), the score is the fraction of channel pairs (i < j) that
+    both spike in the same time bin, averaged over the T bins:
+
+        score_b = (1 / T) sum_t C(n_t, 2) / C(C, 2) = sum_t n_t (n_t - 1) / (T C (C - 1))
+
+    O(T C) instead of a loop over C^2 pairs; 0 when C < 2. In [0, 1]; 1 iff every channel
+    spikes in every bin.
+    """
+    shape = _check_layout(spikes, "spikes")
+    if _use_numba(spikes, backend):
+        from eventsnn.spikes import _numba
+
+        x4 = _as_numpy4(spikes, shape)
+        score = np.empty(shape[1], dtype=np.float64)
+        odd = np.zeros(shape[1], dtype=np.bool_)
+        _numba.cofiring_kernel(x4, score, odd)
+        if odd.any():
+            _raise_odd(spikes, "spikes", binary)
+        return _like(score, spikes)
+    from eventsnn.spikes import _torch
+
+    x4 = _as_torch4(spikes, shape)
+    _check_torch_values(x4, "spikes", binary)
+    return _like(_torch.cofiring(x4), spikes)
+
+
+# ----------------------------------------------------------------------------- latency kernel
+
+
+def latency_kernel(dt: Array, sigma: float) -> Array:
+    """Gaussian latency kernel g = exp(-dt^2 / (2 sigma^2)), elementwise (float, numpy, or tensor)."""
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    if isinstance(dt, torch.Tensor):
+        d = dt if dt.is_floating_point() else dt.to(torch.get_default_dtype())
+        return torch.exp(-(d * d) / (2.0 * sigma * sigma))
+    d = np.asarray(dt, dtype=np.float64)
+    out = np.exp(-(d * d) / (2.0 * sigma * sigma))
+    return float(out) if out.ndim == 0 else out
+
+
+def latency_kernel_matrix(
+    T: int, sigma: float, *, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """K `[T+1, T+1]` with K[a, c] = exp(-(a - c)^2 / (2 sigma^2)) over latency values 0..T.
+
+    g[b, j, i] = K[tau_post[b, j], tau_pre[b, i]] (the factorised DA-SSDP update uses K).
+    """
+    if T < 0:
+        raise ValueError(f"T must be >= 0, got {T}")
+    steps = torch.arange(T + 1, device=device, dtype=torch.float64)
+    K = latency_kernel(steps[:, None] - steps[None, :], sigma)
+    return K.to(dtype or torch.get_default_dtype())
