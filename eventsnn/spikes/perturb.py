@@ -1,0 +1,211 @@
+"""Spike-level perturbations for robustness evaluation (seeded, composable, never in place).
+
+Inputs are spike tensors with a time axis (`time_dim`, default 0): binary trains
+`[T, B, C, ...]` from a model or encoder, or framed DVS event counts `[T, P, H, W]` /
+`[T, B, P, H, W]` (non-negative integers, `counts=True`). Each function returns a new tensor
+of the input's dtype and device; numpy input gives numpy output.
+
+- temporal jitter (std sigma in time steps): every spike (for counts: every unit of a count)
+  moves independently from t to clamp(t + round(N(0, sigma^2)), 0, T - 1). Counts are
+  conserved exactly; for binary trains two spikes landing in the same bin merge into one
+  (the output stays binary), so the spike count is kept only when no collisions occur.
+- deletion with probability p: every spike (every unit of a count) is removed independently
+  with probability p, i.e. binomial thinning n -> Binomial(n, 1 - p).
+- insertion with probability p: every (time, neuron) cell draws e ~ Bernoulli(p);
+  binary: out = max(x, e) (a spike is added only where there is none, so the fraction of
+  empty cells that gain a spike is p); counts: out = x + e.
+std = 0 or p = 0 returns an unchanged copy. Randomness comes from `generator` (a
+`torch.Generator` on the input's device) or `seed`; neither -> torch's global generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from eventsnn.spikes.stats import SpikeInputError
+
+Perturbation = Callable[..., torch.Tensor]
+
+
+def _to_torch(x) -> tuple[torch.Tensor, bool]:
+    if isinstance(x, np.ndarray):
+        return torch.from_numpy(x), True
+    if isinstance(x, torch.Tensor):
+        return x, False
+    raise SpikeInputError(f"spikes must be a torch tensor or numpy array, got {type(x).__name__}")
+
+
+def _back(y: torch.Tensor, was_numpy: bool):
+    return y.numpy() if was_numpy else y
+
+
+def _check_values(x: torch.Tensor, counts: bool, time_dim: int) -> int:
+    """Validate; return the time dim as a non-negative index."""
+    if x.dim() < 1:
+        raise SpikeInputError("spikes need a time axis; got a scalar")
+    if not -x.dim() <= time_dim < x.dim():
+        raise SpikeInputError(f"time_dim {time_dim} out of range for shape {tuple(x.shape)}")
+    if x.dtype == torch.bool:
+        return time_dim % x.dim()
+    if x.is_floating_point() and bool(torch.isnan(x).any()):
+        raise SpikeInputError("spikes contain NaN")
+    if counts:
+        if bool((x < 0).any()) or (x.is_floating_point() and bool((x != torch.round(x)).any())):
+            raise SpikeInputError("counts must be non-negative integers")
+    elif bool(((x != 0) & (x != 1)).any()):
+        raise SpikeInputError("spikes must be 0 or 1 (binary); pass counts=True for event counts")
+    return time_dim % x.dim()
+
+
+def _generator(
+    x: torch.Tensor, generator: torch.Generator | None, seed: int | None
+) -> torch.Generator | None:
+    if generator is not None:
+        return generator
+    if seed is None:
+        return None
+    return torch.Generator(device=x.device).manual_seed(seed)
+
+
+def temporal_jitter(
+    x,
+    std: float,
+    *,
+    counts: bool = False,
+    time_dim: int = 0,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+):
+    """Move every spike (or unit count) by round(N(0, std^2)) steps, clamped to [0, T-1]."""
+    if not std >= 0:
+        raise ValueError(f"std must be >= 0, got {std}")
+    xt, was_numpy = _to_torch(x)
+    dim = _check_values(xt, counts, time_dim)
+    if std == 0 or xt.numel() == 0:
+        return _back(xt.clone(), was_numpy)
+    gen = _generator(xt, generator, seed)
+    moved = xt.movedim(dim, 0)
+    T = moved.shape[0]
+    flat = moved.reshape(T, -1)  # [T, N]
+    n = flat.to(torch.int64).flatten()  # units per (t, neuron) cell
+    cells = torch.nonzero(n, as_tuple=True)[0]
+    reps = n[cells]
+    units = torch.repeat_interleave(cells, reps)  # one entry per spike / unit count
+    t = units // flat.shape[1]
+    neuron = units % flat.shape[1]
+    offset = torch.round(torch.randn(units.shape, generator=gen, device=xt.device) * std).to(torch.int64)
+    t_new = (t + offset).clamp_(0, T - 1)
+    out = torch.zeros(flat.numel(), dtype=torch.int64, device=xt.device)
+    out.index_add_(0, t_new * flat.shape[1] + neuron, torch.ones_like(t_new))
+    if not counts:
+        out.clamp_(max=1)
+    y = out.view(flat.shape).to(xt.dtype).reshape(moved.shape).movedim(0, dim).contiguous()
+    return _back(y, was_numpy)
+
+
+def spike_deletion(
+    x,
+    p: float,
+    *,
+    counts: bool = False,
+    time_dim: int = 0,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+):
+    """Remove every spike (unit count) independently with probability p: n -> Binomial(n, 1 - p)."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"p must be in [0, 1], got {p}")
+    xt, was_numpy = _to_torch(x)
+    _check_values(xt, counts, time_dim)
+    if p == 0 or xt.numel() == 0:
+        return _back(xt.clone(), was_numpy)
+    gen = _generator(xt, generator, seed)
+    n = xt.to(torch.float32 if xt.dtype != torch.float64 else torch.float64)
+    kept = torch.binomial(n, torch.full_like(n, 1.0 - p), generator=gen)
+    return _back(kept.to(xt.dtype), was_numpy)
+
+
+def spike_insertion(
+    x,
+    p: float,
+    *,
+    counts: bool = False,
+    time_dim: int = 0,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+):
+    """Add e ~ Bernoulli(p) per (time, neuron) cell: binary max(x, e), counts x + e."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"p must be in [0, 1], got {p}")
+    xt, was_numpy = _to_torch(x)
+    _check_values(xt, counts, time_dim)
+    if p == 0 or xt.numel() == 0:
+        return _back(xt.clone(), was_numpy)
+    gen = _generator(xt, generator, seed)
+    e = torch.rand(xt.shape, generator=gen, device=xt.device) < p
+    if xt.dtype == torch.bool:
+        y = xt | e
+    elif counts:
+        y = xt + e.to(xt.dtype)
+    else:
+        y = torch.maximum(xt, e.to(xt.dtype))
+    return _back(y, was_numpy)
+
+
+@dataclass(frozen=True)
+class TemporalJitter:
+    """Transform form of `temporal_jitter`: `__call__(x, generator=None)`."""
+
+    std: float
+    counts: bool = False
+    time_dim: int = 0
+
+    def __call__(self, x, generator: torch.Generator | None = None):
+        return temporal_jitter(x, self.std, counts=self.counts, time_dim=self.time_dim, generator=generator)
+
+
+@dataclass(frozen=True)
+class SpikeDeletion:
+    """Transform form of `spike_deletion`."""
+
+    p: float
+    counts: bool = False
+    time_dim: int = 0
+
+    def __call__(self, x, generator: torch.Generator | None = None):
+        return spike_deletion(x, self.p, counts=self.counts, time_dim=self.time_dim, generator=generator)
+
+
+@dataclass(frozen=True)
+class SpikeInsertion:
+    """Transform form of `spike_insertion`."""
+
+    p: float
+    counts: bool = False
+    time_dim: int = 0
+
+    def __call__(self, x, generator: torch.Generator | None = None):
+        return spike_insertion(x, self.p, counts=self.counts, time_dim=self.time_dim, generator=generator)
+
+
+@dataclass(frozen=True)
+class ComposeSpikes:
+    """Apply perturbations in order, sharing one generator (or one seeded from `seed`)."""
+
+    transforms: Sequence[Perturbation]
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "transforms", tuple(self.transforms))  # hashable
+
+    def __call__(self, x, generator: torch.Generator | None = None):
+        if generator is None and self.seed is not None:
+            device = x.device if isinstance(x, torch.Tensor) else "cpu"
+            generator = torch.Generator(device=device).manual_seed(self.seed)
+        for t in self.transforms:
+            x = t(x, generator)
+        return x
