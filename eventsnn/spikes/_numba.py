@@ -15,23 +15,27 @@ from numba import prange
 
 @numba.njit(cache=True, parallel=True)
 def stats_kernel(x, first, counts, odd):  # pragma: no cover - compiled
-    """x [T,B,C,S] -> first [B,C,S] (int64, T if silent), counts [B,C,S] (int64), odd [B] (bool)."""
-    T, B, C, S = x.shape
+    """x [T,B,N] -> first [B,N] (int64, T if silent), counts [B,N] (int64), odd [B] (bool).
+
+    Walks t backwards so the last write of `first` is the smallest t; branch-free inner loop
+    over the contiguous unit axis (vectorised by LLVM).
+    """
+    T, B, N = x.shape
     for b in prange(B):
         bad = False
-        for c in range(C):
-            for s in range(S):
-                first[b, c, s] = T
-                counts[b, c, s] = 0
+        f = first[b]
+        n = counts[b]
+        for u in range(N):
+            f[u] = T
+            n[u] = 0
         for t in range(T - 1, -1, -1):
-            for c in range(C):
-                for s in range(S):
-                    v = x[t, b, c, s]
-                    if v > 0:
-                        first[b, c, s] = t
-                        counts[b, c, s] += 1
-                    if v != 0 and v != 1:
-                        bad = True
+            row = x[t, b]
+            for u in range(N):
+                v = row[u]
+                spike = v > 0
+                n[u] += spike
+                f[u] = t if spike else f[u]
+                bad |= (v != 0) & (v != 1)
         odd[b] = bad
 
 
@@ -51,9 +55,8 @@ def stats_reduced_kernel(x, first, counts, odd):  # pragma: no cover - compiled
                     v = x[t, b, c, s]
                     spike |= v > 0
                     bad |= (v != 0) & (v != 1)
-                if spike:
-                    first[b, c] = t
-                    counts[b, c] += 1
+                counts[b, c] += spike
+                first[b, c] = t if spike else first[b, c]
         odd[b] = bad
 
 

@@ -141,16 +141,17 @@ def spike_statistics(
     if _use_numba(spikes, backend):
         from eventsnn.spikes import _numba
 
-        x = _as_numpy4(spikes, shape)
+        x = _as_numpy4(spikes, shape)  # [T,B,C,S]
         odd = np.zeros(B, dtype=np.bool_)
-        if reduce_spatial:
+        S = x.shape[3]
+        if reduce_spatial and S != 1:
             first = np.empty((B, C), dtype=np.int64)
             counts = np.empty((B, C), dtype=np.int64)
             _numba.stats_reduced_kernel(x, first, counts, odd)
-        else:
-            first = np.empty((B, C, x.shape[3]), dtype=np.int64)
-            counts = np.empty((B, C, x.shape[3]), dtype=np.int64)
-            _numba.stats_kernel(x, first, counts, odd)
+        else:  # every (c, s) is a unit: [T,B,C*S]
+            first = np.empty((B, C * S), dtype=np.int64)
+            counts = np.empty((B, C * S), dtype=np.int64)
+            _numba.stats_kernel(x.reshape(T, B, C * S), first, counts, odd)
         if odd.any():
             _raise_odd(spikes, "spikes", binary)
         first, counts = first.reshape(out_shape), counts.reshape(out_shape)
