@@ -97,7 +97,12 @@ def _use_numba(x: Array, backend: str) -> bool:
 
 def _as_numpy4(x: Array, shape: tuple[int, ...]) -> np.ndarray:
     """[T,B,C,*spatial] -> numpy [T,B,C,S], without a copy when contiguous and of a kernel dtype."""
-    a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
+    if isinstance(x, torch.Tensor):
+        if x.dtype in (torch.float16, torch.bfloat16):
+            x = x.float()  # numpy has no bfloat16; the numba kernels take float32
+        a = x.detach().cpu().numpy()
+    else:
+        a = x
     if a.dtype == np.bool_:
         a = a.view(np.uint8)
     elif a.dtype not in _NUMBA_DTYPES:

@@ -172,3 +172,31 @@ def test_errors(backend):
         batch_synchrony(np.zeros((3, 2, 4)), np.zeros((3, 3, 4)), backend=backend)
     with pytest.raises(ValueError, match="backend"):
         first_spike_time(x, backend="cuda")
+
+
+def test_half_precision_and_grad_tensors():
+    x = torch.from_numpy(_random_spikes((4, 3, 5, 2), seed=9))
+    want = ref.spike_statistics(x.numpy(), True)[0]
+    for dtype in (torch.float16, torch.bfloat16):
+        for backend in ("numba", "torch"):
+            got = first_spike_time(x.to(dtype), reduce_spatial=True, backend=backend)
+            np.testing.assert_array_equal(got.numpy(), want)
+    xg = x.clone().requires_grad_(True)
+    np.testing.assert_array_equal(first_spike_time(xg, reduce_spatial=True).numpy(), want)
+
+
+@pytest.mark.gpu
+def test_cuda_matches_reference():
+    x = _random_spikes((5, 4, 6, 3, 3), seed=10)
+    xc = torch.from_numpy(x).cuda()
+    s = spike_statistics(xc, reduce_spatial=True)
+    assert s.first_spike.device == xc.device
+    want = ref.spike_statistics(x, True)
+    np.testing.assert_array_equal(s.first_spike.cpu().numpy(), want[0])
+    np.testing.assert_array_equal(s.counts.cpu().numpy(), want[2])
+    np.testing.assert_allclose(
+        batch_synchrony(xc, xc[:, :, :2]).cpu().numpy(), ref.batch_synchrony(x, x[:, :, :2])
+    )
+    np.testing.assert_allclose(cofiring_score(xc).cpu().numpy(), ref.cofiring_score(x), atol=1e-12)
+    with pytest.raises(ValueError, match="numba"):
+        first_spike_time(xc, backend="numba")
