@@ -14,8 +14,8 @@ from numba import prange
 
 
 @numba.njit(cache=True, parallel=True)
-def stats_kernel(x, first, counts, odd):  # pragma: no cover - compiled
-    """x [T,B,N] -> first [B,N] (int64, T if silent), counts [B,N] (int64), odd [B] (bool).
+def stats_kernel(x, first, counts, active, odd):  # pragma: no cover - compiled
+    """x [T,B,N] -> first [B,N] (int64, T if silent), counts [B,N] (int64), active [B,N], odd [B].
 
     Walks t backwards so the last write of `first` is the smallest t; branch-free inner loop
     over the contiguous unit axis (vectorised by LLVM).
@@ -36,12 +36,15 @@ def stats_kernel(x, first, counts, odd):  # pragma: no cover - compiled
                 n[u] += spike
                 f[u] = t if spike else f[u]
                 bad |= (v != 0) & (v != 1)
+        a = active[b]
+        for u in range(N):
+            a[u] = n[u] > 0
         odd[b] = bad
 
 
 @numba.njit(cache=True, parallel=True)
-def stats_reduced_kernel(x, first, counts, odd):  # pragma: no cover - compiled
-    """x [T,B,C,S] -> first [B,C], counts [B,C] of s[t,b,c] = any_s(x[t,b,c,s] > 0), odd [B]."""
+def stats_reduced_kernel(x, first, counts, active, odd):  # pragma: no cover - compiled
+    """x [T,B,C,S] -> first, counts, active [B,C] of s[t,b,c] = any_s(x[t,b,c,s] > 0); odd [B]."""
     T, B, C, S = x.shape
     for b in prange(B):
         bad = False
@@ -57,6 +60,8 @@ def stats_reduced_kernel(x, first, counts, odd):  # pragma: no cover - compiled
                     bad |= (v != 0) & (v != 1)
                 counts[b, c] += spike
                 first[b, c] = t if spike else first[b, c]
+        for c in range(C):
+            active[b, c] = counts[b, c] > 0
         odd[b] = bad
 
 

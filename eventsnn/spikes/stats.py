@@ -152,15 +152,17 @@ def spike_statistics(
         if reduce_spatial and S != 1:
             first = np.empty((B, C), dtype=np.int64)
             counts = np.empty((B, C), dtype=np.int64)
-            _numba.stats_reduced_kernel(x, first, counts, odd)
+            active = np.empty((B, C), dtype=np.bool_)
+            _numba.stats_reduced_kernel(x, first, counts, active, odd)
         else:  # every (c, s) is a unit: [T,B,C*S]
             first = np.empty((B, C * S), dtype=np.int64)
             counts = np.empty((B, C * S), dtype=np.int64)
-            _numba.stats_kernel(x.reshape(T, B, C * S), first, counts, odd)
+            active = np.empty((B, C * S), dtype=np.bool_)
+            _numba.stats_kernel(x.reshape(T, B, C * S), first, counts, active, odd)
         if odd.any():
             _raise_odd(spikes, "spikes", binary)
-        first, counts = first.reshape(out_shape), counts.reshape(out_shape)
-        return SpikeStats(_like(first, spikes), _like(counts > 0, spikes), _like(counts, spikes), T)
+        first, counts, active = (a.reshape(out_shape) for a in (first, counts, active))
+        return SpikeStats(_like(first, spikes), _like(active, spikes), _like(counts, spikes), T)
     from eventsnn.spikes import _torch
 
     x = _as_torch4(spikes, shape)
