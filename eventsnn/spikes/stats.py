@@ -165,18 +165,27 @@ def spike_statistics(
         return SpikeStats(_like(first, spikes), _like(active, spikes), _like(counts, spikes), T)
     from eventsnn.spikes import _torch
 
-    x = _as_torch4(spikes, shape)
-    _check_torch_values(x, "spikes", binary)
-    first, counts = _torch.stats(x, reduce_spatial)
+    m = _torch_units(spikes, shape, "spikes", binary, reduce_spatial)  # [T,B,N]
+    first, counts = _torch.stats(m)
     first, counts = first.reshape(out_shape), counts.reshape(out_shape)
     return SpikeStats(_like(first, spikes), _like(counts > 0, spikes), _like(counts, spikes), T)
 
 
-def _check_torch_values(x: torch.Tensor, name: str, binary: bool) -> None:
-    if x.is_floating_point() and bool(torch.isnan(x).any()):
-        raise SpikeInputError(f"{name}: contains NaN")
-    if binary and x.dtype != torch.bool and bool(((x != 0) & (x != 1)).any()):
+def _torch_units(
+    x: Array, shape: tuple[int, ...], name: str, binary: bool, reduce_spatial: bool
+) -> torch.Tensor:
+    """Torch path input: [T,B,C,*spatial] -> [T,B,N] (N = C, or C*S unreduced), values checked."""
+    from eventsnn.spikes import _torch
+
+    x4 = _as_torch4(x, shape)  # [T,B,C,S]
+    if binary and x4.dtype != torch.bool and bool(((x4 != 0) & (x4 != 1)).any()):
+        if x4.is_floating_point() and bool(torch.isnan(x4).any()):
+            raise SpikeInputError(f"{name}: contains NaN")
         raise SpikeInputError(f"{name}: values must be 0 or 1 (binary spikes), found others")
+    m = _torch.reduce_spatial_max(x4) if reduce_spatial else x4.reshape(*shape[:2], shape[2] * x4.shape[3])
+    if m.is_floating_point() and bool(torch.isnan(m).any()):  # max over S propagates NaN
+        raise SpikeInputError(f"{name}: contains NaN")
+    return m
 
 
 def first_spike_time(
@@ -225,9 +234,7 @@ def _active_fraction(x: Array, name: str, binary: bool, backend: str) -> Array:
         return frac
     from eventsnn.spikes import _torch
 
-    x4 = _as_torch4(x, shape)
-    _check_torch_values(x4, name, binary)
-    return _torch.active_fraction(x4)
+    return _torch.active_fraction(_torch_units(x, shape, name, binary, reduce_spatial=True))
 
 
 def batch_synchrony(pre: Array, post: Array, *, binary: bool = False, backend: str = "auto") -> Array:
@@ -273,9 +280,7 @@ def cofiring_score(spikes: Array, *, binary: bool = False, backend: str = "auto"
         return _like(score, spikes)
     from eventsnn.spikes import _torch
 
-    x4 = _as_torch4(spikes, shape)
-    _check_torch_values(x4, "spikes", binary)
-    return _like(_torch.cofiring(x4), spikes)
+    return _like(_torch.cofiring(_torch_units(spikes, shape, "spikes", binary, reduce_spatial=True)), spikes)
 
 
 # ----------------------------------------------------------------------------- latency kernel
