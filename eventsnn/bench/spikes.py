@@ -12,6 +12,7 @@ the torch CPU path.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import torch
 
@@ -70,7 +71,7 @@ def run(quick: bool) -> BenchReport:
     report.notes.append(
         "read_GBps = input bytes / median; moved_GBps adds the output bytes; frac_of_bw = read / copy bw"
     )
-    report.notes.append(f"torch threads {torch.get_num_threads()}; numba threads as configured by numba")
+    report.notes.append(f"torch threads {torch.get_num_threads()}; numba threads {numba.get_num_threads()}")
     repeat = 5 if quick else 7
     rng = np.random.default_rng(0)
     cuda = torch.cuda.is_available()
