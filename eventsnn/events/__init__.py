@@ -1,0 +1,12 @@
+"""Event streams: framing (numba / torch / numpy kernels behind `to_frames`) and post-processing."""
+
+from eventsnn.events.frame import to_frames
+from eventsnn.events.postprocess import FramePostprocess, frames_from_config, frames_to_input, from_config
+
+__all__ = [
+    "FramePostprocess",
+    "frames_from_config",
+    "frames_to_input",
+    "from_config",
+    "to_frames",
+]
