@@ -22,9 +22,8 @@ def as_tensor(a, device: torch.device | None) -> torch.Tensor:
     if isinstance(a, torch.Tensor):
         return a.to(device) if device is not None else a
     a = np.asarray(a)
-    if a.dtype.kind == "f":
-        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64)).to(device)
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64)).to(device)
+    # astype copies into fresh, well-strided memory (a strided 1-element view can confuse torch)
+    return torch.from_numpy(a.astype(np.float64 if a.dtype.kind == "f" else np.int64)).to(device)
 
 
 def first_bad_torch(x: torch.Tensor, y: torch.Tensor, p: torch.Tensor, sensor_size) -> int:
