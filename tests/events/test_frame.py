@@ -308,3 +308,14 @@ def test_input_errors():
         to_frames({"x": ev["x"], "y": ev["y"][:3], "p": ev["p"]}, (8, 8, 2), n_frames=2)
     with pytest.raises(DataError, match="structured numpy array or a mapping"):
         to_frames([1, 2, 3], (8, 8, 2), n_frames=2)
+
+
+def test_hot_pixel_counts_beyond_uint16():
+    """Frames of <= 65535 events count in a uint16 scratch, bigger ones directly: both exact."""
+    for n in (65535, 70000):
+        ev = np.zeros(n, TONIC_DTYPE)
+        ev["x"], ev["y"], ev["p"] = 2, 1, True  # every event on one pixel
+        for b in BACKENDS:
+            f = to_frames(ev, (4, 3, 2), n_frames=1, backend=b)
+            f = f.numpy() if isinstance(f, torch.Tensor) else f
+            assert f[0, 1, 1, 2] == n and f.sum() == n, b
