@@ -177,9 +177,20 @@ def _scalar(v) -> np.generic:
 
 
 def _search_numpy(t: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    if t.dtype.kind in "iu" and bounds.dtype.kind in "iu":
-        t = t.astype(np.int64, copy=False)
-    return np.searchsorted(t, bounds, side="left").astype(np.int64)
+    """searchsorted(t, bounds, "left") on t as it is (no O(N) copy of a strided or uint64 t).
+
+    Integer t is compared with integer bounds (t >= b  <=>  t >= ceil(b)), int64 or, for
+    uint64 t, uint64 (bounds are >= t[0] >= 0 here), so the comparison stays exact.
+    """
+    if t.dtype.kind in "iu":
+        if bounds.dtype.kind == "f":
+            bounds = np.clip(np.ceil(bounds), -(2.0**63), 2.0**63 - 1024)
+        bounds = bounds.astype(np.uint64 if t.dtype == np.uint64 else np.int64)
+    else:
+        bounds = bounds.astype(np.float64)
+    from eventsnn.events._frame_numba import search_left
+
+    return search_left(t, bounds)
 
 
 def _uncovered(starts: np.ndarray, ends: np.ndarray, n: int) -> list[tuple[int, int]]:
@@ -328,9 +339,12 @@ def _fields(events, needs_t: bool) -> dict[str, Any]:
 def _check_time_numpy(t: np.ndarray) -> None:
     from eventsnn.events._frame_numba import check_time
 
-    if t.dtype.kind == "u" and t.dtype.itemsize == 8 and int(t.max()) > np.iinfo(np.int64).max:
-        k = int(np.argmax(t > np.iinfo(np.int64).max))
-        raise DataError(f"to_frames: t[{k}] = {int(t[k])} is beyond int64 (a wrapped-around negative time?)")
+    if t.dtype.kind == "u" and t.dtype.itemsize == 8:  # sorted t has its extremes at the ends
+        for k in (0, len(t) - 1):
+            if int(t[k]) > np.iinfo(np.int64).max:
+                raise DataError(
+                    f"to_frames: t[{k}] = {int(t[k])} is beyond int64 (a wrapped-around negative time?)"
+                )
     code, k = check_time(t if t.dtype.kind in "iuf" else t.astype(np.int64))
     _raise_time(int(code), int(k), t)
 

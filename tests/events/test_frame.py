@@ -60,7 +60,14 @@ def event_arrays(draw):
     seed = draw(st.integers(0, 2**32 - 1))
     t_max = draw(st.sampled_from([1, 5, 50, 10**4]))
     dtype = draw(
-        st.sampled_from([TONIC_DTYPE, np.dtype([("t", "<i8"), ("x", "<i2"), ("y", "<i4"), ("p", "<i1")])])
+        st.sampled_from(
+            [
+                TONIC_DTYPE,
+                np.dtype([("t", "<i8"), ("x", "<i2"), ("y", "<i4"), ("p", "<i1")]),
+                np.dtype([("t", "<u4"), ("x", "<i8"), ("y", "<u1"), ("p", "<u1")]),
+                np.dtype([("t", "<f8"), ("x", "<u1"), ("y", "<u2"), ("p", "?")]),
+            ]
+        )
     )
     return make_events(n, W, H, P, t_max, seed, dtype), (W, H, P)
 
