@@ -218,7 +218,7 @@ def _to_frames_torch(fields, sensor, mode, value, include_incomplete, out_dtype,
     dev = torch.device(device) if device is not None else None
     if dev is None:
         dev = next((a.device for a in fields.values() if _is_tensor(a)), torch.device("cpu"))
-    tf = {k: as_tensor(v, dev) for k, v in fields.items()}
+    tf = {k: as_tensor(v, dev, time=k == "t") for k, v in fields.items()}
     if mode in ("time", "time_window") and n:
         t = tf["t"]
         if t.is_floating_point():

@@ -53,10 +53,13 @@ def test_resize_matches_reference_pipeline():
 def test_dtypes_and_no_mutation():
     f = random_frames()
     f[0, 0, 0, 0] = 300
+    f[0, 0, 0, 1] = 70000
     before = f.copy()
     u8 = frames_to_input(f, dtype="uint8")
     assert u8.dtype == np.uint8 and u8[0, 0, 0, 0] == 255  # saturates
     np.testing.assert_array_equal(u8.astype(np.int32)[f < 255], f[f < 255])
+    assert frames_to_input(f, dtype="uint16")[0, 0, 0, 1] == 65535
+    assert frames_to_input(torch.from_numpy(f), dtype="int16")[0, 0, 0, 1] == 32767
     half = frames_to_input(f, resize=(2, 2), dtype="float16")
     assert half.dtype == np.float16
     rounded = frames_to_input(f, resize=(2, 2), dtype="int32")
