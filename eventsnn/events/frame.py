@@ -234,11 +234,11 @@ def _to_frames_torch(fields, sensor, mode, value, include_incomplete, out_dtype,
             t,
         )
 
-    def search(t, bounds):
-        b = torch.from_numpy(np.ascontiguousarray(bounds)).to(t.device)
-        if b.is_floating_point() and not t.is_floating_point():
-            t = t.to(torch.float64)
-        return torch.searchsorted(t, b.to(t.dtype), right=False).cpu().numpy().astype(np.int64)
+    def search(t, bounds):  # t is int64 or float64 here; integer t: t >= b  <=>  t >= ceil(b)
+        if not t.is_floating_point() and bounds.dtype.kind == "f":
+            bounds = np.clip(np.ceil(bounds), -(2.0**63), 2.0**63 - 1024)
+        b = np.ascontiguousarray(bounds, dtype=np.float64 if t.is_floating_point() else np.int64)
+        return torch.searchsorted(t, torch.from_numpy(b).to(t.device)).cpu().numpy().astype(np.int64)
 
     bad = first_bad_torch(tf["x"], tf["y"], tf["p"], sensor)
     _raise_bad(bad, tf, sensor)
