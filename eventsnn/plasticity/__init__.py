@@ -1,0 +1,35 @@
+"""DA-SSDP plasticity (Tian et al., TMLR 2025; spec/da_ssdp.md): pure maths, the rule, hooks.
+
+`functional` holds the maths, `rule` the per-layer state, `hooks` the activity recording,
+`distributed` the all-reduces, `core` the engine-facing `build_plasticity`.
+"""
+
+from eventsnn.plasticity.core import NoPlasticity, Plasticity, build_plasticity, check_config
+from eventsnn.plasticity.functional import (
+    PlasticityInputError,
+    da_ssdp_delta_w,
+    da_ssdp_numerator,
+    fit_gate_from_sums,
+    gate_from_fit,
+    warmup_sums,
+)
+from eventsnn.plasticity.hooks import ActivityRecorder, LayerActivity, PlasticityRecord
+from eventsnn.plasticity.rule import DASSDPRule, RuleStep
+
+__all__ = [
+    "ActivityRecorder",
+    "DASSDPRule",
+    "LayerActivity",
+    "NoPlasticity",
+    "Plasticity",
+    "PlasticityInputError",
+    "PlasticityRecord",
+    "RuleStep",
+    "build_plasticity",
+    "check_config",
+    "da_ssdp_delta_w",
+    "da_ssdp_numerator",
+    "fit_gate_from_sums",
+    "gate_from_fit",
+    "warmup_sums",
+]

@@ -1,0 +1,211 @@
+"""Engine-facing DA-SSDP: `build_plasticity(model, cfg)` -> record() / apply() / state_dict().
+
+    plasticity = build_plasticity(model, cfg.plasticity, steps_per_epoch=len(train_loader))
+    with plasticity.record():          # hooks exist only inside, record training-mode modules
+        out = model(x)                 # [T, B, classes]
+    loss.backward(); optimizer.step()
+    logs = plasticity.apply(loss=loss.detach(), per_sample_loss=per_sample, epoch=epoch)
+
+`apply()` does the warm-up bookkeeping or `W += dW` under no_grad (never scaled by the
+learning rate). With `mode: off` nothing is hooked and every call is a no-op.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+from eventsnn.config import PlasticityConfig
+from eventsnn.errors import CheckpointError, ConfigError, TrainingError
+from eventsnn.plasticity.hooks import (
+    ActivityRecorder,
+    default_layer_names,
+    resolve_layers,
+    unwrap_model,
+)
+from eventsnn.plasticity.rule import DASSDPRule, RuleStep
+
+
+class NoPlasticity:
+    """`mode: off`: no hooks, no state, no work."""
+
+    mode = "off"
+    layers: tuple[str, ...] = ()
+
+    @contextlib.contextmanager
+    def record(self) -> Iterator[None]:
+        yield None
+
+    def apply(self, loss=None, per_sample_loss=None, epoch: int | None = None) -> dict[str, float]:
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"mode": "off", "layers": {}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Plasticity turned off: any saved rule state is ignored."""
+
+
+def check_config(cfg: PlasticityConfig) -> None:
+    """Value checks the type-level YAML loader cannot make; ConfigError names the key."""
+    if cfg.mode not in ("off", "ssdp", "da_ssdp"):
+        raise ConfigError(f"plasticity.mode: {cfg.mode!r}, expected off, ssdp or da_ssdp")
+    if not cfg.sigma > 0:
+        raise ConfigError(f"plasticity.sigma: must be > 0, got {cfg.sigma}")
+    if cfg.a_plus < 0 or cfg.a_minus < 0:
+        raise ConfigError(f"plasticity.a_plus / a_minus: must be >= 0, got {cfg.a_plus}, {cfg.a_minus}")
+    if cfg.warmup < 0:
+        raise ConfigError(f"plasticity.warmup: must be >= 0, got {cfg.warmup}")
+    if cfg.warmup_unit not in ("epochs", "steps"):
+        raise ConfigError(f"plasticity.warmup_unit: {cfg.warmup_unit!r}, expected epochs or steps")
+    if not cfg.gate_min <= cfg.gate_max:
+        raise ConfigError(f"plasticity.gate_min {cfg.gate_min} > gate_max {cfg.gate_max}")
+    if not cfg.dw_clip > 0:
+        raise ConfigError(f"plasticity.dw_clip: must be > 0, got {cfg.dw_clip}")
+    if cfg.loss_granularity not in ("batch", "per_sample"):
+        raise ConfigError(
+            f"plasticity.loss_granularity: {cfg.loss_granularity!r}, expected batch or per_sample"
+        )
+
+
+class Plasticity:
+    """DA-SSDP / SSDP on named Linear / 1x1 conv layers: one `DASSDPRule` per layer."""
+
+    def __init__(
+        self,
+        modules: dict[str, nn.Module],
+        cfg: PlasticityConfig,
+        *,
+        steps_per_epoch: int | None = None,
+        compute_dtype: torch.dtype = torch.float32,
+    ):
+        self.mode = cfg.mode
+        self.modules = modules
+        self.layers = tuple(modules)
+        self.rules: dict[str, DASSDPRule] = {
+            name: DASSDPRule(
+                name,
+                mode=cfg.mode,
+                a_plus=cfg.a_plus,
+                a_minus=cfg.a_minus,
+                sigma=cfg.sigma,
+                warmup=cfg.warmup,
+                warmup_unit=cfg.warmup_unit,
+                gate_min=cfg.gate_min,
+                gate_max=cfg.gate_max,
+                dw_clip=cfg.dw_clip,
+                loss_granularity=cfg.loss_granularity,
+                steps_per_epoch=steps_per_epoch,
+                compute_dtype=compute_dtype,
+                device=m.weight.device,
+            )
+            for name, m in modules.items()
+        }
+        self.recorder = ActivityRecorder(modules)
+
+    def record(self) -> contextlib.AbstractContextManager:
+        """Context in which the forward hooks record the layers' activity (training mode only)."""
+        return self.recorder.record()
+
+    @torch.no_grad()
+    def apply(self, loss=None, per_sample_loss=None, epoch: int | None = None) -> dict[str, float]:
+        """After optimizer.step(): warm-up bookkeeping or W += dW; returns scalars for TensorBoard.
+
+        Keys per layer `<name>/...`: phase (0 warm-up, 1 update), S_mean, S_std, k, mu_S, sd_S,
+        warmup_n; in the update phase also gate_mean, gate_min, gate_max, dw_abs_mean, dw_abs_max.
+        S and the gate are this rank's batch; dW, k, mu_S, sd_S are all-reduced (equal on all ranks).
+        """
+        record = self.recorder.take()
+        missing = [n for n in self.layers if n not in record.layers]
+        if missing:
+            what = (
+                "no recorded batch" if not record.layers else f"no recorded activity for layer {missing[0]!r}"
+            )
+            raise TrainingError(
+                f"plasticity.apply() called with {what}: run the training forward pass inside "
+                "`with plasticity.record():` with the model in train() mode"
+            )
+        names, values = [], []
+        for name, rule in self.rules.items():
+            out = rule.step(record.layers[name], loss=loss, per_sample_loss=per_sample_loss, epoch=epoch)
+            if out.delta_w is not None:
+                weight = self.modules[name].weight
+                weight.add_(out.delta_w.view_as(weight).to(weight.dtype))
+            for key, value in self._log_items(rule, out):
+                names.append(f"{name}/{key}")
+                values.append(
+                    value.detach()
+                    .to(device="cpu" if value.device.type == "cpu" else value.device, dtype=torch.float64)
+                    .reshape(())
+                )
+        if not values:
+            return {}
+        flat = torch.stack([v.to(values[0].device) for v in values]).tolist()  # one device sync
+        return dict(zip(names, flat, strict=True))
+
+    @staticmethod
+    def _log_items(rule: DASSDPRule, out: RuleStep) -> list[tuple[str, torch.Tensor]]:
+        S = out.synchrony
+        items = [
+            ("phase", rule.phase),
+            ("S_mean", S.mean()),
+            ("S_std", S.std(unbiased=False)),
+            ("k", rule.k),
+            ("mu_S", rule.mu_S),
+            ("sd_S", rule.sd_S),
+            ("warmup_n", rule.n),
+        ]
+        if out.delta_w is not None:
+            gate = out.gate if out.gate is not None else torch.ones_like(S)
+            dw = out.delta_w.abs()
+            items += [
+                ("gate_mean", gate.mean()),
+                ("gate_min", gate.min()),
+                ("gate_max", gate.max()),
+                ("dw_abs_mean", dw.mean()),
+                ("dw_abs_max", dw.max()),
+            ]
+        return items
+
+    def state_dict(self) -> dict[str, Any]:
+        """{"mode", "layers": {name: rule buffers}}: phase, counters, warm-up sums, k, mu_S, sd_S."""
+        return {"mode": self.mode, "layers": {n: r.state_dict() for n, r in self.rules.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("mode") != self.mode:
+            raise CheckpointError(
+                f"plasticity state was saved with mode {state.get('mode')!r}, the config asks for {self.mode!r}"
+            )
+        saved = set(state.get("layers", {}))
+        if saved != set(self.rules):
+            raise CheckpointError(
+                f"plasticity state has layers {sorted(saved)}, the config asks for {sorted(self.rules)}"
+            )
+        for name, rule in self.rules.items():
+            rule.load_state_dict(state["layers"][name])
+
+
+def build_plasticity(
+    model: nn.Module,
+    cfg: PlasticityConfig,
+    *,
+    steps_per_epoch: int | None = None,
+    compute_dtype: torch.dtype = torch.float32,
+) -> Plasticity | NoPlasticity:
+    """The plasticity of a run. `model` may be wrapped (DDP, DataParallel, torch.compile).
+
+    `cfg.layers` None: `eventsnn.models.default_plasticity_layers(model)` (classifier and the last
+    DSSA's Wproj for SpikingResformer), else a ConfigError asking for `plasticity.layers`.
+    """
+    check_config(cfg)
+    if cfg.mode == "off":
+        return NoPlasticity()
+    net = unwrap_model(model)
+    names = list(cfg.layers) if cfg.layers is not None else default_layer_names(net)
+    return Plasticity(
+        resolve_layers(net, names), cfg, steps_per_epoch=steps_per_epoch, compute_dtype=compute_dtype
+    )

@@ -1,0 +1,207 @@
+"""The stateful DA-SSDP rule of one layer: warm-up, streaming statistics, one-time gate fit.
+
+Phases (spec/da_ssdp.md steps 5-8): during warm-up (`warmup` epochs or steps) the weights
+are not changed and, in `da_ssdp` mode, the pairs (S_b, L) go into float64 streaming sums
+(n, sum S, sum S^2, sum L, sum L^2, sum S L). At the first update after warm-up the gate is
+fitted once (k, mu_S, sd_S) and frozen; then dW = clamp((1/B) sum_b G_b P, -clip, clip).
+
+Modes: `da_ssdp` (fitted gate) and `ssdp` (gate fixed at 1, no statistics, no fit). `ssdp`
+honours the same warm-up without weight change, so the two modes differ only in the gate
+(`warmup: 0` updates from the first step). All state is in buffers: `state_dict` round
+trips and a resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from eventsnn.plasticity.distributed import all_reduce_numerator, all_reduce_sum_
+from eventsnn.plasticity.functional import (
+    PlasticityInputError,
+    finish_delta_w,
+    fit_gate_from_sums,
+    gate_from_fit,
+    numerator_from_latency,
+    synchrony_from_latency,
+    warmup_sums,
+)
+from eventsnn.plasticity.hooks import LayerActivity
+from eventsnn.spikes import first_spike_time
+
+WARMUP, UPDATE = 0, 1
+
+
+@dataclass(frozen=True)
+class RuleStep:
+    """What one `DASSDPRule.step` did: dW (None in warm-up), per-sample S `[B]`, gate `[B]` or None."""
+
+    delta_w: torch.Tensor | None
+    synchrony: torch.Tensor
+    gate: torch.Tensor | None
+    warmup: bool
+
+
+class DASSDPRule(nn.Module):
+    """DA-SSDP state of one layer; the hyper-parameters are plain floats, the state is buffers."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        mode: str = "da_ssdp",
+        a_plus: float = 1.5e-3,
+        a_minus: float = 5e-4,
+        sigma: float = 1.0,
+        warmup: int = 100,
+        warmup_unit: str = "epochs",
+        gate_min: float = 0.0,
+        gate_max: float = 2.0,
+        dw_clip: float = 1.0,
+        loss_granularity: str = "batch",
+        steps_per_epoch: int | None = None,
+        compute_dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ):
+        super().__init__()
+        if mode not in ("ssdp", "da_ssdp"):
+            raise ValueError(f"mode must be 'ssdp' or 'da_ssdp', got {mode!r}")
+        self.name, self.mode = name, mode
+        self.a_plus, self.a_minus, self.sigma = float(a_plus), float(a_minus), float(sigma)
+        self.warmup, self.warmup_unit = int(warmup), warmup_unit
+        self.gate_min, self.gate_max, self.dw_clip = float(gate_min), float(gate_max), float(dw_clip)
+        self.loss_granularity = loss_granularity
+        self.steps_per_epoch = steps_per_epoch
+        self.compute_dtype = compute_dtype
+
+        def scalar(value, dtype):
+            return torch.tensor(value, dtype=dtype, device=device)
+
+        self.register_buffer("phase", scalar(WARMUP, torch.int64))
+        self.register_buffer("step_count", scalar(0, torch.int64))  # apply() calls so far
+        self.register_buffer("epoch", scalar(-1, torch.int64))  # epoch of the last apply()
+        for field in ("n", "sum_S", "sum_S2", "sum_L", "sum_L2", "sum_SL"):
+            self.register_buffer(field, scalar(0.0, torch.float64))
+        self.register_buffer("k", scalar(0.0, torch.float64))
+        self.register_buffer("mu_S", scalar(0.0, torch.float64))
+        self.register_buffer("sd_S", scalar(1.0, torch.float64))
+        self._phase, self._steps = WARMUP, 0  # host mirrors: no device sync per step
+        self.register_load_state_dict_post_hook(lambda module, incompatible: module._refresh())
+
+    def _refresh(self) -> None:
+        self._phase, self._steps = int(self.phase), int(self.step_count)
+
+    # ------------------------------------------------------------------ phase
+    def in_warmup(self, epoch: int | None) -> bool:
+        """True while the warm-up lasts (before the gate fit); the phase never goes back."""
+        if self._phase != WARMUP:
+            return False
+        if self.warmup_unit == "steps":
+            return self._steps < self.warmup
+        if epoch is None:
+            if not self.steps_per_epoch:
+                raise PlasticityInputError(
+                    f"layer {self.name!r}: warm-up in epochs needs apply(epoch=...) or steps_per_epoch"
+                )
+            epoch = self._steps // self.steps_per_epoch
+        return epoch < self.warmup
+
+    def _sums(self) -> torch.Tensor:
+        return torch.stack([self.n, self.sum_S, self.sum_S2, self.sum_L, self.sum_L2, self.sum_SL])
+
+    def fit_gate(self) -> None:
+        """One-time fit at the end of warm-up (all-reduced sums); ssdp: k = 0, mu = 0, sd = 1 (gate 1)."""
+        if self.mode == "da_ssdp":
+            k, mu, sd = fit_gate_from_sums(self._sums()).unbind()
+            self.k.copy_(k)
+            self.mu_S.copy_(mu)
+            self.sd_S.copy_(sd)
+        self.phase.fill_(UPDATE)
+        self._phase = UPDATE
+
+    def gate(self, S: torch.Tensor) -> torch.Tensor | None:
+        """G_b `[B]` from the frozen fit (None in ssdp mode: gate 1)."""
+        if self.mode == "ssdp":
+            return None
+        return gate_from_fit(S, self.k, self.mu_S, self.sd_S, low=self.gate_min, high=self.gate_max)
+
+    def _loss_pairs(self, B: int, loss, per_sample_loss, device) -> torch.Tensor:
+        if self.loss_granularity == "per_sample":
+            if per_sample_loss is None:
+                raise PlasticityInputError(
+                    "plasticity.loss_granularity is per_sample: apply() needs per_sample_loss [B]"
+                )
+            L = torch.as_tensor(per_sample_loss).detach().to(device=device, dtype=torch.float64).reshape(-1)
+            if L.numel() != B:
+                raise PlasticityInputError(
+                    f"layer {self.name!r}: per_sample_loss has {L.numel()} values for a batch of {B}"
+                )
+            return L
+        if loss is None:
+            raise PlasticityInputError("apply() needs loss (the batch-mean loss) during the warm-up")
+        L = torch.as_tensor(loss).detach().to(device=device, dtype=torch.float64)
+        if L.numel() != 1:
+            raise PlasticityInputError(f"loss must be a scalar (the batch mean), got shape {tuple(L.shape)}")
+        return L.reshape(1).expand(B)
+
+    # ------------------------------------------------------------------ one step
+    def step(
+        self,
+        activity: LayerActivity,
+        *,
+        loss=None,
+        per_sample_loss=None,
+        epoch: int | None = None,
+    ) -> RuleStep:
+        """Warm-up bookkeeping, or the (all-reduced) dW `[C_out, C_in]` for this batch."""
+        pre, post = activity.pre, activity.post  # bool [T,B,C_in], [T,B,C_out]
+        if pre.dim() != 3 or post.dim() != 3 or pre.shape[:2] != post.shape[:2]:
+            raise PlasticityInputError(
+                f"layer {self.name!r}: pre and post must be [T, B, C] with the same T and B, "
+                f"got pre {tuple(pre.shape)} and post {tuple(post.shape)}"
+            )
+        T, B = pre.shape[:2]
+        tau_pre = first_spike_time(pre, backend="torch")  # [B,C_in], T if silent
+        tau_post = first_spike_time(post, backend="torch")  # [B,C_out]
+        S = synchrony_from_latency(tau_pre, tau_post, T)  # [B] float64
+        warm = self.in_warmup(epoch)
+        dw, gate = None, None
+        if warm:
+            if self.mode == "da_ssdp":
+                contrib = warmup_sums(S, self._loss_pairs(B, loss, per_sample_loss, S.device))
+                all_reduce_sum_(contrib)
+                for buf, value in zip(
+                    (self.n, self.sum_S, self.sum_S2, self.sum_L, self.sum_L2, self.sum_SL),
+                    contrib.to(self.n.device).unbind(),
+                    strict=True,
+                ):
+                    buf.add_(value)
+        else:
+            if self._phase == WARMUP:
+                self.fit_gate()
+            gate = self.gate(S)
+            num = numerator_from_latency(
+                tau_pre,
+                tau_post,
+                T,
+                a_plus=self.a_plus,
+                a_minus=self.a_minus,
+                sigma=self.sigma,
+                gate=gate,
+                dtype=self.compute_dtype,
+            )
+            num, total = all_reduce_numerator(num, B)
+            dw = finish_delta_w(num, total, self.dw_clip)
+        self._steps += 1
+        self.step_count.fill_(self._steps)
+        if epoch is not None:
+            self.epoch.fill_(int(epoch))
+        return RuleStep(dw, S, gate, warm)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.name!r}, mode={self.mode}, a_plus={self.a_plus}, a_minus={self.a_minus}, "
+            f"sigma={self.sigma}, warmup={self.warmup} {self.warmup_unit}"
+        )
