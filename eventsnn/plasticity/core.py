@@ -137,11 +137,7 @@ class Plasticity:
                 weight.add_(out.delta_w.view_as(weight).to(weight.dtype))
             for key, value in self._log_items(rule, out):
                 names.append(f"{name}/{key}")
-                values.append(
-                    value.detach()
-                    .to(device="cpu" if value.device.type == "cpu" else value.device, dtype=torch.float64)
-                    .reshape(())
-                )
+                values.append(value.detach().to(torch.float64).reshape(()))
         if not values:
             return {}
         flat = torch.stack([v.to(values[0].device) for v in values]).tolist()  # one device sync
@@ -178,7 +174,8 @@ class Plasticity:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("mode") != self.mode:
             raise CheckpointError(
-                f"plasticity state was saved with mode {state.get('mode')!r}, the config asks for {self.mode!r}"
+                f"plasticity state was saved with mode {state.get('mode')!r}, "
+                f"the config asks for {self.mode!r}"
             )
         saved = set(state.get("layers", {}))
         if saved != set(self.rules):
