@@ -29,6 +29,8 @@ from eventsnn.plasticity.hooks import (
 )
 from eventsnn.plasticity.rule import DASSDPRule, RuleStep
 
+_MODE_CODES = {"ssdp": 1, "da_ssdp": 2}
+
 
 class NoPlasticity:
     """`mode: off`: no hooks, no state, no work."""
@@ -43,8 +45,8 @@ class NoPlasticity:
     def apply(self, loss=None, per_sample_loss=None, epoch: int | None = None) -> dict[str, float]:
         return {}
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"mode": "off", "layers": {}}
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Plasticity turned off: any saved rule state is ignored."""
@@ -167,23 +169,39 @@ class Plasticity:
             ]
         return items
 
-    def state_dict(self) -> dict[str, Any]:
-        """{"mode", "layers": {name: rule buffers}}: phase, counters, warm-up sums, k, mu_S, sd_S."""
-        return {"mode": self.mode, "layers": {n: r.state_dict() for n, r in self.rules.items()}}
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Flat `{"mode": code, "<layer>.<buffer>": tensor}` like a module's: phase, counters,
+        warm-up sums, k, mu_S, sd_S of every rule (mode code: 1 ssdp, 2 da_ssdp)."""
+        out: dict[str, torch.Tensor] = {"mode": torch.tensor(_MODE_CODES[self.mode])}
+        for name, rule in self.rules.items():
+            for key, value in rule.state_dict().items():
+                out[f"{name}.{key}"] = value
+        return out
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("mode") != self.mode:
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore every rule exactly; CheckpointError if the mode or the layers differ."""
+        code = int(state["mode"]) if "mode" in state else None
+        if code != _MODE_CODES[self.mode]:
+            saved = {v: k for k, v in _MODE_CODES.items()}.get(code, "off")
             raise CheckpointError(
-                f"plasticity state was saved with mode {state.get('mode')!r}, "
-                f"the config asks for {self.mode!r}"
+                f"plasticity state was saved with mode {saved!r}, the config asks for {self.mode!r}"
             )
-        saved = set(state.get("layers", {}))
-        if saved != set(self.rules):
+        expected = {f"{n}.{k}" for n, r in self.rules.items() for k in r.state_dict()} | {"mode"}
+        if set(state) != expected:
+            extra, lost = sorted(set(state) - expected), sorted(expected - set(state))
             raise CheckpointError(
-                f"plasticity state has layers {sorted(saved)}, the config asks for {sorted(self.rules)}"
+                f"plasticity state does not match the configured layers {list(self.rules)}: "
+                f"unexpected {extra[:4]}, missing {lost[:4]}"
             )
         for name, rule in self.rules.items():
-            rule.load_state_dict(state["layers"][name])
+            prefix = f"{name}."
+            rule.load_state_dict(
+                {
+                    k[len(prefix) :]: v
+                    for k, v in state.items()
+                    if k.startswith(prefix) and k[len(prefix) :] in rule.state_dict()
+                }
+            )
 
 
 def build_plasticity(
