@@ -1,0 +1,223 @@
+"""The stateful rule and build_plasticity: warm-up, the one-time fit at the boundary, modes, resume."""
+
+from __future__ import annotations
+
+import copy
+import io
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from eventsnn.config import PlasticityConfig
+from eventsnn.errors import CheckpointError, ConfigError, TrainingError
+from eventsnn.plasticity import DASSDPRule, LayerActivity, NoPlasticity, build_plasticity
+from eventsnn.plasticity._reference import direct_delta_w, direct_synchrony
+from eventsnn.plasticity.functional import PlasticityInputError
+
+from .nets import TinyNet, make_batches
+
+LAYERS = ("proj", "head")
+
+
+def _cfg(**kw) -> PlasticityConfig:
+    base = dict(mode="da_ssdp", layers=LAYERS, warmup=2, warmup_unit="steps", a_plus=0.02, a_minus=0.01)
+    return PlasticityConfig(**{**base, **kw})
+
+
+def _forward(model, plasticity, x, y):
+    with plasticity.record():
+        out = model(x)  # [T,B,K]
+    per_sample = F.cross_entropy(out.mean(0), y, reduction="none")
+    return out, per_sample
+
+
+def _weights(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_warmup_untouched_then_fit_exactly_at_epoch_boundary():
+    torch.manual_seed(0)
+    model = TinyNet()
+    cfg = _cfg(warmup=2, warmup_unit="epochs", loss_granularity="per_sample")
+    plasticity = build_plasticity(model, cfg, steps_per_epoch=3)
+    w0 = _weights(model)
+    S_seen, L_seen = [], []
+    batches = make_batches(7)
+    for step, (x, y) in enumerate(batches[:6]):  # epochs 0 and 1: warm-up
+        _, per_sample = _forward(model, plasticity, x, y)
+        rec = plasticity.recorder._record.layers["head"]
+        S_seen.append(direct_synchrony(rec.pre, rec.post))
+        L_seen.append(per_sample.detach().double())
+        logs = plasticity.apply(loss=per_sample.mean(), per_sample_loss=per_sample, epoch=step // 3)
+        assert logs["head/phase"] == 0.0 and "head/gate_mean" not in logs
+        for k, v in _weights(model).items():
+            assert torch.equal(v, w0[k]), k  # no weight change during warm-up
+    rule = plasticity.rules["head"]
+    assert int(rule.phase) == 0 and float(rule.n) == 36 and float(rule.k) == 0.0  # not fitted yet
+    x, y = batches[6]
+    _, per_sample = _forward(model, plasticity, x, y)
+    act = plasticity.recorder._record.layers["head"]
+    logs = plasticity.apply(
+        loss=per_sample.mean(), per_sample_loss=per_sample, epoch=2
+    )  # first step of epoch 2
+    S, L = torch.cat(S_seen).numpy(), torch.cat(L_seen).numpy()
+    mu, sd = S.mean(), S.std() + 1e-8
+    k = -np.mean(((S - mu) / sd) * ((L - L.mean()) / (L.std() + 1e-8)))
+    assert int(rule.phase) == 1
+    assert (
+        abs(float(rule.k) - k) < 1e-9
+        and abs(float(rule.mu_S) - mu) < 1e-12
+        and abs(float(rule.sd_S) - sd) < 1e-12
+    )
+    assert logs["head/k"] == pytest.approx(k, abs=1e-9)
+    # the update used the gate fitted from the 6 warm-up batches only
+    gate = (1 + k * (direct_synchrony(act.pre, act.post).numpy() - mu) / sd).clip(0, 2)
+    expected = direct_delta_w(
+        act.pre, act.post, a_plus=0.02, a_minus=0.01, sigma=1.0, gate=torch.tensor(gate)
+    )
+    dw = model.head.weight.detach() - w0["head.weight"]
+    assert torch.allclose(dw, expected.float(), atol=1e-7)
+    assert logs["head/gate_mean"] == pytest.approx(gate.mean(), abs=1e-6)
+    assert logs["head/dw_abs_max"] == pytest.approx(float(expected.abs().max()), abs=1e-7)
+    conv_dw = model.proj.weight.detach() - w0["proj.weight"]
+    assert conv_dw.shape == (8, 8, 1, 1) and conv_dw.abs().max() > 0
+    expected_keys = {
+        "phase",
+        "S_mean",
+        "S_std",
+        "k",
+        "mu_S",
+        "sd_S",
+        "warmup_n",
+        "gate_mean",
+        "gate_min",
+        "gate_max",
+        "dw_abs_mean",
+        "dw_abs_max",
+    }
+    assert {key.split("/", 1)[1] for key in logs} == expected_keys
+    assert all(isinstance(v, float) for v in logs.values())
+
+
+def test_steps_boundary_silent_warmup_and_ssdp():
+    rule = DASSDPRule("fc", mode="da_ssdp", warmup=3, warmup_unit="steps", a_plus=0.01, a_minus=0.0)
+    silent = LayerActivity(torch.zeros(4, 5, 3, dtype=torch.bool), torch.zeros(4, 5, 2, dtype=torch.bool))
+    for i in range(3):
+        out = rule.step(silent, loss=torch.tensor(float(i)))
+        assert out.warmup and out.delta_w is None
+    active = LayerActivity(torch.ones(4, 5, 3, dtype=torch.bool), torch.ones(4, 5, 2, dtype=torch.bool))
+    out = rule.step(active, loss=torch.tensor(1.0))  # step index 3 = warmup: fit, then update
+    assert not out.warmup and int(rule.phase) == 1
+    assert float(rule.k) == 0.0 and float(rule.mu_S) == 0.0  # silent warm-up: S = 0 throughout -> k = 0
+    assert torch.equal(out.gate, torch.ones(5, dtype=torch.float64))
+    assert torch.allclose(out.delta_w, torch.full((2, 3), 0.01))
+    ssdp = DASSDPRule("fc", mode="ssdp", warmup=1, warmup_unit="steps", a_plus=0.01, a_minus=0.0)
+    assert ssdp.step(active, loss=None).delta_w is None  # warm-up: no change, no statistics needed
+    out = ssdp.step(active)
+    assert out.gate is None and torch.allclose(out.delta_w, torch.full((2, 3), 0.01)) and float(ssdp.n) == 0
+
+
+def test_first_spike_through_the_rule():
+    rule = DASSDPRule("fc", mode="ssdp", warmup=0, warmup_unit="steps", a_plus=1.0, a_minus=0.0, sigma=1.0)
+    pre = torch.tensor([0, 1, 0, 1, 1, 0], dtype=torch.bool).view(6, 1, 1)
+    post = torch.tensor([0, 0, 0, 1, 0, 0], dtype=torch.bool).view(6, 1, 1)
+    dw = rule.step(LayerActivity(pre, post)).delta_w
+    assert float(dw) == pytest.approx(math.exp(-2.0))  # first pre spike at 1; the last (4) gives e^-0.5
+    with pytest.raises(PlasticityInputError, match="'fc'.*same T and B"):
+        rule.step(LayerActivity(pre, post[:5]))
+
+
+def _run(steps, batches, *, resume_at=None, cfg=None):
+    """Train TinyNet with SGD + DA-SSDP; optionally save everything at `resume_at` and rebuild from it."""
+    cfg = cfg or _cfg(warmup=3, warmup_unit="steps")
+    torch.manual_seed(0)
+    model = TinyNet()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    plasticity = build_plasticity(model, cfg, steps_per_epoch=4)
+    for step in range(steps):
+        if step == resume_at:
+            buf = io.BytesIO()
+            torch.save({"m": model.state_dict(), "o": opt.state_dict(), "p": plasticity.state_dict()}, buf)
+            buf.seek(0)
+            ckpt = torch.load(buf, weights_only=True)
+            torch.manual_seed(123)
+            model = TinyNet()
+            opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+            plasticity = build_plasticity(model, cfg, steps_per_epoch=4)
+            model.load_state_dict(ckpt["m"])
+            opt.load_state_dict(ckpt["o"])
+            plasticity.load_state_dict(ckpt["p"])
+        x, y = batches[step]
+        _, per_sample = _forward(model, plasticity, x, y)
+        loss = per_sample.mean()
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        plasticity.apply(loss=loss.detach(), per_sample_loss=per_sample.detach(), epoch=step // 4)
+    return model, plasticity
+
+
+@pytest.mark.parametrize("unit", ["steps", "epochs"])
+def test_resume_inside_and_after_warmup_is_exact(unit):
+    cfg = _cfg(warmup=3 if unit == "steps" else 1, warmup_unit=unit)
+    batches = make_batches(7)
+    ref_model, ref_p = _run(7, batches, cfg=cfg)
+    assert int(ref_p.rules["head"].phase) == 1
+    for stop in (2, 5):  # inside the warm-up, after the fit
+        model, p = _run(7, batches, resume_at=stop, cfg=cfg)
+        for k, v in ref_model.state_dict().items():
+            assert torch.equal(v, model.state_dict()[k]), (stop, k)
+        ref_sd, sd = ref_p.state_dict(), p.state_dict()
+        assert ref_sd.keys() == sd.keys()
+        for k in ref_sd:
+            assert torch.equal(ref_sd[k], sd[k]), (stop, k)
+
+
+def test_state_dict_mismatch_and_apply_without_record():
+    model = TinyNet()
+    p = build_plasticity(model, _cfg())
+    with pytest.raises(TrainingError, match="no recorded batch"):
+        p.apply(loss=torch.tensor(1.0))
+    model.eval()
+    with p.record():
+        model(torch.randn(2, 3, 2, 4, 4))
+    with pytest.raises(TrainingError, match="no recorded batch"):  # eval mode records nothing
+        p.apply(loss=torch.tensor(1.0))
+    other = build_plasticity(model, _cfg(layers=("head",)))
+    with pytest.raises(CheckpointError, match="layers"):
+        other.load_state_dict(p.state_dict())
+    with pytest.raises(CheckpointError, match="mode"):
+        build_plasticity(model, _cfg(mode="ssdp")).load_state_dict(p.state_dict())
+    model.train()
+    q = build_plasticity(model, _cfg(loss_granularity="per_sample"))
+    with q.record():
+        model(torch.randn(2, 3, 2, 4, 4))
+    with pytest.raises(PlasticityInputError, match="per_sample_loss"):
+        q.apply(loss=torch.tensor(1.0))
+
+
+def test_bad_config_values_name_the_key():
+    model = TinyNet()
+    for kw, key in [
+        ({"sigma": 0.0}, "sigma"),
+        ({"warmup": -1}, "warmup"),
+        ({"dw_clip": 0.0}, "dw_clip"),
+        ({"gate_min": 3.0}, "gate_min"),
+    ]:
+        with pytest.raises(ConfigError, match=key):
+            build_plasticity(model, _cfg(**kw))
+
+
+def test_off_is_a_noop_without_hooks():
+    model = TinyNet()
+    before = copy.deepcopy(model.state_dict())
+    p = build_plasticity(model, PlasticityConfig(mode="off", layers=("no_such_layer",)))
+    assert isinstance(p, NoPlasticity)
+    with p.record():
+        assert sum(len(m._forward_hooks) for m in model.modules()) == 0
+        model(torch.randn(2, 3, 2, 4, 4))
+    assert p.apply(loss=torch.tensor(1.0), epoch=0) == {} and p.state_dict() == {}
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
