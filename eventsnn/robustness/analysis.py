@@ -1,0 +1,208 @@
+"""Analysis figures for a checkpoint pair (DA-SSDP paper, figures 4 and 5).
+
+A forward hook on a spiking neuron module records its multi-step output S `[T, B, C, ...]`.
+With s[t, c] = any over the spatial dims of S[t, b, c, ...] for one sample b:
+
+    raster          s[t, c] for the first N channels                          `[T, N]`
+    neuron counts   n_c = sum_t s[t, c]  (time steps in which channel c fired)  `[C]`
+    co-firing       per mini-batch: mean over its samples of
+                    `eventsnn.spikes.cofiring_score` = sum_t n_t (n_t - 1) / (T C (C - 1)),
+                    n_t = sum_c s[t, c]; one dot per mini-batch in the box plot.
+
+Files: analysis_raster.png, analysis_counts.png, analysis_cofiring.png, analysis.json.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from eventsnn.errors import ConfigError
+from eventsnn.robustness.plots import new_figure, save_png
+from eventsnn.utils.io import atomic_write_text
+
+
+def spiking_layers(model: nn.Module) -> list[str]:
+    """Names of the spikingjelly neuron modules of `model`, in registration order."""
+    from spikingjelly.activation_based.neuron import BaseNode
+
+    return [name for name, m in model.named_modules() if isinstance(m, BaseNode)]
+
+
+def find_layer(model: nn.Module, name: str | None = None) -> str:
+    """`name` if it is a spiking layer of `model` (ConfigError with the closest name otherwise);
+    None: the last spiking layer."""
+    names = spiking_layers(model)
+    if not names:
+        raise ConfigError("analysis: the model has no spiking neuron layer")
+    if name is None:
+        return names[-1]
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.0)
+        raise ConfigError(f"analysis: {name!r} is not a spiking layer; did you mean {close[0]!r}?")
+    return name
+
+
+def _reset(model: nn.Module) -> None:
+    from spikingjelly.activation_based import functional
+
+    functional.reset_net(model)
+
+
+@torch.no_grad()
+def record_layer(model: nn.Module, layer: str, x: torch.Tensor) -> torch.Tensor:
+    """Output `[T, B, C, ...]` of spiking layer `layer` for model input `x` (one forward)."""
+    module = dict(model.named_modules())[layer]
+    seen: list[torch.Tensor] = []
+    handle = module.register_forward_hook(lambda _m, _i, out: seen.append(out.detach()))
+    try:
+        model.eval()
+        _reset(model)
+        model(x)
+        _reset(model)
+    finally:
+        handle.remove()
+    if not seen:
+        raise ConfigError(f"analysis: layer {layer!r} did not run in the forward pass")
+    out = seen[-1]
+    if out.dim() < 3:
+        raise ConfigError(
+            f"analysis: layer {layer!r} output {tuple(out.shape)} is not multi-step [T, B, C, ...]"
+        )
+    return out
+
+
+def channel_spikes(spikes: torch.Tensor, sample: int = 0) -> np.ndarray:
+    """`[T, B, C, ...]` -> bool `[T, C]` of one sample (any over the spatial dims)."""
+    s = spikes[:, sample] > 0  # [T,C,...]
+    if s.dim() > 2:
+        s = s.flatten(2).any(dim=2)
+    return s.cpu().numpy()
+
+
+def raster(spikes: torch.Tensor, sample: int = 0, channels: int = 64) -> np.ndarray:
+    """Bool `[T, N]`: the first `channels` channels of one sample."""
+    return channel_spikes(spikes, sample)[:, :channels]
+
+
+def neuron_counts(spikes: torch.Tensor, sample: int = 0) -> np.ndarray:
+    """Int `[C]`: number of time steps in which each channel fired (one sample)."""
+    return channel_spikes(spikes, sample).sum(axis=0).astype(np.int64)
+
+
+@torch.no_grad()
+def batch_cofiring(
+    model: nn.Module,
+    layer: str,
+    batches: Iterable[Any],
+    *,
+    device: Any = "cpu",
+    max_batches: int | None = None,
+) -> list[float]:
+    """Mean co-firing score of `layer` per mini-batch (`batches` yields `x` or `(x, y)`)."""
+    from eventsnn.spikes import cofiring_score
+
+    scores = []
+    for i, batch in enumerate(batches):
+        if max_batches is not None and i >= max_batches:
+            break
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        s = record_layer(model, layer, x.to(device))  # [T,B,C,...]
+        scores.append(float(cofiring_score((s > 0).to(torch.float32).cpu()).mean()))
+    return scores
+
+
+def analysis_figures(
+    models: Mapping[str, nn.Module],
+    sample: torch.Tensor,
+    batches_fn,
+    out_dir: str | Path,
+    *,
+    layer: str | None = None,
+    channels: int = 64,
+    device: Any = "cpu",
+    max_batches: int | None = None,
+) -> dict[str, Path]:
+    """Raster, neuron-count and co-firing figures for `models` (label -> model; a pair, usually).
+
+    Args:
+        sample: one model input `[1, T, C, H, W]` (the layout the models take).
+        batches_fn: a callable returning a fresh iterable of test batches (called once per model).
+        layer: spiking layer name (None: the last spiking layer of the first model).
+    """
+    labels = list(models)
+    layer = find_layer(models[labels[0]], layer)
+    for lab in labels[1:]:
+        find_layer(models[lab], layer)
+    data: dict[str, dict[str, Any]] = {}
+    for lab, model in models.items():
+        s = record_layer(model, layer, sample.to(device))
+        data[lab] = {
+            "raster": raster(s, 0, channels),
+            "counts": neuron_counts(s, 0),
+            "cofiring": batch_cofiring(model, layer, batches_fn(), device=device, max_batches=max_batches),
+        }
+    out = Path(out_dir)
+    n = len(labels)
+    paths = {}
+
+    fig = new_figure((6.4, 2.4 * n))
+    for k, lab in enumerate(labels):
+        ax = fig.add_subplot(n, 1, k + 1)
+        t_idx, c_idx = np.nonzero(data[lab]["raster"])
+        ax.scatter(t_idx, c_idx, s=6, marker="|", color=f"C{k}")
+        ax.set_xlim(-0.5, data[lab]["raster"].shape[0] - 0.5)
+        ax.set_ylim(-0.5, data[lab]["raster"].shape[1] - 0.5)
+        ax.set_ylabel("channel")
+        ax.set_title(f"{lab}: spike raster of {layer} (one sample)")
+    ax.set_xlabel("time step")
+    fig.tight_layout()
+    paths["raster"] = save_png(fig, out / "analysis_raster.png")
+
+    fig = new_figure()
+    ax = fig.add_subplot(1, 1, 1)
+    width = 0.8 / n
+    for k, lab in enumerate(labels):
+        counts = data[lab]["counts"][:channels]
+        ax.bar(np.arange(len(counts)) + k * width, counts, width=width, label=lab, color=f"C{k}")
+    ax.set_xlabel("channel")
+    ax.set_ylabel("spike count (time steps)")
+    ax.set_title(f"per-neuron spike counts, {layer}")
+    ax.legend()
+    fig.tight_layout()
+    paths["counts"] = save_png(fig, out / "analysis_counts.png")
+
+    fig = new_figure()
+    ax = fig.add_subplot(1, 1, 1)
+    vals = [data[lab]["cofiring"] for lab in labels]
+    ax.boxplot(vals, showfliers=False)
+    ax.set_xticks(range(1, n + 1), labels)
+    rng = np.random.default_rng(0)
+    for k, v in enumerate(vals):
+        ax.scatter(k + 1 + rng.uniform(-0.12, 0.12, len(v)), v, s=10, color=f"C{k}", alpha=0.7, zorder=3)
+    ax.set_ylabel("co-firing score per mini-batch")
+    ax.set_title(f"batch co-firing (synchrony), {layer}")
+    fig.tight_layout()
+    paths["cofiring"] = save_png(fig, out / "analysis_cofiring.png")
+
+    doc = {
+        "layer": layer,
+        "checkpoints": {
+            lab: {
+                "raster_shape": list(d["raster"].shape),
+                "neuron_counts": d["counts"].tolist(),
+                "cofiring_per_batch": d["cofiring"],
+                "cofiring_mean": float(np.mean(d["cofiring"])) if d["cofiring"] else None,
+            }
+            for lab, d in data.items()
+        },
+    }
+    paths["json"] = atomic_write_text(out / "analysis.json", json.dumps(doc, indent=2) + "\n")
+    return paths

@@ -1,0 +1,192 @@
+"""Severity sweeps: accuracy of each checkpoint under each perturbation, severity and seed.
+
+For checkpoint m, perturbation k, severity s and seed r, every test recording i is perturbed with
+its own generator seeded from (r, k, i) (so the result does not depend on batching or workers,
+and for a fixed (r, k) the same draws are scaled by s), framed on the fly and evaluated:
+
+    point(m, k, s, r) = evaluate(model_m, loader over perturb_k(recording_i; s, rng(r, k, i)))
+
+Event-level perturbations act on the raw events before framing; spike-level ones on the framed
+counts `[T, P, H, W]` before post-processing. Severity 0 is the identity at both levels, so its
+result is evaluated once per checkpoint and shared by every perturbation and seed. Nothing is
+written to the clean frame cache. The evaluation function and the data source are injected.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from eventsnn.robustness.registry import Perturbation, validate_sweeps
+
+EvaluateFn = Callable[[nn.Module, DataLoader], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """Raw test recordings and how to frame them.
+
+    Attributes:
+        recordings: indexable of `(events, label)` (structured t, x, y, p arrays).
+        sensor_size: (W, H, P).
+        frame: events -> counts `[T, P, H, W]` (e.g. `to_frames` with the run's FramingConfig).
+        postprocess: counts -> model input `[T, C, H, W]` (e.g. `events.postprocess.from_config`).
+    """
+
+    recordings: Sequence[tuple[np.ndarray, int]]
+    sensor_size: tuple[int, int, int]
+    frame: Callable[[np.ndarray], Any]
+    postprocess: Callable[[Any], Any]
+
+
+def item_seed(seed: int, name: str, index: int) -> np.random.SeedSequence:
+    """Seed of recording `index` under perturbation `name` and sweep seed `seed`."""
+    return np.random.SeedSequence([int(seed), zlib.crc32(name.encode()), int(index)])
+
+
+def subset_indices(n: int, max_samples: int | None) -> np.ndarray:
+    """All of 0..n-1, or `max_samples` evenly spaced indices (covers every class of a sorted split)."""
+    if max_samples is None or max_samples >= n:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max(int(max_samples), 1)).round().astype(np.int64))
+
+
+class PerturbedDataset(Dataset):
+    """`(input [T, C, H, W], label)` of the source's recordings under one perturbation point."""
+
+    def __init__(
+        self,
+        source: EventSource,
+        indices: Sequence[int],
+        perturbation: Perturbation | None,
+        severity: float,
+        seed: int,
+    ) -> None:
+        self.source, self.indices = source, [int(i) for i in indices]
+        self.perturbation, self.severity, self.seed = perturbation, float(severity), int(seed)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        index = self.indices[i]
+        events, label = self.source.recordings[index]
+        p = self.perturbation
+        active = p is not None and self.severity != 0
+        if active and p.level == "event":
+            rng = np.random.default_rng(item_seed(self.seed, p.name, index))
+            events = p.fn(events, self.source.sensor_size, self.severity, rng)
+        frames = self.source.frame(events)  # [T,P,H,W]
+        if active and p.level == "spike":
+            g = torch.Generator().manual_seed(int(item_seed(self.seed, p.name, index).generate_state(1)[0]))
+            frames = p.fn(frames, self.severity, g)
+        x = self.source.postprocess(frames)  # [T,C,H,W]
+        return torch.as_tensor(x), int(label)
+
+
+@dataclass
+class SweepResult:
+    """Every evaluated point (one dict per checkpoint x perturbation x severity x seed)."""
+
+    points: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+METRICS = ("top1", "top5", "loss")
+
+
+def _metrics(result: Mapping[str, Any] | Any) -> dict[str, Any]:
+    d = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    if "top1" not in d:
+        raise ValueError(f"the evaluation function must return 'top1'; got keys {sorted(d)}")
+    return {k: float(d[k]) for k in METRICS if k in d} | ({"n": int(d["n"])} if "n" in d else {})
+
+
+def run_sweep(
+    models: Mapping[str, nn.Module],
+    source: EventSource,
+    sweeps: Sequence[Any],
+    evaluate: EvaluateFn,
+    *,
+    seeds: Sequence[int] = (0,),
+    batch_size: int = 64,
+    max_samples: int | None = None,
+    num_workers: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> SweepResult:
+    """Evaluate every model at every (perturbation, severity, seed) point.
+
+    Args:
+        models: label -> model (already loaded and validated, in eval mode on its device).
+        source: the raw test recordings (`EventSource`).
+        sweeps: `PerturbationSweep`s (name, severities, level); validated first.
+        evaluate: `(model, loader) -> {"top1": ..., ...}` (e.g. the engine's `evaluate_model`).
+        seeds: sweep seeds; each point is repeated once per seed.
+        max_samples: evaluate on this many evenly spaced test recordings (None: all).
+    """
+    perturbations = validate_sweeps(sweeps)
+    if not seeds:
+        raise ValueError("run_sweep needs at least one seed")
+    indices = subset_indices(len(source.recordings), max_samples)
+    start = time.perf_counter()
+    result = SweepResult()
+    clean: dict[str, dict[str, Any]] = {}
+    for label, model in models.items():
+        for sweep, pert in zip(sweeps, perturbations):
+            for severity in sweep.severities:
+                for seed in seeds:
+                    if severity == 0 and label in clean:
+                        metrics = clean[label]
+                    else:
+                        ds = PerturbedDataset(source, indices, pert, severity, seed)
+                        loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+                        t0 = time.perf_counter()
+                        metrics = _metrics(evaluate(model, loader))
+                        metrics["seconds"] = time.perf_counter() - t0
+                        if severity == 0:
+                            clean[label] = metrics
+                    point = {
+                        "checkpoint": label,
+                        "perturbation": pert.name,
+                        "level": pert.level,
+                        "severity": float(severity),
+                        "seed": int(seed),
+                        **metrics,
+                    }
+                    result.points.append(point)
+                    if progress is not None:
+                        top1 = metrics["top1"]
+                        progress(f"{label} {pert.name} severity={severity:g} seed={seed}: top1 {top1:.2f}%")
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def summarize(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and std (population, ddof=0) over seeds of each (checkpoint, perturbation, severity)."""
+    groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    for p in points:
+        groups.setdefault((p["checkpoint"], p["perturbation"], p["level"], p["severity"]), []).append(p)
+    rows = []
+    for (ckpt, name, level, severity), ps in groups.items():
+        row: dict[str, Any] = {
+            "checkpoint": ckpt,
+            "perturbation": name,
+            "level": level,
+            "severity": severity,
+            "n_seeds": len(ps),
+        }
+        for m in METRICS:
+            vals = [float(p[m]) for p in ps if m in p]
+            if vals:
+                row[f"{m}_mean"] = float(np.mean(vals))
+                row[f"{m}_std"] = float(np.std(vals))
+        rows.append(row)
+    return rows
