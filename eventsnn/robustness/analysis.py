@@ -137,6 +137,8 @@ def analysis_figures(
         batches_fn: a callable returning a fresh iterable of test batches (called once per model).
         layer: spiking layer name (None: the last spiking layer of the first model).
     """
+    from matplotlib.ticker import MaxNLocator
+
     labels = list(models)
     layer = find_layer(models[labels[0]], layer)
     for lab in labels[1:]:
@@ -157,7 +159,9 @@ def analysis_figures(
     for k, lab in enumerate(labels):
         ax = fig.add_subplot(n, 1, k + 1)
         t_idx, c_idx = np.nonzero(data[lab]["raster"])
-        ax.scatter(t_idx, c_idx, s=6, marker="|", color=f"C{k}")
+        ax.scatter(t_idx, c_idx, s=40, marker="|", linewidths=1.5, color=f"C{k}")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlim(-0.5, data[lab]["raster"].shape[0] - 0.5)
         ax.set_ylim(-0.5, data[lab]["raster"].shape[1] - 0.5)
         ax.set_ylabel("channel")

@@ -66,6 +66,11 @@ def plot_perturbation(
             capsize=3,
             label=ckpt,
         )
+    lo = min(r[f"{metric}_mean"] - r[f"{metric}_std"] for r in rows)
+    hi = max(r[f"{metric}_mean"] + r[f"{metric}_std"] for r in rows)
+    if metric.startswith("top"):  # percent: show at least a 10-point window inside [0, 100]
+        lo, hi = max(0.0, min(lo, hi - 10) - 2), min(100.0, max(hi, lo + 10) + 2)
+        ax.set_ylim(lo, hi)
     ax.set_xlabel(f"{perturbation}: {unit}")
     ax.set_ylabel(f"{metric} accuracy (%)")
     ax.set_title(f"{perturbation} ({rows[0]['level']} level)")
