@@ -1,0 +1,145 @@
+"""The job behind `eventsnn robustness -c FILE --checkpoint A [--checkpoint B ...]`.
+
+Order (every check before any work): sweeps validated -> checkpoint files exist -> each checkpoint
+is of the configured model -> data -> models loaded (strict) -> sweep -> reports -> analysis.
+The engine supplies the model loader and the evaluation; the data layer supplies the raw test
+recordings (`eventsnn.data.load_raw_split`, same split as the framed cache).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from eventsnn.config import RunConfig
+from eventsnn.errors import CheckpointError, DataError
+from eventsnn.robustness.checkpoints import checkpoint_labels, load_all
+from eventsnn.robustness.registry import validate_sweeps
+from eventsnn.robustness.sweep import EventSource
+
+
+def precheck_checkpoints(cfg: RunConfig, checkpoints: Sequence[tuple[str, Path]]) -> None:
+    """Every file exists and is a checkpoint of `cfg.model.name` (when it records one)."""
+    from eventsnn.engine.checkpoint import read_checkpoint
+
+    missing = [str(p) for _, p in checkpoints if not Path(p).is_file()]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise CheckpointError(f"{missing[0]}: checkpoint not found{more}")
+    for _, path in checkpoints:
+        name = read_checkpoint(path).get("model_name")
+        if name is not None and name != cfg.model.name:
+            raise CheckpointError(
+                f"{path}: checkpoint of model {name!r}, the config asks for {cfg.model.name!r}"
+            )
+
+
+def event_source(cfg: RunConfig) -> EventSource:
+    """Raw test recordings of the configured data set, framed with `cfg.framing` on the fly."""
+    try:
+        from eventsnn.data import load_raw_split
+    except ImportError:
+        raise DataError(
+            "robustness: eventsnn.data.load_raw_split(cfg, 'test') is not available; event-level sweeps "
+            "need the raw test recordings"
+        ) from None
+    from eventsnn.events import to_frames
+    from eventsnn.events.postprocess import from_config
+
+    recordings, sensor_size = load_raw_split(cfg, "test")
+    f = cfg.framing
+    frame = functools.partial(
+        to_frames,
+        sensor_size=tuple(sensor_size),
+        n_frames=f.n_frames,
+        split_by=f.split_by,
+        time_window=f.time_window,
+        event_count=f.event_count,
+        backend=f.backend,
+    )
+    return EventSource(recordings, tuple(sensor_size), frame, from_config(f))
+
+
+def robustness_job(
+    cfg: RunConfig,
+    checkpoint_args: Sequence[str],
+    out_dir: str | Path,
+    *,
+    analysis: bool = True,
+    layer: str | None = None,
+    analysis_channels: int = 64,
+    source: EventSource | None = None,
+) -> dict[str, Any]:
+    """Run the configured sweeps for every checkpoint; write reports (and analysis figures)."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from eventsnn.config.loader import save_resolved
+    from eventsnn.engine import builders
+    from eventsnn.engine.distributed import resolve_device
+    from eventsnn.engine.evaluate import evaluate_model
+    from eventsnn.engine.jobs import load_model_for_eval
+    from eventsnn.robustness.report import write_reports
+    from eventsnn.robustness.sweep import run_sweep
+
+    rc = cfg.robustness
+    validate_sweeps(rc.sweeps)
+    checkpoints = checkpoint_labels(checkpoint_args)
+    precheck_checkpoints(cfg, checkpoints)
+    data = builders.build_datasets(cfg)
+    models = load_all(checkpoints, lambda p: load_model_for_eval(cfg, p, data))
+    if source is None:
+        source = event_source(cfg)
+    device = resolve_device(cfg.train.device)
+    models = {k: m.to(device).eval() for k, m in models.items()}
+    out = Path(out_dir)
+    save_resolved(cfg, out, "robustness_config.yaml")
+
+    def evaluate(model, loader):
+        return evaluate_model(model, loader, device, data.num_classes).to_dict()
+
+    start = time.perf_counter()
+    result = run_sweep(
+        models,
+        source,
+        rc.sweeps,
+        evaluate,
+        seeds=rc.seeds,
+        batch_size=rc.batch_size,
+        max_samples=rc.max_samples,
+        num_workers=cfg.data.num_workers,
+        progress=print,
+    )
+    meta = {
+        "checkpoints": {lab: str(p) for lab, p in checkpoints},
+        "model": cfg.model.name,
+        "dataset": cfg.data.dataset,
+        "seeds": list(rc.seeds),
+        "max_samples": rc.max_samples,
+        "seconds": time.perf_counter() - start,
+    }
+    paths: dict[str, Any] = write_reports(result.points, out, meta=meta)
+    if analysis:
+        from eventsnn.robustness.analysis import analysis_figures
+
+        sample = torch.as_tensor(data.test[0][0]).unsqueeze(0)  # [1,T,C,H,W]
+
+        def batches():
+            return DataLoader(
+                data.test, batch_size=rc.batch_size, shuffle=False, num_workers=cfg.data.num_workers
+            )
+
+        paths.update(
+            {
+                f"analysis_{k}": v
+                for k, v in analysis_figures(
+                    models, sample, batches, out, layer=layer, channels=analysis_channels, device=device
+                ).items()
+            }
+        )
+    for kind, p in paths.items():
+        print(f"wrote {kind}: {p}")
+    return {"points": result.points, "paths": paths}
