@@ -9,6 +9,10 @@ Modes: `da_ssdp` (fitted gate) and `ssdp` (gate fixed at 1, no statistics, no fi
 honours the same warm-up without weight change, so the two modes differ only in the gate
 (`warmup: 0` updates from the first step). All state is in buffers: `state_dict` round
 trips and a resumed run continues exactly.
+
+DDP: each step's warm-up sums are all-reduced as they are added (6 floats), so every rank
+holds the global sums at all times: the gate fit is identical on all ranks and the rank-0
+checkpoint alone resumes it exactly. The dW numerator and B are all-reduced before dividing.
 """
 
 from __future__ import annotations
