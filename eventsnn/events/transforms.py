@@ -40,9 +40,10 @@ EventPerturbation = Callable[[np.ndarray, tuple[int, int, int], float, np.random
 
 def check_recording(events: np.ndarray, sensor_size: tuple[int, ...]) -> None:
     """Raise DataError unless `events` is a structured array with fields t, x, y, p."""
-    names = getattr(getattr(events, "dtype", None), "names", None)
-    if names is None or not set(FIELDS) <= set(names):
-        raise DataError(f"events must be a structured array with fields {FIELDS}, got {type(events)}")
+    fields = getattr(getattr(events, "dtype", None), "fields", None)  # names and titles (tonic: p/'on')
+    if fields is None or not set(FIELDS) <= set(fields):
+        got = getattr(events, "dtype", type(events))
+        raise DataError(f"events must be a structured array with fields {FIELDS}, got {got}")
     if len(sensor_size) != 3:
         raise DataError(f"sensor_size must be (W, H, P), got {sensor_size!r}")
 
@@ -56,13 +57,38 @@ def _reflect(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Mirror values outside [lo, hi] back inside (periodic reflection; any distance)."""
     if hi <= lo:
         return np.full_like(v, lo)
-    period = 2 * (hi - lo)
-    r = np.mod(v - lo, period)
-    return lo + np.where(r > hi - lo, period - r, r)
+    out = v.copy()
+    bad = (v < lo) | (v > hi)  # usually few: reflect only those
+    if bad.any():
+        period = 2 * (hi - lo)
+        r = np.mod(v[bad] - lo, period)
+        out[bad] = lo + np.where(r > hi - lo, period - r, r)
+    return out
 
 
 def _sorted(events: np.ndarray) -> np.ndarray:
-    return events[np.argsort(events["t"], kind="stable")]
+    """Stable sort by t. Integer t: an unstable (4x faster) sort of the unique key (t - t0) * N + i,
+    which has exactly one sorted order, so the result is the stable one on every machine."""
+    t, n = events["t"], len(events)
+    if t.dtype.kind in "iu" and n:
+        t0 = int(t.min())
+        if (int(t.max()) - t0 + 1) * n < 2**62:
+            return events[np.argsort((t.astype(np.int64) - t0) * n + np.arange(n))]
+    return events[np.argsort(t, kind="stable")]
+
+
+def _merge(events: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """Sorted `events` plus `extra` (any order) -> one array sorted by t; events first at equal t.
+
+    O(N + M log M) instead of re-sorting all N + M events."""
+    extra = _sorted(extra)
+    pos = np.searchsorted(events["t"], extra["t"], side="right") + np.arange(len(extra))
+    out = np.empty(len(events) + len(extra), dtype=events.dtype)
+    is_extra = np.zeros(len(out), dtype=bool)
+    is_extra[pos] = True
+    out[is_extra] = extra
+    out[~is_extra] = events
+    return out
 
 
 def _wide(field: np.ndarray) -> np.ndarray:
@@ -126,7 +152,7 @@ def uniform_noise(events: np.ndarray, sensor_size, fraction: float, rng: np.rand
     noise["x"] = rng.integers(0, int(sensor_size[0]), n)
     noise["y"] = rng.integers(0, int(sensor_size[1]), n)
     noise["p"] = _polarity_values(events, sensor_size[2])[rng.integers(0, max(int(sensor_size[2]), 1), n)]
-    return _sorted(np.concatenate([events, noise]))
+    return _merge(events, noise)
 
 
 def drop_events(events: np.ndarray, sensor_size, probability: float, rng: np.random.Generator) -> np.ndarray:
@@ -196,7 +222,7 @@ def hot_pixels(
     hot["x"] = np.broadcast_to((pixels % W)[:, None], t.shape)[inside]
     hot["y"] = np.broadcast_to((pixels // W)[:, None], t.shape)[inside]
     hot["p"] = pol_values[np.minimum(pidx, len(pol_values) - 1)][inside]
-    return _sorted(np.concatenate([events, hot]))
+    return _merge(events, hot)
 
 
 EVENT_PERTURBATIONS: dict[str, EventPerturbation] = {

@@ -178,3 +178,29 @@ def test_time_jitter_reflects_into_the_span():
     ev["p"] = [True, False, True]
     out = time_jitter(ev, SENSOR, 1e9, np.random.default_rng(0))  # huge jitter: still inside [10, 30]
     assert out["t"].min() >= 10 and out["t"].max() <= 30
+
+
+def test_fast_sort_equals_the_stable_sort_with_ties():
+    from eventsnn.events.transforms import _sorted
+
+    g = np.random.default_rng(0)
+    ev = np.zeros(5000, dtype=CIFAR_DTYPE)
+    ev["t"] = g.integers(10**15, 10**15 + 50, len(ev))  # many equal timestamps
+    ev["x"] = np.arange(len(ev)) % 128
+    ev["y"] = np.arange(len(ev)) // 128
+    assert np.array_equal(_sorted(ev), ev[np.argsort(ev["t"], kind="stable")])
+
+
+def test_real_recording_stays_valid(real_data):
+    """A real DAVIS recording (t ~ 1.6e15 us, tonic's titled p field 'on') under every perturbation."""
+    import tonic
+
+    ev = tonic.io.read_aedat4(str(real_data / "sample.aedat4"))
+    sensor = (320, 240, 2)
+    for name, sev in SEVERITIES.items():
+        out = EVENT_PERTURBATIONS[name](ev, sensor, sev[-1], np.random.default_rng(0))
+        assert out.dtype == ev.dtype and len(out) > 0
+        assert int(out["x"].max()) < sensor[0] and int(out["y"].max()) < sensor[1]
+        assert int(ev["t"].min()) <= int(out["t"].min()) and int(out["t"].max()) <= int(ev["t"].max())
+        assert np.all(np.diff(out["t"].astype(np.int64)) >= 0)
+        assert set(np.unique(out["p"]).tolist()) == {False, True}
