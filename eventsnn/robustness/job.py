@@ -77,7 +77,7 @@ def robustness_job(
     import torch
     from torch.utils.data import DataLoader
 
-    from eventsnn.config.loader import save_resolved
+    from eventsnn.config.loader import save_resolved, to_dict
     from eventsnn.engine import builders
     from eventsnn.engine.distributed import resolve_device
     from eventsnn.engine.evaluate import evaluate_model
@@ -118,6 +118,7 @@ def robustness_job(
         "model": cfg.model.name,
         "dataset": cfg.data.dataset,
         "seeds": list(rc.seeds),
+        "sweeps": to_dict(rc.sweeps),
         "max_samples": rc.max_samples,
         "seconds": time.perf_counter() - start,
     }

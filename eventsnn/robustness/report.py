@@ -48,10 +48,11 @@ SUMMARY_COLUMNS = (
 
 
 def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """Rows -> CSV text with `columns` (missing values empty; extra keys appended in first-seen order)."""
+    """Rows -> CSV text with `columns` (missing values empty; extra scalar keys appended in first-seen
+    order; list / dict values such as per-class accuracy stay in the JSON only)."""
     cols = list(columns)
     for r in rows:
-        cols += [k for k in r if k not in cols]
+        cols += [k for k, v in r.items() if k not in cols and not isinstance(v, (list, tuple, dict))]
     used = [c for c in cols if any(c in r for r in rows)] or list(columns)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=used, extrasaction="ignore", lineterminator="\n")

@@ -107,7 +107,12 @@ def _metrics(result: Mapping[str, Any] | Any) -> dict[str, Any]:
     d = result.to_dict() if hasattr(result, "to_dict") else dict(result)
     if "top1" not in d:
         raise ValueError(f"the evaluation function must return 'top1'; got keys {sorted(d)}")
-    return {k: float(d[k]) for k in METRICS if k in d} | ({"n": int(d["n"])} if "n" in d else {})
+    out: dict[str, Any] = {k: float(d[k]) for k in METRICS if k in d}
+    if "n" in d:
+        out["n"] = int(d["n"])
+    if "per_class" in d:  # JSON only (not a CSV column)
+        out["per_class"] = [float(v) for v in d["per_class"]]
+    return out
 
 
 def run_sweep(

@@ -95,12 +95,17 @@ class CountingEvaluate:
     def __call__(self, model, loader):
         self.calls += 1
         hits, n, loss = 0, 0, 0.0
+        class_hits, class_n = np.zeros(2), np.zeros(2)
         for x, y in loader:
             logits = model(x).mean(0)  # [B,K]
-            hits += int((logits.argmax(1) == y).sum())
+            hit = (logits.argmax(1) == y).numpy()
+            hits += int(hit.sum())
+            np.add.at(class_hits, y.numpy(), hit)
+            np.add.at(class_n, y.numpy(), 1)
             loss += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
             n += len(y)
-        return {"top1": 100.0 * hits / n, "loss": loss / n, "n": n}
+        per_class = (100 * class_hits / np.maximum(class_n, 1)).tolist()
+        return {"top1": 100.0 * hits / n, "loss": loss / n, "n": n, "per_class": per_class}
 
 
 SWEEPS = (
@@ -130,10 +135,12 @@ def test_sweep_writes_every_output_with_the_right_rows(tmp_path):
         rows = list(csv.DictReader(f))
     assert len(rows) == len(result.points)
     assert {"checkpoint", "perturbation", "level", "severity", "seed", "top1"} <= set(rows[0])
+    assert "per_class" not in rows[0]  # lists stay in the JSON
     keys = {(r["checkpoint"], r["perturbation"], float(r["severity"]), int(r["seed"])) for r in rows}
     assert len(keys) == len(rows)  # each (checkpoint, perturbation, severity, seed) exactly once
     doc = json.loads(paths["json"].read_text())
     assert len(doc["points"]) == len(rows) and len(doc["summary"]) == len(models) * n_points
+    assert all(len(p["per_class"]) == 2 for p in doc["points"])
     for s in doc["summary"]:
         mine = [
             p["top1"]
