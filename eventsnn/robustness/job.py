@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,16 +72,23 @@ def robustness_job(
     layer: str | None = None,
     analysis_channels: int = 64,
     source: EventSource | None = None,
+    data: Any = None,
+    load_model: Callable[[Path], Any] | None = None,
+    evaluate: Callable[..., Any] | None = None,
 ) -> dict[str, Any]:
-    """Run the configured sweeps for every checkpoint; write reports (and analysis figures)."""
+    """Run the configured sweeps for every checkpoint; write reports (and analysis figures).
+
+    The defaults are the engine's: `data` = `builders.build_datasets(cfg)` (a DataBundle: its
+    `test` set feeds the analysis, `num_classes` the evaluation), `load_model(path)` =
+    `engine.jobs.load_model_for_eval(cfg, path, data)`, `evaluate(model, loader)` =
+    `engine.evaluate.evaluate_model(model, loader, device, data.num_classes)`, `source` =
+    `event_source(cfg)` (raw test recordings from `eventsnn.data.load_raw_split`).
+    """
     import torch
     from torch.utils.data import DataLoader
 
     from eventsnn.config.loader import save_resolved, to_dict
-    from eventsnn.engine import builders
     from eventsnn.engine.distributed import resolve_device
-    from eventsnn.engine.evaluate import evaluate_model
-    from eventsnn.engine.jobs import load_model_for_eval
     from eventsnn.robustness.report import write_reports
     from eventsnn.robustness.sweep import run_sweep
 
@@ -89,17 +96,28 @@ def robustness_job(
     validate_sweeps(rc.sweeps)
     checkpoints = checkpoint_labels(checkpoint_args)
     precheck_checkpoints(cfg, checkpoints)
-    data = builders.build_datasets(cfg)
-    models = load_all(checkpoints, lambda p: load_model_for_eval(cfg, p, data))
+    if data is None:
+        from eventsnn.engine import builders
+
+        data = builders.build_datasets(cfg)
+    if load_model is None:
+        from eventsnn.engine.jobs import load_model_for_eval
+
+        def load_model(path):
+            return load_model_for_eval(cfg, path, data)
+
+    models = load_all(checkpoints, load_model)
     if source is None:
         source = event_source(cfg)
     device = resolve_device(cfg.train.device)
     models = {k: m.to(device).eval() for k, m in models.items()}
     out = Path(out_dir)
     save_resolved(cfg, out, "robustness_config.yaml")
+    if evaluate is None:
+        from eventsnn.engine.evaluate import evaluate_model
 
-    def evaluate(model, loader):
-        return evaluate_model(model, loader, device, data.num_classes).to_dict()
+        def evaluate(model, loader):
+            return evaluate_model(model, loader, device, data.num_classes).to_dict()
 
     start = time.perf_counter()
     result = run_sweep(

@@ -72,3 +72,70 @@ def test_cli_prints_one_clear_line(cfg_file, tmp_path, capsys):
     rc = main(["robustness", "-c", str(cfg_file), "--checkpoint", str(tmp_path / "nope.pth")])
     assert rc == 2
     assert "nope.pth: checkpoint not found" in capsys.readouterr().err
+
+
+def _job_inputs(tmp_path):
+    from types import SimpleNamespace
+
+    from eventsnn.robustness import PerturbedDataset
+
+    from .test_sweep import TinySNN, source, trained
+
+    src = source()
+    data = SimpleNamespace(test=PerturbedDataset(src, range(12), None, 0.0, 0), num_classes=2)
+    args = []
+    for label, seed in (("baseline", 0), ("da_ssdp", 1)):
+        path = tmp_path / f"{label}.pth"
+        torch.save({"model_name": "spikingresformer_cifar", "model": trained(seed).state_dict()}, path)
+        args.append(f"{label}={path}")
+
+    def load_model(path):
+        model = TinySNN(7)
+        model.load_state_dict(torch.load(path, weights_only=True)["model"])
+        return model
+
+    return src, data, args, load_model
+
+
+@pytest.mark.parametrize("engine_evaluate", [False, True])
+def test_job_end_to_end_writes_reports_and_analysis(cfg_file, tmp_path, engine_evaluate):
+    """The whole job on a tiny spiking model and tiny event data (the engine's evaluation when it runs)."""
+    import json
+
+    from .test_sweep import CountingEvaluate
+
+    if engine_evaluate:
+        pytest.importorskip("eventsnn.models")
+    cfg = load_config(cfg_file, ["train.device=cpu"])
+    src, data, args, load_model = _job_inputs(tmp_path)
+    out = tmp_path / "out"
+    res = robustness_job(
+        cfg,
+        args,
+        out,
+        source=src,
+        data=data,
+        load_model=load_model,
+        evaluate=None if engine_evaluate else CountingEvaluate(),
+        analysis_channels=8,
+    )
+    assert len(res["points"]) == 2 * 4 * 2  # checkpoints x points x seeds
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "robustness_points.csv",
+        "robustness_summary.csv",
+        "robustness.json",
+        "robustness.md",
+        "robustness_time_jitter.png",
+        "robustness_spike_deletion.png",
+        "analysis_raster.png",
+        "analysis_counts.png",
+        "analysis_cofiring.png",
+        "analysis.json",
+        "robustness_config.yaml",
+    } <= names
+    doc = json.loads((out / "robustness.json").read_text())
+    assert doc["meta"]["checkpoints"]["baseline"].endswith("baseline.pth")
+    assert [s["name"] for s in doc["meta"]["sweeps"]] == ["time_jitter", "spike_deletion"]
+    clean = [p["top1"] for p in doc["points"] if p["severity"] == 0]
+    assert clean and all(v == 100.0 for v in clean)
