@@ -15,11 +15,19 @@ from eventsnn.robustness.registry import (
     validate_sweeps,
 )
 from eventsnn.robustness.report import markdown_table, write_reports
-from eventsnn.robustness.sweep import EventSource, PerturbedDataset, SweepResult, run_sweep, summarize
+from eventsnn.robustness.sweep import (
+    EventSource,
+    FramedSource,
+    PerturbedDataset,
+    SweepResult,
+    run_sweep,
+    summarize,
+)
 
 __all__ = [
     "PERTURBATIONS",
     "EventSource",
+    "FramedSource",
     "Perturbation",
     "PerturbedDataset",
     "SweepResult",

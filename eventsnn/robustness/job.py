@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from eventsnn.config import RunConfig
-from eventsnn.errors import CheckpointError, DataError
+from eventsnn.errors import CheckpointError, ConfigError, DataError
 from eventsnn.robustness.checkpoints import checkpoint_labels, load_all
 from eventsnn.robustness.registry import validate_sweeps
-from eventsnn.robustness.sweep import EventSource
+from eventsnn.robustness.sweep import EventSource, FramedSource
 
 
 def precheck_checkpoints(cfg: RunConfig, checkpoints: Sequence[tuple[str, Path]]) -> None:
@@ -61,6 +61,27 @@ def event_source(cfg: RunConfig) -> EventSource:
         backend=f.backend,
     )
     return EventSource(recordings, tuple(sensor_size), frame, from_config(f))
+
+
+def default_source(cfg: RunConfig, data: Any) -> EventSource | FramedSource:
+    """The raw test recordings; without them (no `load_raw_split`), when every sweep is spike level,
+    the framed test set (counts: requires `framing.resize: null`)."""
+    try:
+        return event_source(cfg)
+    except DataError as exc:
+        if any(s.level == "event" for s in cfg.robustness.sweeps):
+            raise
+        if getattr(data, "kind", "events") != "events":
+            raise DataError(
+                f"robustness: spike-level sweeps need event frames; {cfg.data.dataset} is images"
+            ) from exc
+        if cfg.framing.resize is not None:
+            raise ConfigError(
+                "robustness: without raw recordings, spike-level sweeps run on the framed test set, which "
+                "must hold counts: set framing.resize: null"
+            ) from exc
+        print(f"robustness: {exc}; spike-level sweeps run on the framed test set")
+        return FramedSource(data.test, counts=True)
 
 
 def robustness_job(
@@ -108,7 +129,7 @@ def robustness_job(
 
     models = load_all(checkpoints, load_model)
     if source is None:
-        source = event_source(cfg)
+        source = default_source(cfg, data)
     device = resolve_device(cfg.train.device)
     models = {k: m.to(device).eval() for k, m in models.items()}
     out = Path(out_dir)

@@ -26,7 +26,8 @@ class Perturbation:
     """A registered perturbation: `fn(data, severity, rng)` at `level`.
 
     Event level: `fn(events, sensor_size, severity, numpy Generator) -> events`.
-    Spike level: `fn(frames [T, P, H, W], severity, torch Generator) -> frames`.
+    Spike level: `fn(frames [T, P, H, W], severity, torch Generator, counts=True) -> frames`
+    (counts=False for binary spike trains).
     """
 
     name: str
@@ -36,7 +37,7 @@ class Perturbation:
 
 
 def _spike(kind: str) -> Callable[..., Any]:
-    def apply(frames, severity: float, generator):
+    def apply(frames, severity: float, generator, counts: bool = True):
         from eventsnn import spikes
 
         fn = {
@@ -44,7 +45,7 @@ def _spike(kind: str) -> Callable[..., Any]:
             "deletion": spikes.spike_deletion,
             "insertion": spikes.spike_insertion,
         }[kind]
-        return fn(frames, severity, counts=True, time_dim=0, generator=generator)
+        return fn(frames, severity, counts=counts, time_dim=0, generator=generator)
 
     apply.__name__ = f"spike_{kind}"
     return apply

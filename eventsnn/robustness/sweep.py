@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from eventsnn.errors import ConfigError
 from eventsnn.robustness.registry import Perturbation, validate_sweeps
 
 EvaluateFn = Callable[[nn.Module, DataLoader], Mapping[str, Any]]
@@ -47,6 +48,25 @@ class EventSource:
     postprocess: Callable[[Any], Any]
 
 
+@dataclass(frozen=True)
+class FramedSource:
+    """Already framed or encoded test inputs: indexable of `(x [T, C, ...], label)`.
+
+    Only spike-level perturbations apply (there are no raw events); `counts=True` for event counts
+    (integer-valued, e.g. an unresized frame cache), False for binary spike trains.
+    """
+
+    dataset: Sequence[tuple[Any, int]]
+    counts: bool = True
+
+    @property
+    def recordings(self) -> Sequence[tuple[Any, int]]:
+        return self.dataset
+
+
+Source = EventSource | FramedSource
+
+
 def item_seed(seed: int, name: str, index: int) -> np.random.SeedSequence:
     """Seed of recording `index` under perturbation `name` and sweep seed `seed`."""
     return np.random.SeedSequence([int(seed), zlib.crc32(name.encode()), int(index)])
@@ -64,7 +84,7 @@ class PerturbedDataset(Dataset):
 
     def __init__(
         self,
-        source: EventSource,
+        source: Source,
         indices: Sequence[int],
         perturbation: Perturbation | None,
         severity: float,
@@ -76,18 +96,29 @@ class PerturbedDataset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
+    def _generator(self, name: str, index: int) -> torch.Generator:
+        return torch.Generator().manual_seed(int(item_seed(self.seed, name, index).generate_state(1)[0]))
+
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         index = self.indices[i]
         events, label = self.source.recordings[index]
         p = self.perturbation
         active = p is not None and self.severity != 0
+        if isinstance(self.source, FramedSource):
+            x = torch.as_tensor(events)  # [T,C,...]
+            if active:
+                if p.level != "spike":
+                    raise ConfigError(
+                        f"{p.name}: event-level perturbations need raw recordings (an EventSource)"
+                    )
+                x = p.fn(x, self.severity, self._generator(p.name, index), counts=self.source.counts)
+            return x, int(label)
         if active and p.level == "event":
             rng = np.random.default_rng(item_seed(self.seed, p.name, index))
             events = p.fn(events, self.source.sensor_size, self.severity, rng)
         frames = self.source.frame(events)  # [T,P,H,W]
         if active and p.level == "spike":
-            g = torch.Generator().manual_seed(int(item_seed(self.seed, p.name, index).generate_state(1)[0]))
-            frames = p.fn(frames, self.severity, g)
+            frames = p.fn(frames, self.severity, self._generator(p.name, index))
         x = self.source.postprocess(frames)  # [T,C,H,W]
         return torch.as_tensor(x), int(label)
 
@@ -117,7 +148,7 @@ def _metrics(result: Mapping[str, Any] | Any) -> dict[str, Any]:
 
 def run_sweep(
     models: Mapping[str, nn.Module],
-    source: EventSource,
+    source: Source,
     sweeps: Sequence[Any],
     evaluate: EvaluateFn,
     *,
@@ -131,13 +162,21 @@ def run_sweep(
 
     Args:
         models: label -> model (already loaded and validated, in eval mode on its device).
-        source: the raw test recordings (`EventSource`).
+        source: the raw test recordings (`EventSource`), or framed inputs (`FramedSource`, spike
+            level only).
         sweeps: `PerturbationSweep`s (name, severities, level); validated first.
         evaluate: `(model, loader) -> {"top1": ..., ...}` (e.g. the engine's `evaluate_model`).
         seeds: sweep seeds; each point is repeated once per seed.
         max_samples: evaluate on this many evenly spaced test recordings (None: all).
     """
     perturbations = validate_sweeps(sweeps)
+    if isinstance(source, FramedSource):
+        event_level = [p.name for p in perturbations if p.level == "event"]
+        if event_level:
+            raise ConfigError(
+                f"robustness.sweeps: {', '.join(event_level)} need raw recordings; this data source has "
+                "framed inputs only (spike-level perturbations)"
+            )
     if not seeds:
         raise ValueError("run_sweep needs at least one seed")
     indices = subset_indices(len(source.recordings), max_samples)

@@ -250,3 +250,24 @@ def test_checkpoint_labels():
         ]
     )
     assert [lab for lab, _ in got] == ["baseline", "dassdp", "x", "baseline#2"]
+
+
+def test_framed_source_gives_the_same_spike_level_points():
+    """Spike-level sweeps on the framed test set equal those on raw recordings framed on the fly."""
+    from eventsnn.robustness import FramedSource
+
+    src = source()
+    framed = FramedSource(PerturbedDataset(src, range(12), None, 0.0, 0), counts=True)
+    models = {"m": trained(0)}
+    sweeps = (
+        PerturbationSweep("spike_jitter", (0.0, 1.0), "spike"),
+        PerturbationSweep("spike_insertion", (0.05,), "spike"),
+    )
+    a = run_sweep(models, src, sweeps, CountingEvaluate(), seeds=(0, 1)).points
+    b = run_sweep(models, framed, sweeps, CountingEvaluate(), seeds=(0, 1)).points
+    assert [(p["top1"], p["loss"]) for p in a] == [(p["top1"], p["loss"]) for p in b]
+    ds_a = PerturbedDataset(src, range(12), get_perturbation("spike_deletion"), 0.5, 3)
+    ds_b = PerturbedDataset(framed, range(12), get_perturbation("spike_deletion"), 0.5, 3)
+    assert torch.equal(ds_a[4][0], ds_b[4][0]) and not torch.equal(ds_a[4][0], framed.dataset[4][0])
+    with pytest.raises(ConfigError, match="need raw recordings"):
+        run_sweep(models, framed, SWEEPS, CountingEvaluate())
