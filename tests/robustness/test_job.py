@@ -139,3 +139,25 @@ def test_job_end_to_end_writes_reports_and_analysis(cfg_file, tmp_path, engine_e
     assert [s["name"] for s in doc["meta"]["sweeps"]] == ["time_jitter", "spike_deletion"]
     clean = [p["top1"] for p in doc["points"] if p["severity"] == 0]
     assert clean and all(v == 100.0 for v in clean)
+
+
+def test_spike_sweeps_fall_back_to_the_framed_test_set(cfg_file, tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from eventsnn.errors import DataError
+    from eventsnn.robustness import FramedSource, job
+
+    def no_raw(cfg):
+        raise DataError("no raw recordings here")
+
+    monkeypatch.setattr(job, "event_source", no_raw)
+    data = SimpleNamespace(kind="events", test=[(torch.zeros(4, 2, 8, 8), 0)])
+    spike_only = load_config(
+        cfg_file, ["robustness.sweeps=[{name: spike_jitter, level: spike, severities: [1]}]"]
+    )
+    src = job.default_source(spike_only, data)
+    assert isinstance(src, FramedSource) and src.dataset is data.test
+    with pytest.raises(DataError, match="no raw recordings"):  # event-level sweeps need the raw data
+        job.default_source(load_config(cfg_file), data)
+    with pytest.raises(ConfigError, match="framing.resize: null"):
+        job.default_source(load_config(cfg_file, [spike, "framing.resize=[4, 4]"]), data)
