@@ -152,9 +152,8 @@ def test_spike_sweeps_fall_back_to_the_framed_test_set(cfg_file, tmp_path, monke
 
     monkeypatch.setattr(job, "event_source", no_raw)
     data = SimpleNamespace(kind="events", test=[(torch.zeros(4, 2, 8, 8), 0)])
-    spike_only = load_config(
-        cfg_file, ["robustness.sweeps=[{name: spike_jitter, level: spike, severities: [1]}]"]
-    )
+    spike = "robustness.sweeps=[{name: spike_jitter, level: spike, severities: [1]}]"
+    spike_only = load_config(cfg_file, [spike])
     src = job.default_source(spike_only, data)
     assert isinstance(src, FramedSource) and src.dataset is data.test
     with pytest.raises(DataError, match="no raw recordings"):  # event-level sweeps need the raw data
