@@ -176,7 +176,14 @@ def robustness_job(
             {
                 f"analysis_{k}": v
                 for k, v in analysis_figures(
-                    models, sample, batches, out, layer=layer, channels=analysis_channels, device=device
+                    models,
+                    sample,
+                    batches,
+                    out,
+                    layer=layer,
+                    channels=analysis_channels,
+                    device=device,
+                    max_batches=None if rc.max_samples is None else -(-rc.max_samples // rc.batch_size),
                 ).items()
             }
         )
