@@ -234,7 +234,7 @@ def fit_gate_from_sums(sums: torch.Tensor) -> torch.Tensor:
     cov = torch.maximum(torch.minimum(cov, bound), -bound)  # Cauchy-Schwarz against rounding
     sd_s = torch.sqrt(var_s) + _STD_EPS
     sd_l = torch.sqrt(var_l) + _STD_EPS
-    k = -cov / (sd_s * sd_l)
+    k = -cov / (sd_s * sd_l) + 0.0  # + 0.0: no -0.0
     empty = n <= 0
     zero, one = torch.zeros_like(k), torch.ones_like(k)
     return torch.stack(
