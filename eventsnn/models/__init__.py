@@ -1,0 +1,31 @@
+"""SpikingResformer on spikingjelly 2: every variant, original-checkpoint compatible."""
+
+from eventsnn.models.checkpoint import extract_state_dict, load_checkpoint
+from eventsnn.models.ops import OpsReport, count_operations
+from eventsnn.models.registry import (
+    VARIANTS,
+    create_model,
+    create_model_from_config,
+    list_models,
+    register_with_timm,
+    variant_arguments,
+)
+from eventsnn.models.spikingresformer import SpikingResformer, default_plasticity_layers, mean_logits
+
+register_with_timm()
+
+__all__ = [
+    "VARIANTS",
+    "OpsReport",
+    "SpikingResformer",
+    "count_operations",
+    "create_model",
+    "create_model_from_config",
+    "default_plasticity_layers",
+    "extract_state_dict",
+    "list_models",
+    "load_checkpoint",
+    "mean_logits",
+    "register_with_timm",
+    "variant_arguments",
+]
