@@ -1,0 +1,33 @@
+"""`eventsnn preprocess`: frame a data set's recordings into the h5 cache (resumable)."""
+
+from __future__ import annotations
+
+import argparse
+
+from eventsnn.commands._common import add_config_arguments, config_from_args
+
+COMMAND = "preprocess"
+HELP = "frame event recordings into datasets_cache/<dataset>/<key>/ (resumable, all cores)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="processes (default data.preprocess_workers)"
+    )
+    parser.add_argument("--max-items", type=int, default=None, help="stop after N recordings (resume later)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from eventsnn.data.cache import preprocess
+
+    cfg = config_from_args(args)
+    stats = preprocess(cfg, workers=args.workers, max_items=args.max_items)
+    if not stats.nothing_to_do and stats.wall_s > 0:
+        print(
+            f"preprocess: {stats.processed} recordings, {stats.events} events in {stats.wall_s:.1f} s "
+            f"({stats.processed / stats.wall_s:.1f} rec/s, {stats.events / stats.wall_s / 1e6:.2f} Mev/s; "
+            f"decode {stats.decode_s:.1f} s, frame {stats.frame_s:.1f} s over workers, "
+            f"write {stats.write_s:.1f} s)"
+        )
+    return 0

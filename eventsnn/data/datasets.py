@@ -1,0 +1,106 @@
+"""Datasets over the framed cache: `CachedFramesDataset` and `build_event_datasets(cfg)`.
+
+Items are `(frames, label)`: frames a float32 tensor `[T, C, H, W]` (the cached, post-processed
+frames; integer dtypes are converted on read), label an int. The h5 file is opened lazily, once
+per process (DataLoader workers each open their own handle on first access).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eventsnn.data.cache import COMPLETE, FINAL, MANIFEST, SKIPPED, plan_cache, preprocess
+from eventsnn.data.recordings import split_indices
+from eventsnn.errors import DataError
+
+
+@dataclass(frozen=True)
+class EventDataInfo:
+    """What the model and the reports need to know about an event data set."""
+
+    num_classes: int
+    class_names: tuple[str, ...]
+    input_shape: tuple[int, int, int, int]  # [T, C, H, W]
+    sensor_size: tuple[int, int, int]  # (W, H, P)
+    cache_dir: Path
+    train_size: int
+    test_size: int
+
+
+class CachedFramesDataset:
+    """Indices into a complete cache's `frames.h5`; `(float tensor [T, C, H, W], int label)` items."""
+
+    def __init__(self, h5_path: str | os.PathLike[str], indices, labels):
+        self.h5_path = str(h5_path)
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.labels = np.asarray(labels, dtype=np.int64)  # labels of `indices`, same order
+        if len(self.labels) != len(self.indices):
+            raise DataError(f"{h5_path}: {len(self.indices)} indices but {len(self.labels)} labels")
+        self._file = None
+        self._pid = None
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def _frames(self):
+        if self._file is None or self._pid != os.getpid():
+            import h5py
+
+            self._file = h5py.File(self.h5_path, "r")
+            self._pid = os.getpid()
+        return self._file["frames"]
+
+    def __getitem__(self, i: int):
+        import torch
+
+        x = torch.from_numpy(np.ascontiguousarray(self._frames()[int(self.indices[i])]))  # [T,C,H,W]
+        if not x.is_floating_point() or x.dtype != torch.float32:
+            x = x.to(torch.float32)
+        return x, int(self.labels[i])
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_file"], state["_pid"] = None, None
+        return state
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def build_event_datasets(cfg) -> tuple[CachedFramesDataset, CachedFramesDataset, EventDataInfo]:
+    """(train, test, info) over the framed cache of `cfg`; runs the preprocess job when it is missing."""
+    plan = plan_cache(cfg)
+    if not plan.complete:
+        print(f"data: no complete cache for {cfg.data.dataset} at {plan.folder}; preprocessing")
+        stats = preprocess(cfg)
+        if not stats.complete:
+            raise DataError(f"{plan.folder}: the preprocess job stopped before the cache was complete")
+    manifest = json.loads((plan.folder / MANIFEST).read_text())
+    if not (plan.folder / COMPLETE).is_file():
+        raise DataError(f"{plan.folder}: cache is not marked COMPLETE")
+    import h5py
+
+    with h5py.File(plan.folder / FINAL, "r") as f:
+        labels = f["labels"][:]
+        status = f["status"][:]
+    train, test = split_indices(cfg, plan.recordings)
+    train = train[status[train] != SKIPPED]
+    test = test[status[test] != SKIPPED]
+    h5 = plan.folder / FINAL
+    info = EventDataInfo(
+        num_classes=len(plan.class_names),
+        class_names=tuple(plan.class_names),
+        input_shape=tuple(int(v) for v in manifest["shape"]),
+        sensor_size=tuple(plan.sensor_size),
+        cache_dir=plan.folder,
+        train_size=len(train),
+        test_size=len(test),
+    )
+    return CachedFramesDataset(h5, train, labels[train]), CachedFramesDataset(h5, test, labels[test]), info
