@@ -157,5 +157,7 @@ def add_framing_rows(report: BenchReport, quick: bool) -> None:
 def run(quick: bool) -> BenchReport:
     report = BenchReport(NAME)
     add_framing_rows(report, quick)
-    # add_preprocess_rows(report, quick)  <- the preprocess-throughput section goes here
+    from eventsnn.bench._preprocess_rows import add_preprocess_rows
+
+    add_preprocess_rows(report, quick)
     return report

@@ -18,6 +18,7 @@ removed) or are recorded and skipped (`on_error: skip`).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -327,10 +328,19 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, verbose) ->
     pool = None
     try:
         if workers > 1:
+            # the first recording in the parent: the forked workers inherit its loaded numba kernels
+            import torch
+
+            threads = torch.get_num_threads()
+            _init_worker(*init)
+            first = [_frame_one(todo[0])]
+            torch.set_num_threads(threads)
             pool = ProcessPoolExecutor(
                 workers, mp_context=mp.get_context("fork"), initializer=_init_worker, initargs=init
             )
-            results = pool.map(_frame_one, todo, chunksize=max(1, min(16, len(todo) // (workers * 8))))
+            rest = todo[1:]
+            chunk = max(1, min(16, len(rest) // (workers * 8)))
+            results = itertools.chain(first, pool.map(_frame_one, rest, chunksize=chunk))
         else:
             _init_worker(*init)
             results = map(_frame_one, todo)
