@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from eventsnn.events.io import EVENT_DTYPE
@@ -107,35 +108,65 @@ def pixel_thresholds(p: EmulatorParams, seed: int) -> tuple[np.ndarray, np.ndarr
     return np.maximum(on, floor), np.maximum(off, floor)
 
 
-def _step_events(dL, ref_on, ref_off, t0, dt, last_t, refractory):
-    """Events of one step for every pixel: flat pixel ids, times, polarities (see module doc)."""
-    pix, ts, pols = [], [], []
-    for pol, sign, thr in ((1, 1.0, ref_on), (0, -1.0, ref_off)):
-        mag = sign * dL
-        n = np.floor(mag / thr).astype(np.int64)
-        n[mag <= 0] = 0
-        ids = np.flatnonzero(n)
-        if not len(ids):
-            continue
-        counts = n[ids]
-        rep = np.repeat(ids, counts)
-        k = np.arange(len(rep)) - np.repeat(np.cumsum(counts) - counts, counts) + 1  # 1..n per pixel
-        t = t0 + dt * k * np.repeat(thr[ids] / mag[ids], counts)
-        ti = np.floor(t).astype(np.int64)
-        ok = ti >= last_t[rep] + refractory
-        # greedy refractory within the step: crossings are evenly spaced by s; keep every m-th
-        s = dt * np.repeat(thr[ids] / mag[ids], counts)
-        m = np.maximum(np.ceil(refractory / np.maximum(s, 1e-9)).astype(np.int64), 1)
-        first = np.where(ok, k, np.iinfo(np.int64).max)
-        first_per_pix = np.minimum.reduceat(first, np.cumsum(counts) - counts)
-        j0 = np.repeat(first_per_pix, counts)
-        keep = ok & ((k - j0) % m == 0)
-        pix.append(rep[keep])
-        ts.append(ti[keep])
-        pols.append(np.full(int(keep.sum()), pol, dtype=np.uint8))
-    if not pix:
-        return None
-    return np.concatenate(pix), np.concatenate(ts), np.concatenate(pols)
+@numba.njit(cache=True, nogil=True)
+def dvs_pixel_events(L, times, thr_on, thr_off, refractory, last):
+    """Threshold crossings of every pixel over a sequence of log-intensity images.
+
+    Args:
+        L: `[S+1, n_pix]` log intensities at `times` `[S+1]` (us); `L[0]` is the first reference.
+        thr_on, thr_off: `[n_pix]` contrast thresholds; refractory: us.
+        last: `[n_pix]` int64 time of each pixel's previous event (updated in place).
+
+    Returns:
+        (pixel ids, times, polarities) of the emitted events, in step order (not sorted by t).
+        Crossing k of a step with change dL is at floor(t0 + dt * k * C / |dL|); an event is
+        emitted when it is at least `refractory` after the pixel's previous one. The reference
+        level follows every crossing, emitted or not.
+    """
+    n_steps, n_pix = L.shape
+    ref = L[0].copy()
+    cap = 1024
+    pix = np.empty(cap, np.int64)
+    ts = np.empty(cap, np.int64)
+    pol = np.empty(cap, np.uint8)
+    n = 0
+    for k in range(1, n_steps):
+        t0 = float(times[k - 1])
+        dt = float(times[k] - times[k - 1])
+        for i in range(n_pix):
+            d = L[k, i] - ref[i]
+            if d > 0:
+                thr = thr_on[i]
+                mag = d
+                on = 1
+            elif d < 0:
+                thr = thr_off[i]
+                mag = -d
+                on = 0
+            else:
+                continue
+            m = int(np.floor(mag / thr))
+            if m == 0:
+                continue
+            for j in range(1, m + 1):
+                t = int(np.floor(t0 + dt * j * thr / mag))
+                if t >= last[i] + refractory:
+                    if n == cap:
+                        cap *= 2
+                        pix2 = np.empty(cap, np.int64)
+                        ts2 = np.empty(cap, np.int64)
+                        pol2 = np.empty(cap, np.uint8)
+                        pix2[:n] = pix[:n]
+                        ts2[:n] = ts[:n]
+                        pol2[:n] = pol[:n]
+                        pix, ts, pol = pix2, ts2, pol2
+                    pix[n] = i
+                    ts[n] = t
+                    pol[n] = on
+                    n += 1
+                    last[i] = t
+            ref[i] += m * thr if on else -m * thr
+    return pix[:n], ts[:n], pol[:n]
 
 
 def emulate(image: np.ndarray, params: EmulatorParams = EmulatorParams(), seed: int = 0) -> np.ndarray:
@@ -156,24 +187,9 @@ def emulate_recording(
     img = np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0)
     thr_on, thr_off = pixel_thresholds(p, sensor_seed)
     disp, times = saccade_path(p)
-    L_ref = np.log(render(img, p, *disp[0]).ravel() + p.eps)
+    L = np.log(np.stack([render(img, p, dx, dy).ravel() for dx, dy in disp]) + p.eps)  # [S+1, n_pix]
     last_t = np.full(p.size * p.size, -(10**12), dtype=np.int64)
-    chunks = []
-    for k in range(1, len(disp)):
-        L = np.log(render(img, p, *disp[k]).ravel() + p.eps)
-        dL = L - L_ref
-        t0, dt = float(times[k - 1]), float(times[k] - times[k - 1])
-        out = _step_events(dL, thr_on, thr_off, t0, dt, last_t, p.refractory_us)
-        # the reference level follows every crossing (emitted or lost to the refractory period)
-        n_on = np.floor(np.maximum(dL, 0) / thr_on)
-        n_off = np.floor(np.maximum(-dL, 0) / thr_off)
-        L_ref = L_ref + n_on * thr_on - n_off * thr_off
-        if out is not None:
-            pix, ts, pol = out
-            order = np.argsort(ts, kind="stable")
-            pix, ts = pix[order], ts[order]
-            last_t[pix] = ts  # later times overwrite earlier ones for repeated pixels
-            chunks.append((pix, ts, pol[order]))
+    chunks = [dvs_pixel_events(L, times, thr_on, thr_off, int(p.refractory_us), last_t)]
     rng = np.random.default_rng(noise_seed)
     duration = int(times[-1])
     if p.noise_rate_hz > 0:

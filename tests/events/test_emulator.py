@@ -8,23 +8,28 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from eventsnn.events.emulator import EmulatorParams, _step_events, emulate_recording, render, saccade_path
+from eventsnn.events.emulator import EmulatorParams, dvs_pixel_events, emulate_recording, render, saccade_path
 from eventsnn.events.io import read_aedat4
 
 
-def test_step_crossings_by_hand():
-    dL = np.array([0.55, -0.3, 0.1])
+def _one_step(dL, last, refractory):
+    L = np.stack([np.zeros(3), np.asarray(dL)])
     thr = np.full(3, 0.25)
-    last = np.full(3, -(10**9), dtype=np.int64)
-    pix, t, p = _step_events(dL, thr, thr, 0.0, 1000.0, last, 0)
-    got = sorted(zip(pix.tolist(), t.tolist(), p.tolist(), strict=True))
-    # pixel 0: crossings at 1000 * k * 0.25 / 0.55 (k = 1, 2); pixel 1: 1000 * 0.25 / 0.3
-    assert got == [(0, 454, 1), (0, 909, 1), (1, 833, 0)]
-    pix, t, p = _step_events(dL, thr, thr, 0.0, 1000.0, last, 500)  # 909 - 454 < 500: dropped
-    assert sorted(zip(pix.tolist(), t.tolist(), strict=True)) == [(0, 454), (1, 833)]
-    last2 = np.array([300, 0, 0], dtype=np.int64)  # pixel 0 fired at 300: 454 is refractory
-    pix, t, _ = _step_events(dL, thr, thr, 0.0, 1000.0, last2, 500)
-    assert sorted(zip(pix.tolist(), t.tolist(), strict=True)) == [(0, 909), (1, 833)]
+    pix, t, p = dvs_pixel_events(L, np.array([0, 1000]), thr, thr, refractory, np.asarray(last, np.int64))
+    return sorted(zip(pix.tolist(), t.tolist(), p.tolist(), strict=True))
+
+
+def test_crossings_by_hand():
+    dL, never = [0.55, -0.3, 0.1], [-(10**9)] * 3
+    # pixel 0: crossings at 1000 * k * 0.25 / 0.55 (k = 1, 2); pixel 1: 1000 * 0.25 / 0.3; pixel 2: none
+    assert _one_step(dL, never, 0) == [(0, 454, 1), (0, 909, 1), (1, 833, 0)]
+    assert _one_step(dL, never, 500) == [(0, 454, 1), (1, 833, 0)]  # 909 - 454 < 500: refractory
+    assert _one_step(dL, [300, 0, 0], 500) == [(0, 909, 1), (1, 833, 0)]  # 454 < 300 + 500
+    # the reference follows every crossing: a second step back to 0 gives 2 OFF crossings (0.5 / 0.25)
+    L = np.array([[0.0], [0.55], [0.0]])
+    thr = np.array([0.25])
+    _, t, p = dvs_pixel_events(L, np.array([0, 1000, 2000]), thr, thr, 0, np.array([-(10**9)]))
+    assert p.tolist() == [1, 1, 0, 0] and t.tolist() == [454, 909, 1500, 2000]
 
 
 def test_static_scene_makes_only_noise():
