@@ -84,6 +84,13 @@ def test_set_overrides_any_field(tmp_path):
     assert cfg.framing.resize == (32, 32)
 
 
+def test_unquoted_off_means_the_mode_not_a_boolean(tmp_path):
+    assert load_config(None, ["plasticity.mode=off"]).plasticity.mode == "off"
+    assert load_config(write(tmp_path, "plasticity:\n  mode: off\n")).plasticity.mode == "off"
+    with pytest.raises(ConfigError, match="plasticity.mode: expected one of"):
+        load_config(None, ["plasticity.mode=yes"])
+
+
 def test_set_override_typo_is_rejected():
     with pytest.raises(ConfigError, match=r"train\.epoch: unknown key; did you mean epochs\?"):
         load_config(None, ["train.epoch=3"])

@@ -23,6 +23,7 @@ from eventsnn.config.schema import RunConfig
 from eventsnn.errors import ConfigError
 
 T = TypeVar("T")
+_YAML_BOOL_WORDS = {False: ("off", "no", "false", "n"), True: ("on", "yes", "true", "y")}
 _BASE_KEY = "base"
 
 
@@ -191,7 +192,12 @@ def _convert(value: Any, tp: Any, *, source: str, dotted: str) -> Any:
                 continue
         fail()
     if origin is Literal:
-        if value in get_args(tp) and not isinstance(value, bool):
+        if isinstance(value, bool):  # YAML 1.1 reads off/no/on/yes as booleans
+            spelled = [a for a in get_args(tp) if isinstance(a, str) and a.lower() in _YAML_BOOL_WORDS[value]]
+            if len(spelled) == 1:
+                return spelled[0]
+            fail()
+        if value in get_args(tp):
             return value
         fail()
     if origin is tuple:

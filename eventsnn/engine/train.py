@@ -263,7 +263,7 @@ class Trainer:
             self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         logs = self.plasticity.apply(loss=loss.detach(), per_sample_loss=per_sample.detach(), epoch=s.epoch)
-        value = float(loss)
+        value = float(loss.detach())
         if s.global_step % cfg.train.log_every == 0:
             self.log.scalars(
                 "train", {"loss": value, "lr": self.optimizer.param_groups[0]["lr"]}, s.global_step

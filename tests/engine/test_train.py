@@ -1,0 +1,180 @@
+"""Training engine: smoke runs through the CLI, exact resume, NaN stop, fine-tuning, evaluation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from eventsnn.config import load_config
+from eventsnn.engine import builders
+from eventsnn.engine.checkpoint import BEST, LATEST, read_checkpoint
+from eventsnn.engine.evaluate import evaluate_model
+from eventsnn.engine.jobs import evaluate_job, load_model_for_eval, train_job
+from eventsnn.engine.sampling import EpochSampler
+from eventsnn.engine.train import StopRequested, Trainer
+from eventsnn.errors import CheckpointError, ConfigError, TrainingError
+
+REPO = Path(__file__).resolve().parents[2]
+SMOKE = REPO / "configs" / "smoke" / "images.yaml"
+FAST = [
+    "train.epochs=2",
+    "train.max_steps_per_epoch=4",
+    "train.batch_size=32",
+    "plasticity.warmup=3",
+    "plasticity.warmup_unit=steps",
+]
+
+
+def fast_cfg(tmp_path: Path, *extra: str):
+    return load_config(SMOKE, [*FAST, f"output.root={tmp_path}", *extra])
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    return read_checkpoint(path)["model"]
+
+
+def test_smoke_images_through_cli_learns(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eventsnn",
+            "train",
+            "-c",
+            str(SMOKE),
+            "--set",
+            f"output.root={tmp_path}",
+            "--set",
+            "train.max_steps_per_epoch=12",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    run = tmp_path / "smoke_images"
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [0, 1, 2]
+    assert rows[-1]["test_loss"] < rows[0]["test_loss"]
+    assert rows[-1]["test_top1"] > 40.0  # 10 classes: chance is 10%
+    assert (run / LATEST).is_file() and (run / BEST).is_file() and (run / "config.yaml").is_file()
+    assert load_config(run / "config.yaml") == load_config(
+        SMOKE, [f"output.root={tmp_path}", "train.max_steps_per_epoch=12"]
+    )
+    assert list((run / "tensorboard").iterdir())
+    ckpt = read_checkpoint(run / LATEST)
+    assert ckpt["epoch"] == 3 and ckpt["plasticity"]  # DA-SSDP state travels with the run
+
+
+def test_resume_reproduces_uninterrupted_run_exactly(tmp_path):
+    cfg = fast_cfg(tmp_path)
+    full = train_job(cfg, tmp_path / "full")
+    interrupted = tmp_path / "interrupted"
+    with pytest.raises(StopRequested):
+        train_job(cfg, interrupted, stop_at_step=2)  # inside the 3-step DA-SSDP warm-up
+    with pytest.raises(StopRequested):
+        train_job(cfg, interrupted, resume=True, stop_at_step=6)  # after the gate fit, mid-epoch 2
+    resumed = train_job(cfg, interrupted, resume=True)
+    a, b = weights(tmp_path / "full" / LATEST), weights(interrupted / LATEST)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    pa, pb = (
+        read_checkpoint(tmp_path / "full" / LATEST)["plasticity"],
+        read_checkpoint(interrupted / LATEST)["plasticity"],
+    )
+    for key in pa:
+        assert torch.equal(pa[key], pb[key]), key
+    assert full.state.history == resumed.state.history
+    assert full.final_eval.top1 == resumed.final_eval.top1
+
+
+def test_existing_run_is_not_overwritten_and_resume_needs_a_checkpoint(tmp_path):
+    cfg = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=1")
+    train_job(cfg, tmp_path / "r")
+    before = (tmp_path / "r" / LATEST).read_bytes()
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train_job(cfg, tmp_path / "r")
+    assert (tmp_path / "r" / LATEST).read_bytes() == before
+    with pytest.raises(CheckpointError, match="nothing to resume"):
+        train_job(cfg, tmp_path / "fresh", resume=True)
+
+
+def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path):
+    cfg = fast_cfg(tmp_path, "plasticity.mode=off")
+    trainer = Trainer(cfg, tmp_path / "nan")
+    with pytest.raises(StopRequested):
+        trainer.fit(stop_at_step=3)  # writes checkpoint_latest after step 3
+    good = (trainer.run_dir / LATEST).read_bytes()
+    with torch.no_grad():  # poison the classifier: the next forward pass gives NaN logits
+        trainer.model.classifier.weight.fill_(float("nan"))
+    with pytest.raises(TrainingError, match=r"loss is nan at step 4 \(epoch 1, batch 4\).*checkpoint_latest"):
+        trainer.fit()
+    assert (trainer.run_dir / LATEST).read_bytes() == good
+
+
+def test_finetune_loads_original_format_backbone_and_new_classifier(tmp_path):
+    cfg = fast_cfg(tmp_path)
+    data = builders.build_datasets(cfg)
+    donor = builders.build_model(cfg, data)
+    sd = {k: v for k, v in donor.state_dict().items()}
+    w = sd["classifier.weight"]
+    sd["classifier.weight"] = torch.randn(7, w.shape[1])  # pretrained on another class count
+    path = tmp_path / "original.pth"
+    torch.save({"model": sd, "epoch": 10}, path)  # the original training script's format
+    trainer = Trainer(cfg, tmp_path / "ft", init_checkpoint=str(path))
+    got = trainer.model.state_dict()
+    for key, value in sd.items():
+        if key.startswith("classifier"):
+            assert got[key].shape[0] == data.num_classes
+        else:
+            assert torch.equal(got[key], value), key
+
+
+def test_evaluation_equals_direct_computation(tmp_path):
+    cfg = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=2")
+    train_job(cfg, tmp_path / "ev")
+    data = builders.build_datasets(cfg)
+    model = load_model_for_eval(cfg, tmp_path / "ev" / LATEST, data)
+    loader = builders.build_loader(
+        data.test, 50, EpochSampler(len(data.test), shuffle=False, seed=0), 0, train=False
+    )
+    result = evaluate_model(model, loader, torch.device("cpu"), data.num_classes)
+    # direct: one sample at a time, plain Python counting
+    hits1 = hits5 = 0
+    per_class_hits, per_class_n = [0] * 10, [0] * 10
+    model.eval()
+    with torch.no_grad():
+        for i in range(len(data.test)):
+            x, y = data.test[i]
+            logits = model(x[None]).mean(0)[0]
+            order = torch.argsort(logits, descending=True).tolist()
+            hits1 += order[0] == y
+            hits5 += y in order[:5]
+            per_class_hits[y] += order[0] == y
+            per_class_n[y] += 1
+    n = len(data.test)
+    assert result.n == n
+    assert result.top1 == pytest.approx(100 * hits1 / n, abs=1e-9)
+    assert result.top5 == pytest.approx(100 * hits5 / n, abs=1e-9)
+    assert result.per_class == pytest.approx([100 * h / c for h, c in zip(per_class_hits, per_class_n)])
+    report = evaluate_job(cfg, tmp_path / "ev" / LATEST, tmp_path / "ev_out")
+    assert report["top1"] == pytest.approx(result.top1)
+    saved = json.loads((tmp_path / "ev_out" / "evaluation.json").read_text())
+    assert saved["operations"]["totals"]["energy_mj"] > 0
+
+
+def test_wrong_model_checkpoint_is_a_clear_error(tmp_path):
+    cfg = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=1")
+    train_job(cfg, tmp_path / "a")
+    other = load_config(SMOKE, [*FAST, "model.planes=[48]"])
+    with pytest.raises(CheckpointError, match="wrong-shaped|shape"):
+        load_model_for_eval(other, tmp_path / "a" / LATEST)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_model_for_eval(cfg, tmp_path / "missing.pt")
