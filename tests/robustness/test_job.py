@@ -160,3 +160,41 @@ def test_spike_sweeps_fall_back_to_the_framed_test_set(cfg_file, tmp_path, monke
         job.default_source(load_config(cfg_file), data)
     with pytest.raises(ConfigError, match="framing.resize: null"):
         job.default_source(load_config(cfg_file, [spike, "framing.resize=[4, 4]"]), data)
+
+
+def test_real_pipeline_clean_point_equals_the_cached_evaluation(tmp_path):
+    """Demo recordings -> real data layer, SpikingResformer and engine: the severity-0 point framed on
+    the fly equals the engine's evaluation on the clean frame cache, which is left untouched."""
+    import json
+
+    pytest.importorskip("eventsnn.models")
+    from eventsnn.data import ensure_demo_data
+    from eventsnn.engine import builders
+    from eventsnn.engine.evaluate import evaluate_model
+
+    root = ensure_demo_data(tmp_path / "digits", limit=20, size=32, workers=1, verbose=False)
+    cfg_path = tmp_path / "cfg.yaml"
+    cfg_path.write_text(
+        f"data: {{dataset: digits_dvs, root: {root}, cache_dir: {tmp_path / 'cache'}, train_fraction: 0.5}}\n"
+        "framing: {n_frames: 4, resize: [16, 16]}\n"
+        "model: {name: spikingresformer_cifar, layers: [[DSSA, GWFFN]], planes: [16], num_heads: [2],"
+        " patch_sizes: [4], group_size: 8}\n"
+        "train: {device: cpu}\n"
+        "robustness: {seeds: [0], batch_size: 8, sweeps: [{name: time_jitter, severities: [0, 5000]},"
+        " {name: spike_insertion, level: spike, severities: [0.05]}]}\n"
+    )
+    cfg = load_config(cfg_path)
+    data = builders.build_datasets(cfg)
+    cache_files = {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*")}
+    torch.manual_seed(0)
+    model = builders.build_model(cfg, data).eval()
+    ckpt = tmp_path / "base.pth"
+    torch.save({"model_name": cfg.model.name, "model": model.state_dict()}, ckpt)
+    out = tmp_path / "out"
+    robustness_job(cfg, [f"base={ckpt}"], out, data=data, analysis=False)
+    loader = torch.utils.data.DataLoader(data.test, batch_size=8)
+    ref = evaluate_model(model, loader, torch.device("cpu"), data.num_classes)
+    points = json.loads((out / "robustness.json").read_text())["points"]
+    assert len(points) == 3 and points[0]["n"] == ref.n == len(data.test)
+    assert points[0]["top1"] == ref.top1 and points[0]["loss"] == pytest.approx(ref.loss, rel=1e-5)
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*")} == cache_files
