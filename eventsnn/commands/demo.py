@@ -1,28 +1,24 @@
-"""`eventsnn demo`: the main job on the embedded demo data.
-
-Until the full demo exists it runs the parts that do and says what it ran.
-"""
+"""`eventsnn demo`: the main job end to end on the embedded demo data (see `eventsnn.demo`)."""
 
 from __future__ import annotations
 
 import argparse
 
-from eventsnn.config import dump_yaml, load_config
-from eventsnn.utils.environment import describe_environment
-
 COMMAND = "demo"
-HELP = "run the main job end to end on the embedded demo data"
+HELP = "record digits-DVS, preprocess, train baseline and DA-SSDP, evaluate, robustness sweep, report"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", default="configs/defaults.yaml", metavar="FILE")
+    from eventsnn.demo import DEFAULT_CONFIG
+
+    parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, metavar="FILE")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--out", default="runs/demo", metavar="DIR", help="where the runs and report.md go")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="record only the first N digits")
 
 
 def run(args: argparse.Namespace) -> int:
-    print("[demo 1/2] environment")
-    for key, value in describe_environment().items():
-        print(f"  {key}: {value}")
-    print(f"[demo 2/2] resolved config {args.config}")
-    print(dump_yaml(load_config(args.config)), end="")
-    print("demo: ran the environment report and the config check (the data/train stages come later)")
+    from eventsnn.demo import run_demo
+
+    run_demo(args.config, args.overrides, args.out, limit=args.limit)
     return 0
