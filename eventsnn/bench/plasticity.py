@@ -65,10 +65,13 @@ def child_peak(name: str, c_in: int, c_out: int) -> int:
 
     Linux: the high-water mark VmHWM is reset to the current RSS (/proc/self/clear_refs) once
     the inputs exist (ru_maxrss would carry the parent's peak across exec). Elsewhere ru_maxrss.
+    A warm-up call on small inputs first keeps the BLAS libraries' one-off set-up out of it.
     """
     import resource
 
     fn = _contender(name)
+    small_pre, small_post, small_gate = _inputs(8, 8)
+    fn(small_pre, small_post, gate=small_gate, **KW)
     pre, post, gate = _inputs(c_in, c_out)
     try:
         with open("/proc/self/clear_refs", "w") as f:

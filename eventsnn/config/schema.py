@@ -127,6 +127,7 @@ class TrainConfig:
     log_every: int = 10
     eval_every: int = 1  # epochs
     checkpoint_every: int = 1  # epochs between checkpoint_latest writes
+    precise_bn_batches: int = 0  # >0: re-estimate BN statistics on this many train batches before each eval
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ Checkpoints hold everything needed to resume exactly; a stop request (Ctrl-C, or
 from __future__ import annotations
 
 import contextlib
+import itertools
 import signal
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from eventsnn.engine.checkpoint import (
 )
 from eventsnn.engine.distributed import DistContext, all_reduce_sum, init_distributed
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
+from eventsnn.engine.precise_bn import recalibrate_batchnorm
 from eventsnn.engine.sampling import EpochSampler, mix_seed
 from eventsnn.engine.tracking import MetricsLog
 from eventsnn.errors import CheckpointError, TrainingError
@@ -48,6 +50,7 @@ class TrainState:
     global_step: int = 0
     best_top1: float = -1.0
     history: list[dict[str, Any]] = field(default_factory=list)
+    epoch_loss_sum: float = 0.0  # training loss summed over this epoch's steps (this rank)
 
 
 @dataclass
@@ -129,6 +132,7 @@ class Trainer:
             "global_step": s.global_step,
             "best_top1": s.best_top1,
             "history": s.history,
+            "epoch_loss_sum": s.epoch_loss_sum,
             "config": to_dict(self.cfg),
         }
 
@@ -157,6 +161,7 @@ class Trainer:
             ckpt["global_step"],
             ckpt["best_top1"],
             list(ckpt["history"]),
+            ckpt.get("epoch_loss_sum", 0.0),
         )
 
     # ------------------------------------------------------------------ the loop
@@ -173,13 +178,18 @@ class Trainer:
                 if (s.epoch + 1) % cfg.train.eval_every == 0 or s.epoch + 1 == cfg.train.epochs:
                     final = self.evaluate()
                     self._record_epoch(final)
-                s.epoch, s.step_in_epoch = s.epoch + 1, 0
+                s.epoch, s.step_in_epoch, s.epoch_loss_sum = s.epoch + 1, 0, 0.0
                 if s.epoch % cfg.train.checkpoint_every == 0 or s.epoch == cfg.train.epochs:
                     self.save(LATEST)
         self.log.close()
         return TrainResult(self.run_dir, s, final)
 
     def evaluate(self) -> EvalResult:
+        """Test-set metrics; first re-estimates BN statistics when `train.precise_bn_batches` > 0."""
+        if self.cfg.train.precise_bn_batches:  # the epoch's first batches, also after a mid-epoch resume
+            self.train_sampler.set_epoch(self.state.epoch, start=0)
+            inputs = (x for x, _ in itertools.islice(self.train_loader, self.cfg.train.precise_bn_batches))
+            recalibrate_batchnorm(self.model, inputs, self.dist.device, self.dist.world_size)
         return evaluate_model(
             self.model,
             self.test_loader,
@@ -192,10 +202,13 @@ class Trainer:
     def _record_epoch(self, result: EvalResult) -> None:
         s = self.state
         lr = self.optimizer.param_groups[0]["lr"]
+        loss_sum = torch.tensor([s.epoch_loss_sum], dtype=torch.float64, device=self.dist.device)
+        train_loss = float(all_reduce_sum(loss_sum)) / (self.steps_per_epoch * self.dist.world_size)
         row = {
             "epoch": s.epoch,
             "step": s.global_step,
             "lr": lr,
+            "train_loss": train_loss,
             "test_top1": result.top1,
             "test_top5": result.top5,
             "test_loss": result.loss,
@@ -225,6 +238,7 @@ class Trainer:
             if s.step_in_epoch >= self.steps_per_epoch:
                 break
             loss = self._train_step(x, y)
+            s.epoch_loss_sum += loss
             s.step_in_epoch += 1
             s.global_step += 1
             seen += len(x) * self.dist.world_size

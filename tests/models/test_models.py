@@ -63,16 +63,18 @@ def test_every_variant_small_forward_backward_reset(name):
 
 def test_outputs_equal_the_original_implementation():
     """Golden tensors recorded from the original SpikingResformer code (spikingjelly 2,
-    backend argument removed) on a tiny model: same weights -> bit-identical outputs."""
+    backend argument removed) on a tiny model: same weights -> the same outputs. Bit-identical
+    on the machine that recorded them; other CPUs' BLAS kernels round differently (~1e-8)."""
     golden = torch.load(DATA / "original_golden_tiny.pt", weights_only=True)
     model = SpikingResformer(**golden["kwargs"])
     model.load_state_dict(golden["init_state"], strict=True)
     model.train()
-    assert torch.equal(model(golden["input"]), golden["train_out"])
+    same = dict(rtol=0.0, atol=1e-6)  # logits ~0.1: one flipped spike moves them by far more
+    torch.testing.assert_close(model(golden["input"]), golden["train_out"], **same)
     model.eval()
-    assert torch.equal(model(golden["input"]), golden["eval_out"])
+    torch.testing.assert_close(model(golden["input"]), golden["eval_out"], **same)
     for key, value in golden["after_state"].items():  # incl. the DSSA firing-rate buffers
-        assert torch.equal(model.state_dict()[key], value), key
+        torch.testing.assert_close(model.state_dict()[key], value, **same, msg=key)
 
 
 def test_default_plasticity_layers_are_last_wproj_and_classifier():
