@@ -10,15 +10,13 @@ corrupt or truncated file, empty recording, events outside the declared sensor.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from eventsnn.errors import DataError
+from eventsnn.utils.io import atomic_path
 
 EVENT_DTYPE = np.dtype([("t", "<i8"), ("x", "<u2"), ("y", "<u2"), ("p", "u1")])
 SUFFIXES = (".aedat4", ".bin", ".npy")
@@ -125,22 +123,6 @@ def read_recording(path: str | os.PathLike[str], sensor_size: tuple[int, ...] | 
     return ev
 
 
-@contextlib.contextmanager
-def _temp_aedat4(final: Path) -> Iterator[Path]:
-    """Like `eventsnn.utils.io.atomic_path`, but the temp name ends in `.aedat4` (dv requires it)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=".tmp.aedat4", dir=final.parent)
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()  # dv-processing creates the file itself
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_aedat4(
     path: str | os.PathLike[str],
     events: np.ndarray,
@@ -168,7 +150,7 @@ def write_aedat4(
         events["t"].tolist(), events["x"].tolist(), events["y"].tolist(), events["p"].tolist(), strict=True
     ):
         push(t, x, y, bool(p))
-    with _temp_aedat4(final) as tmp:
+    with atomic_path(final, suffix=".tmp.aedat4", create=False) as tmp:  # dv needs the extension
         config = dv.io.MonoCameraWriter.EventOnlyConfig(
             camera_name, (int(sensor_size[0]), int(sensor_size[1]))
         )

@@ -46,9 +46,10 @@ def direct_encode(x: torch.Tensor, T: int) -> torch.Tensor:
     return _float(x).unsqueeze(0).repeat(T, *([1] * x.dim()))
 
 
-def _generator(
+def resolve_generator(
     x: torch.Tensor, generator: torch.Generator | None, seed: int | None
 ) -> torch.Generator | None:
+    """`generator` if given, else a new one on x's device seeded with `seed`, else None (global RNG)."""
     if generator is not None:
         return generator
     if seed is None:
@@ -62,7 +63,7 @@ def rate_encode(
     """`[...]` -> `[T, ...]` of 0/1: o[t] ~ Bernoulli(x). `generator` (on x's device) or `seed`."""
     _check_intensity(x, T)
     p = _float(x).unsqueeze(0).expand(T, *x.shape)
-    return torch.bernoulli(p, generator=_generator(x, generator, seed))
+    return torch.bernoulli(p, generator=resolve_generator(x, generator, seed))
 
 
 def latency_encode(

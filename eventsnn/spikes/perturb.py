@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from eventsnn.spikes.encode import resolve_generator
 from eventsnn.spikes.stats import SpikeInputError
 
 Perturbation = Callable[..., torch.Tensor]
@@ -61,16 +62,6 @@ def _check_values(x: torch.Tensor, counts: bool, time_dim: int) -> int:
     return time_dim % x.dim()
 
 
-def _generator(
-    x: torch.Tensor, generator: torch.Generator | None, seed: int | None
-) -> torch.Generator | None:
-    if generator is not None:
-        return generator
-    if seed is None:
-        return None
-    return torch.Generator(device=x.device).manual_seed(seed)
-
-
 def temporal_jitter(
     x,
     std: float,
@@ -87,7 +78,7 @@ def temporal_jitter(
     dim = _check_values(xt, counts, time_dim)
     if std == 0 or xt.numel() == 0:
         return _back(xt.clone(), was_numpy)
-    gen = _generator(xt, generator, seed)
+    gen = resolve_generator(xt, generator, seed)
     moved = xt.movedim(dim, 0)
     T = moved.shape[0]
     flat = moved.reshape(T, -1)  # [T, N]
@@ -123,7 +114,7 @@ def spike_deletion(
     _check_values(xt, counts, time_dim)
     if p == 0 or xt.numel() == 0:
         return _back(xt.clone(), was_numpy)
-    gen = _generator(xt, generator, seed)
+    gen = resolve_generator(xt, generator, seed)
     n = xt.to(torch.float32 if xt.dtype != torch.float64 else torch.float64)
     kept = torch.binomial(n, torch.full_like(n, 1.0 - p), generator=gen)
     return _back(kept.to(xt.dtype), was_numpy)
@@ -145,7 +136,7 @@ def spike_insertion(
     _check_values(xt, counts, time_dim)
     if p == 0 or xt.numel() == 0:
         return _back(xt.clone(), was_numpy)
-    gen = _generator(xt, generator, seed)
+    gen = resolve_generator(xt, generator, seed)
     e = torch.rand(xt.shape, generator=gen, device=xt.device) < p
     if xt.dtype == torch.bool:
         y = xt | e
