@@ -44,6 +44,40 @@ def time_call(
     return times
 
 
+def time_interleaved(
+    fns: dict[str, Callable[[], Any]],
+    *,
+    repeat: int = 7,
+    warmup: int = 1,
+    sync: Callable[[], None] | None = None,
+) -> dict[str, list[float]]:
+    """Wall-clock seconds of `repeat` rounds, each calling every fn once in turn (A B C A B C ...).
+
+    Interleaving spreads slow drifts of the machine (allocator growth, page faults, another
+    process, clock changes) over all contenders instead of charging them to whichever ran first.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    if sync:
+        sync()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            for name, fn in fns.items():
+                start = time.perf_counter()
+                fn()
+                if sync:
+                    sync()
+                times[name].append(time.perf_counter() - start)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return times
+
+
 def median(values: list[float]) -> float:
     return float(statistics.median(values))
 
