@@ -19,3 +19,21 @@ def test_time_interleaved_measures_each_contender_separately():
     fns = {"fast": lambda: None, "slow": lambda: time.sleep(0.02)}
     times = time_interleaved(fns, repeat=3, warmup=0)
     assert median(times["slow"]) >= 0.02 > median(times["fast"])
+
+
+def test_time_interleaved_rewarm_calls_each_fn_untimed_before_its_timed_call():
+    calls: list[str] = []
+    stamps: dict[str, list[float]] = {"a": [], "b": []}
+
+    def make(name: str):
+        def fn() -> None:
+            calls.append(name)
+            stamps[name].append(time.perf_counter())
+            if len(stamps[name]) % 2 == 1:  # untimed (re)warm-up calls are the slow ones
+                time.sleep(0.02)
+
+        return fn
+
+    times = time_interleaved({"a": make("a"), "b": make("b")}, repeat=2, warmup=0, rewarm=1)
+    assert calls == ["a", "a", "b", "b"] * 2
+    assert max(max(t) for t in times.values()) < 0.02  # the sleeping calls were not timed

@@ -49,12 +49,15 @@ def time_interleaved(
     *,
     repeat: int = 7,
     warmup: int = 1,
+    rewarm: int = 0,
     sync: Callable[[], None] | None = None,
 ) -> dict[str, list[float]]:
     """Wall-clock seconds of `repeat` rounds, each calling every fn once in turn (A B C A B C ...).
 
     Interleaving spreads slow drifts of the machine (allocator growth, page faults, another
     process, clock changes) over all contenders instead of charging them to whichever ran first.
+    `rewarm` untimed calls of the same fn precede each timed one, so that a fast kernel is timed
+    with warm caches rather than after a slow contender has evicted its input.
     """
     for fn in fns.values():
         for _ in range(warmup):
@@ -67,6 +70,10 @@ def time_interleaved(
     try:
         for _ in range(repeat):
             for name, fn in fns.items():
+                for _ in range(rewarm):
+                    fn()
+                if sync and rewarm:
+                    sync()
                 start = time.perf_counter()
                 fn()
                 if sync:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eventsnn.bench.core import BenchReport, time_call
+from eventsnn.bench.core import BenchReport, time_call, time_interleaved
 
 NAME = "framing"
 HELP = "event framing: numba / torch vs tonic ToFrame, spikingjelly, dv-processing"
@@ -67,8 +67,7 @@ def _contenders(ev: np.ndarray, sensor: tuple[int, int, int], split: str) -> dic
 
 def _add_case(report: BenchReport, case: str, ev: np.ndarray, sensor, split: str, repeat: int) -> None:
     n = len(ev)
-    for name, fn in _contenders(ev, sensor, split).items():
-        times = time_call(fn, repeat=repeat, warmup=1)
+    for name, times in time_interleaved(_contenders(ev, sensor, split), repeat=repeat, rewarm=1).items():
         row = report.add(case, name, times, events=n)
         row["ns_per_event"] = row["median_s"] / n * 1e9
     tonic = next(
