@@ -1,6 +1,7 @@
 """Process-group set-up for `torchrun` (DDP): NCCL on GPUs, gloo on CPU.
 
-Without the torchrun environment (RANK / WORLD_SIZE) everything runs in one process.
+Without the torchrun environment (RANK / WORLD_SIZE) everything runs in one process. The
+collectives themselves live in `eventsnn.utils.distributed` (shared with the plasticity rule).
 """
 
 from __future__ import annotations
@@ -68,10 +69,3 @@ def init_distributed(cfg: DistributedConfig, device_name: str) -> DistContext:
 def shutdown_distributed() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
-    """Sum a tensor over ranks in place (no-op in a single process)."""
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-    return tensor

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from eventsnn.engine.distributed import all_reduce_sum
+from eventsnn.utils.distributed import all_reduce_sum
 
 
 @dataclass

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from eventsnn.engine.distributed import all_reduce_sum
+from eventsnn.utils.distributed import all_reduce_sum
 
 
 def batchnorm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:

@@ -29,12 +29,13 @@ from eventsnn.engine.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from eventsnn.engine.distributed import DistContext, all_reduce_sum, init_distributed
+from eventsnn.engine.distributed import DistContext, init_distributed
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
 from eventsnn.engine.precise_bn import recalibrate_batchnorm
 from eventsnn.engine.sampling import EpochSampler, mix_seed
 from eventsnn.engine.tracking import MetricsLog
 from eventsnn.errors import CheckpointError, TrainingError
+from eventsnn.utils.distributed import all_reduce_sum
 
 
 class StopRequested(Exception):

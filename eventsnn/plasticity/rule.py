@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from eventsnn.plasticity.distributed import all_reduce_numerator, all_reduce_sum_
 from eventsnn.plasticity.functional import (
+    SUM_FIELDS,
     PlasticityInputError,
     finish_delta_w,
     fit_gate_from_sums,
@@ -34,8 +34,17 @@ from eventsnn.plasticity.functional import (
 )
 from eventsnn.plasticity.hooks import LayerActivity
 from eventsnn.spikes import first_spike_time
+from eventsnn.utils.distributed import all_reduce_sum, world_size
 
 WARMUP, UPDATE = 0, 1
+
+
+def _all_reduce_numerator(numerator: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Global (sum of G_b P over all ranks `[C_out, C_in]`, global row count) in one packed all-reduce."""
+    if world_size() <= 1:
+        return numerator, torch.tensor(float(rows), dtype=numerator.dtype, device=numerator.device)
+    flat = all_reduce_sum(torch.cat([numerator.reshape(-1), numerator.new_tensor([float(rows)])]))
+    return flat[:-1].view_as(numerator), flat[-1]
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,7 @@ class DASSDPRule(nn.Module):
         self.register_buffer("phase", scalar(WARMUP, torch.int64))
         self.register_buffer("step_count", scalar(0, torch.int64))  # apply() calls so far
         self.register_buffer("epoch", scalar(-1, torch.int64))  # epoch of the last apply()
-        for field in ("n", "sum_S", "sum_S2", "sum_L", "sum_L2", "sum_SL"):
+        for field in SUM_FIELDS:
             self.register_buffer(field, scalar(0.0, torch.float64))
         self.register_buffer("k", scalar(0.0, torch.float64))
         self.register_buffer("mu_S", scalar(0.0, torch.float64))
@@ -113,7 +122,7 @@ class DASSDPRule(nn.Module):
         return epoch < self.warmup
 
     def _sums(self) -> torch.Tensor:
-        return torch.stack([self.n, self.sum_S, self.sum_S2, self.sum_L, self.sum_L2, self.sum_SL])
+        return torch.stack([getattr(self, f) for f in SUM_FIELDS])
 
     def fit_gate(self) -> None:
         """One-time fit at the end of warm-up (all-reduced sums); ssdp: k = 0, mu = 0, sd = 1 (gate 1)."""
@@ -175,13 +184,9 @@ class DASSDPRule(nn.Module):
         if warm:
             if self.mode == "da_ssdp":
                 contrib = warmup_sums(S, self._loss_pairs(B, loss, per_sample_loss, S.device))
-                all_reduce_sum_(contrib)
-                for buf, value in zip(
-                    (self.n, self.sum_S, self.sum_S2, self.sum_L, self.sum_L2, self.sum_SL),
-                    contrib.to(self.n.device).unbind(),
-                    strict=True,
-                ):
-                    buf.add_(value)
+                all_reduce_sum(contrib)
+                for field, value in zip(SUM_FIELDS, contrib.to(self.n.device).unbind(), strict=True):
+                    getattr(self, field).add_(value)
         else:
             if self._phase == WARMUP:
                 self.fit_gate()
@@ -196,7 +201,7 @@ class DASSDPRule(nn.Module):
                 gate=gate,
                 dtype=self.compute_dtype,
             )
-            num, total = all_reduce_numerator(num, B)
+            num, total = _all_reduce_numerator(num, B)
             dw = finish_delta_w(num, total, self.dw_clip)
         self._steps += 1
         self.step_count.fill_(self._steps)
