@@ -129,3 +129,68 @@ SHIPPED_CONFIGS = sorted((REPO / "configs").rglob("*.yaml"))
 def test_every_shipped_config_loads(path):
     cfg = load_config(path)
     assert isinstance(cfg, RunConfig)
+
+
+# ---- ranges, duplicate keys, encodings (issue 11) -------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("train:\n  batch_size: 0\n", "train.batch_size: must be >= 1, got 0"),
+        ("train:\n  batch_size: -4\n", "train.batch_size: must be >= 1, got -4"),
+        ("train:\n  epochs: 0\n", "train.epochs: must be >= 1, got 0"),
+        ("framing:\n  n_frames: 0\n", "framing.n_frames: must be >= 1, got 0"),
+        ("framing:\n  resize: [32, 0]\n", "framing.resize[1]: must be >= 1, got 0"),
+        ("data:\n  limit_per_class: 0\n", "data.limit_per_class: must be >= 1, got 0"),
+        ("data:\n  sensor_size: [128]\n", "data.sensor_size: expected 2 or 3 values, got 1: [128]"),
+        (
+            "data:\n  sensor_size: [128, 128, 2, 1]\n",
+            "data.sensor_size: expected 2 or 3 values, got 4: [128, 128, 2, 1]",
+        ),
+        ("data:\n  sensor_size: [128, 0]\n", "data.sensor_size[1]: must be >= 1, got 0"),
+        ("model:\n  T: 0\n", "model.T: must be >= 1, got 0"),
+        ("optim:\n  lr: .nan\n", "optim.lr: must be a finite number, got nan"),
+        ("optim:\n  lr: 0\n", "optim.lr: must be > 0, got 0.0"),
+        ("optim:\n  lr: -1e-3\n", "optim.lr: must be > 0, got -0.001"),
+        ("data:\n  train_fraction: 1.0\n", "data.train_fraction: must be in (0, 1), got 1.0"),
+        ("data:\n  train_fraction: 0\n", "data.train_fraction: must be in (0, 1), got 0.0"),
+        ("train:\n  label_smoothing: 1.0\n", "train.label_smoothing: must be in [0, 1), got 1.0"),
+        ("plasticity:\n  sigma: .inf\n", "plasticity.sigma: must be a finite number, got inf"),
+        ("plasticity:\n  gate_min: 3.0\n", "plasticity.gate_min (3) must not exceed plasticity.gate_max (2)"),
+    ],
+)
+def test_out_of_range_values_are_refused_at_load_time(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_range_checks_apply_to_set_overrides_and_keep_valid_values():
+    with pytest.raises(ConfigError, match=r"--set\): train\.batch_size: must be >= 1, got 0"):
+        load_config(None, ["train.batch_size=0"])
+    cfg = load_config(None, ["train.batch_size=1", "data.train_fraction=0.5", "data.sensor_size=[34,34]"])
+    assert (cfg.train.batch_size, cfg.data.train_fraction, cfg.data.sensor_size) == (1, 0.5, (34, 34))
+
+
+def test_duplicate_key_is_an_error_naming_both_lines(tmp_path):
+    path = write(tmp_path, "train:\n  epochs: 3\n  batch_size: 8\n  epochs: 5\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert (
+        str(info.value)
+        == f"{path}: YAML syntax error (line 4, column 3): duplicate key 'epochs' (first at line 2)"
+    )
+
+
+def test_duplicate_section_is_an_error(tmp_path):
+    path = write(tmp_path, "train:\n  epochs: 3\ntrain:\n  batch_size: 8\n")
+    with pytest.raises(ConfigError, match="duplicate key 'train'"):
+        load_config(path)
+
+
+def test_non_utf8_file_is_one_line(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("output:\n  name: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: not UTF-8 text (byte 0xe9 on line 2); save the file as UTF-8"

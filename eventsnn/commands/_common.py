@@ -20,6 +20,26 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, required: bool = Tr
     )
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+    return value
+
+
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Load the config named on the command line with its overrides."""
     return load_config(args.config, args.overrides)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from eventsnn.commands._common import add_config_arguments, config_from_args
+from eventsnn.commands._common import add_config_arguments, config_from_args, non_negative_int, positive_int
 
 COMMAND = "preprocess"
 HELP = "frame event recordings into datasets_cache/<dataset>/<key>/ (resumable, all cores)"
@@ -13,9 +13,11 @@ HELP = "frame event recordings into datasets_cache/<dataset>/<key>/ (resumable, 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     parser.add_argument(
-        "--workers", type=int, default=None, help="processes (default data.preprocess_workers)"
+        "--workers", type=non_negative_int, default=None, help="processes (default data.preprocess_workers)"
     )
-    parser.add_argument("--max-items", type=int, default=None, help="stop after N recordings (resume later)")
+    parser.add_argument(
+        "--max-items", type=positive_int, default=None, help="stop after N recordings (resume later)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,7 +2,10 @@
 
 * unknown keys are errors, with the file, the dotted key path and the closest valid key;
 * values are checked against the dataclass annotations (int, float, str, bool, Literal,
-  Optional, tuples, nested sections);
+  Optional, tuples, nested sections) and their ranges (`Annotated[..., Range(...)]` /
+  `Length(...)` in the schema); every float must be finite;
+* a key given twice in one mapping is an error (not "last one wins"), and so is a file
+  that is not UTF-8 text;
 * `base: other.yaml` at the top of a file deep-merges the file over `other.yaml`;
 * `--set section.key=value` overrides are parsed as YAML scalars and checked the same way.
 """
@@ -11,15 +14,16 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from eventsnn.config.schema import RunConfig
+from eventsnn.config.schema import Length, Range, RunConfig
 from eventsnn.errors import ConfigError
 
 T = TypeVar("T")
@@ -37,7 +41,9 @@ def load_config(path: str | os.PathLike[str] | None, overrides: typing.Sequence[
     for item in overrides:
         _apply_override(raw, item)
         source = f"{source} (with --set)" if "(with --set)" not in source else source
-    return from_dict(RunConfig, raw, source=source)
+    cfg = from_dict(RunConfig, raw, source=source)
+    _check_across_fields(cfg, source)
+    return cfg
 
 
 def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = "") -> T:
@@ -45,7 +51,7 @@ def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = 
     if not isinstance(data, dict):
         where = prefix or "top level"
         raise ConfigError(f"{source}: {where}: expected a mapping, got {type(data).__name__}")
-    hints = get_type_hints(cls)
+    hints = get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
@@ -91,11 +97,51 @@ def save_resolved(cfg: Any, run_dir: str | os.PathLike[str], name: str = "config
 
 
 # ----------------------------------------------------------------------------- internals
+class _RangeError(ConfigError):
+    """A value of the right type outside its valid range (not retried against other union arms)."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first at line {seen[key].line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_across_fields(cfg: RunConfig, source: str) -> None:
+    """Checks that involve two fields at once."""
+    p = cfg.plasticity
+    if p.gate_min > p.gate_max:
+        raise ConfigError(
+            f"{source}: plasticity.gate_min ({p.gate_min:g}) must not exceed "
+            f"plasticity.gate_max ({p.gate_max:g})"
+        )
+
+
 def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
+    data = path.read_bytes()
     try:
-        raw = yaml.safe_load(path.read_text())
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); save the file as UTF-8"
+        ) from None
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -155,6 +201,9 @@ def _suggest(key: str, valid: typing.Iterable[str]) -> str:
 
 def _type_name(tp: Any) -> str:
     origin = get_origin(tp)
+    if origin is Annotated:
+        inner, *marks = get_args(tp)
+        return " ".join([_type_name(inner), *(str(m) for m in marks)])
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(tp))
     if origin in (Union, types.UnionType):
@@ -179,6 +228,17 @@ def _convert(value: Any, tp: Any, *, source: str, dotted: str) -> Any:
     origin = get_origin(tp)
     if tp is Any:
         return value
+    if origin is Annotated:
+        inner, *marks = get_args(tp)
+        if isinstance(value, (list, tuple)):  # lengths first: they explain a wrong element count best
+            for mark in marks:
+                if isinstance(mark, Length) and len(value) not in mark.allowed:
+                    raise _RangeError(f"{source}: {dotted}: expected {mark}, got {len(value)}: {value!r}")
+        out = _convert(value, inner, source=source, dotted=dotted)
+        for mark in marks:
+            if isinstance(mark, Range) and out not in mark:
+                raise _RangeError(f"{source}: {dotted}: must be {mark}, got {out!r}")
+        return out
     if origin in (Union, types.UnionType):
         args = get_args(tp)
         if value is None:
@@ -188,6 +248,8 @@ def _convert(value: Any, tp: Any, *, source: str, dotted: str) -> Any:
         for arg in (a for a in args if a is not type(None)):
             try:
                 return _convert(value, arg, source=source, dotted=dotted)
+            except _RangeError:
+                raise
             except ConfigError:
                 continue
         fail()
@@ -227,14 +289,19 @@ def _convert(value: Any, tp: Any, *, source: str, dotted: str) -> Any:
             return value
         fail()
     if tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # PyYAML reads "5e-4" as a string
+            number = float(value)
+        elif isinstance(value, str):  # PyYAML reads "5e-4" as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 fail()
-        fail()
+        if number is None:
+            fail()
+        if not math.isfinite(number):
+            raise _RangeError(f"{source}: {dotted}: must be a finite number, got {value!r}")
+        return number
     if tp is str:
         if isinstance(value, str):
             return value

@@ -7,8 +7,54 @@ YAML loader in `eventsnn.config.loader` builds these from files and rejects unkn
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
+
+
+@dataclass(frozen=True)
+class Range:
+    """The valid interval of a numeric field, checked by the loader: `low <= v <= high`
+    (strict where `low_open` / `high_open`); a bound of None is unbounded."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return not (self.high is not None and (value >= self.high if self.high_open else value > self.high))
+
+    def __str__(self) -> str:
+        lo = None if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
+        hi = None if self.high is None else f"{'<' if self.high_open else '<='} {self.high:g}"
+        if lo and hi:
+            left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            return f"in {left}{self.low:g}, {self.high:g}{right}"
+        return lo or hi or "finite"
+
+
+@dataclass(frozen=True)
+class Length:
+    """The allowed lengths of a list field, checked by the loader."""
+
+    allowed: tuple[int, ...]
+
+    def __str__(self) -> str:
+        return " or ".join(str(n) for n in self.allowed) + " values"
+
+
+# numeric field kinds (the loader checks the Range; every float must also be finite)
+PosInt = Annotated[int, Range(low=1)]
+NonNegInt = Annotated[int, Range(low=0)]
+PosFloat = Annotated[float, Range(low=0, low_open=True)]
+NonNegFloat = Annotated[float, Range(low=0)]
+Fraction = Annotated[float, Range(0, 1, low_open=True, high_open=True)]
+Probability = Annotated[float, Range(0, 1)]
 
 DatasetName = Literal[
     "digits_dvs",  # embedded demo: sklearn digits through the DVS emulator (.aedat4)
@@ -30,28 +76,29 @@ class DataConfig:
     dataset: DatasetName = "digits_dvs"
     root: str = "datasets/digits_dvs"  # raw recordings / images
     cache_dir: str = "datasets_cache"  # framed tensors (h5py), see datasets_cache/README.md
-    sensor_size: tuple[int, ...] | None = None  # (W, H, P); None: the data set's own
+    # (W, H[, P]); None: the data set's own
+    sensor_size: Annotated[tuple[PosInt, ...], Length((2, 3))] | None = None
     split: Literal["per_class", "random"] = "per_class"
-    train_fraction: float = 0.9  # the reference's 9:1 split
-    split_seed: int = 0
-    num_workers: int = 0  # DataLoader workers
-    preprocess_workers: int = 0  # 0: all cores
+    train_fraction: Fraction = 0.9  # the reference's 9:1 split
+    split_seed: NonNegInt = 0
+    num_workers: NonNegInt = 0  # DataLoader workers
+    preprocess_workers: NonNegInt = 0  # 0: all cores
     on_error: Literal["raise", "skip"] = "raise"
-    img_size: int | None = None  # images: resize to this size; None: native
-    limit_per_class: int | None = None  # keep the first N recordings of each class
+    img_size: PosInt | None = None  # images: resize to this size; None: native
+    limit_per_class: PosInt | None = None  # keep the first N recordings of each class
 
 
 @dataclass(frozen=True)
 class FramingConfig:
     """Events -> frames `[T, P, H, W]` (see `eventsnn.events.to_frames`)."""
 
-    n_frames: int | None = 10
+    n_frames: PosInt | None = 10
     split_by: Literal["count", "time"] = "count"
-    time_window: float | None = None  # microseconds, tonic ToFrame semantics
-    event_count: int | None = None  # tonic ToFrame semantics
+    time_window: PosFloat | None = None  # microseconds, tonic ToFrame semantics
+    event_count: PosInt | None = None  # tonic ToFrame semantics
     backend: Literal["auto", "numba", "torch", "numpy"] = "auto"
     polarity_sum_channel: bool = False  # append P0 + P1 as a third channel
-    resize: tuple[int, int] | None = None  # (H, W) after framing
+    resize: tuple[PosInt, PosInt] | None = None  # (H, W) after framing
     dtype: Literal["uint8", "uint16", "int32", "float16", "float32"] = "float32"
 
 
@@ -60,16 +107,16 @@ class ModelConfig:
     """A registered variant plus optional architecture overrides (None: variant default)."""
 
     name: str = "spikingresformer_cifar"
-    T: int | None = None
-    num_classes: int | None = None
-    in_channels: int | None = None
-    img_size: int | None = None
+    T: PosInt | None = None
+    num_classes: PosInt | None = None
+    in_channels: PosInt | None = None
+    img_size: PosInt | None = None
     layers: tuple[tuple[str, ...], ...] | None = None
-    planes: tuple[int, ...] | None = None
-    num_heads: tuple[int, ...] | None = None
-    patch_sizes: tuple[int, ...] | None = None
+    planes: tuple[PosInt, ...] | None = None
+    num_heads: tuple[PosInt, ...] | None = None
+    patch_sizes: tuple[PosInt, ...] | None = None
     prologue: str | None = None
-    group_size: int | None = None
+    group_size: PosInt | None = None
     activation: Literal["lif", "plif"] | None = None
     pretrained: str | None = None  # path to a local checkpoint; never downloaded
 
@@ -80,14 +127,14 @@ class PlasticityConfig:
 
     mode: Literal["off", "ssdp", "da_ssdp"] = "off"
     layers: tuple[str, ...] | None = None  # module names; None: classifier + last Wproj
-    a_plus: float = 1.5e-3
-    a_minus: float = 5e-4
-    sigma: float = 1.0
-    warmup: int = 100
+    a_plus: NonNegFloat = 1.5e-3
+    a_minus: NonNegFloat = 5e-4
+    sigma: PosFloat = 1.0
+    warmup: NonNegInt = 100
     warmup_unit: Literal["epochs", "steps"] = "epochs"
     gate_min: float = 0.0
     gate_max: float = 2.0
-    dw_clip: float = 1.0
+    dw_clip: PosFloat = 1.0
     loss_granularity: Literal["batch", "per_sample"] = "batch"
 
 
@@ -96,38 +143,38 @@ class OptimConfig:
     """Optimizer and learning-rate schedule (timm create_optimizer_v2 / create_scheduler_v2)."""
 
     optimizer: str = "adamw"
-    lr: float = 5e-4
-    weight_decay: float = 0.01
-    momentum: float = 0.9
+    lr: PosFloat = 5e-4
+    weight_decay: NonNegFloat = 0.01
+    momentum: Probability = 0.9
     scheduler: str = "cosine"
-    warmup_epochs: int = 0
-    warmup_lr: float = 1e-6
-    min_lr: float = 1e-5
-    cooldown_epochs: int = 0
-    grad_clip: float | None = None
+    warmup_epochs: NonNegInt = 0
+    warmup_lr: NonNegFloat = 1e-6
+    min_lr: NonNegFloat = 1e-5
+    cooldown_epochs: NonNegInt = 0
+    grad_clip: PosFloat | None = None
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """The training loop."""
 
-    epochs: int = 1
-    batch_size: int = 32
-    eval_batch_size: int | None = None
-    seed: int = 0
+    epochs: PosInt = 1
+    batch_size: PosInt = 32
+    eval_batch_size: PosInt | None = None
+    seed: NonNegInt = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # used on CUDA only
-    label_smoothing: float = 0.0
-    mixup: float = 0.0
-    cutmix: float = 0.0
-    mixup_prob: float = 1.0
+    label_smoothing: Annotated[float, Range(0, 1, high_open=True)] = 0.0
+    mixup: NonNegFloat = 0.0
+    cutmix: NonNegFloat = 0.0
+    mixup_prob: Probability = 1.0
     randaugment: str | None = None  # timm string, e.g. rand-m7-n1-mstd0.5-inc1
     dvs_augment: bool = False  # the reference's flip + roll/rotate/cutout
-    max_steps_per_epoch: int | None = None
-    log_every: int = 10
-    eval_every: int = 1  # epochs
-    checkpoint_every: int = 1  # epochs between checkpoint_latest writes
-    precise_bn_batches: int = 0  # >0: re-estimate BN statistics on this many train batches before each eval
+    max_steps_per_epoch: PosInt | None = None
+    log_every: PosInt = 10
+    eval_every: PosInt = 1  # epochs
+    checkpoint_every: PosInt = 1  # epochs between checkpoint_latest writes
+    precise_bn_batches: NonNegInt = 0  # >0: re-estimate BN stats on this many train batches before eval
 
 
 @dataclass(frozen=True)
@@ -152,9 +199,9 @@ class RobustnessConfig:
     """Severity sweeps under event- and spike-level perturbations."""
 
     sweeps: tuple[PerturbationSweep, ...] = ()
-    seeds: tuple[int, ...] = (0, 1, 2)
-    batch_size: int = 64
-    max_samples: int | None = None  # None: the whole test split
+    seeds: tuple[NonNegInt, ...] = (0, 1, 2)
+    batch_size: PosInt = 64
+    max_samples: PosInt | None = None  # None: the whole test split
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,17 @@ def _file_rows(root: Path, recs) -> list[tuple[str, int, int, str | None]]:
     return rows
 
 
+def cache_root(cache_dir: str | os.PathLike[str]) -> Path:
+    """`data.cache_dir` as a path; `ConfigError` when it (or a folder above it) is a file."""
+    root = Path(cache_dir).expanduser()
+    for p in (root, *root.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise ConfigError(f"data.cache_dir={cache_dir}: {p} is a file, not a folder")
+            break
+    return root
+
+
 def plan_cache(cfg) -> CachePlan:
     """List the recordings and work out the cache folder of the configured data set and framing."""
     recs, names = list_all_recordings(cfg)
@@ -122,7 +133,7 @@ def plan_cache(cfg) -> CachePlan:
     shape = frame_shape(cfg.framing, sensor)
     root = dataset_root(cfg)
     key = cache_key(cfg.data.dataset, sensor, framing, _file_rows(root, recs))
-    folder = Path(cfg.data.cache_dir) / cfg.data.dataset / key
+    folder = cache_root(cfg.data.cache_dir) / cfg.data.dataset / key
     return CachePlan(cfg.data.dataset, root, tuple(recs), names, sensor, framing, shape, key, folder)
 
 
