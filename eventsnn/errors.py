@@ -13,8 +13,8 @@ class DataError(EventsnnError):
     """A recording, data set or cache is missing, corrupt or inconsistent."""
 
 
-class CheckpointError(EventsnnError):
-    """A checkpoint is missing or belongs to another model."""
+class CheckpointError(DataError):
+    """A checkpoint is missing, not a trusted checkpoint, or belongs to another model (bad data)."""
 
 
 class TrainingError(EventsnnError):

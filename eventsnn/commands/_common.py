@@ -9,7 +9,10 @@ from eventsnn.config import RunConfig, load_config
 
 def add_config_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
     """`-c/--config FILE` and repeated `--set section.key=value`."""
-    parser.add_argument("-c", "--config", required=required, metavar="FILE", help="YAML config file")
+    helptext = (
+        "YAML config file" if required else "YAML config file (default: the config stored in the checkpoint)"
+    )
+    parser.add_argument("-c", "--config", required=required, metavar="FILE", help=helptext)
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -43,3 +46,12 @@ def _int_at_least(text: str, low: int) -> int:
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Load the config named on the command line with its overrides."""
     return load_config(args.config, args.overrides)
+
+
+def config_for_checkpoint(args: argparse.Namespace, checkpoint: str) -> RunConfig:
+    """`-c FILE` when given, else the resolved config stored in `checkpoint`; `--set` applies to either."""
+    if args.config:
+        return config_from_args(args)
+    from eventsnn.models.checkpoint import config_from_checkpoint
+
+    return config_from_checkpoint(checkpoint, args.overrides)

@@ -46,6 +46,21 @@ def load_config(path: str | os.PathLike[str] | None, overrides: typing.Sequence[
     return cfg
 
 
+def config_from_mapping(
+    raw: typing.Mapping[str, Any], overrides: typing.Sequence[str] = (), *, source: str = "<dict>"
+) -> RunConfig:
+    """A `RunConfig` from already-read data (e.g. the config stored in a checkpoint) with
+    `--set` overrides applied, checked exactly like a config file."""
+    import copy
+
+    data = copy.deepcopy(dict(raw))
+    for item in overrides:
+        _apply_override(data, item)
+    if overrides:
+        source = f"{source} (with --set)"
+    return from_dict(RunConfig, data, source=source)
+
+
 def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = "") -> T:
     """Build dataclass `cls` from a mapping, rejecting unknown keys and wrong types."""
     if not isinstance(data, dict):

@@ -4,6 +4,7 @@ A checkpoint is a plain dict readable with `torch.load(weights_only=True)`:
 model, optimizer, scheduler, AMP scaler and DA-SSDP state, RNG states, the position
 (`epoch`, `step_in_epoch`, `global_step`), the best accuracy so far and the resolved config.
 Its `'model'` entry is a SpikingResformer state_dict, so the original tools read it too.
+Files are read back with `read_checkpoint` (one reader, in `eventsnn.models.checkpoint`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,19 @@ import numpy as np
 import torch
 
 from eventsnn.errors import CheckpointError
+from eventsnn.models.checkpoint import read_checkpoint
 from eventsnn.utils.io import atomic_path
+
+__all__ = [
+    "BEST",
+    "FORMAT",
+    "LATEST",
+    "capture_rng_state",
+    "read_checkpoint",
+    "require_training_checkpoint",
+    "restore_rng_state",
+    "save_checkpoint",
+]
 
 FORMAT = "eventsnn-train-v1"
 LATEST = "checkpoint_latest.pt"
@@ -56,20 +69,14 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path
     return Path(path)
 
 
-def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load a checkpoint dict on the CPU with `weights_only=True`; clear errors if unusable."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for corrupt / foreign files
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
-    if not isinstance(obj, dict):
-        raise CheckpointError(f"{path}: expected a dict checkpoint, got {type(obj).__name__}")
-    return obj
+def require_training_checkpoint(checkpoint: dict[str, Any], where: str | os.PathLike[str]) -> None:
+    """Resuming needs a full eventsnn training checkpoint (format tag `FORMAT`), not only weights.
 
-
-def is_training_checkpoint(obj: dict[str, Any]) -> bool:
-    return obj.get("format") == FORMAT
+    Raises:
+        CheckpointError: "<where>: not an eventsnn training checkpoint ... cannot resume from it".
+    """
+    if checkpoint.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{where}: not an eventsnn training checkpoint (format {checkpoint.get('format')!r}, "
+            f"expected {FORMAT!r}): it can initialise a run (finetune) but cannot resume one"
+        )

@@ -11,12 +11,13 @@ from torch import nn
 
 from eventsnn.config import RunConfig
 from eventsnn.engine import builders
-from eventsnn.engine.checkpoint import LATEST, read_checkpoint
+from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.distributed import shutdown_distributed
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
 from eventsnn.engine.sampling import EpochSampler
 from eventsnn.engine.train import Trainer, TrainResult
 from eventsnn.errors import CheckpointError, ConfigError
+from eventsnn.models.checkpoint import check_checkpoint_model, load_checkpoint, read_checkpoint
 from eventsnn.utils.io import atomic_write_text
 
 
@@ -60,14 +61,8 @@ def load_model_for_eval(
     if data is None:
         data = builders.build_datasets(cfg)
     ckpt = read_checkpoint(checkpoint)
-    name = ckpt.get("model_name")
-    if name is not None and name != cfg.model.name:
-        raise CheckpointError(
-            f"{checkpoint}: checkpoint of model {name!r}, the config asks for {cfg.model.name!r}"
-        )
+    check_checkpoint_model(ckpt, cfg.model.name, where=checkpoint)
     model = builders.build_model(cfg, data)
-    from eventsnn.models import load_checkpoint
-
     try:
         load_checkpoint(model, ckpt)
     except CheckpointError as exc:

@@ -26,6 +26,7 @@ from eventsnn.engine.checkpoint import (
     LATEST,
     capture_rng_state,
     read_checkpoint,
+    require_training_checkpoint,
     restore_rng_state,
     save_checkpoint,
 )
@@ -34,7 +35,8 @@ from eventsnn.engine.evaluate import EvalResult, evaluate_model
 from eventsnn.engine.precise_bn import recalibrate_batchnorm
 from eventsnn.engine.sampling import EpochSampler, mix_seed
 from eventsnn.engine.tracking import MetricsLog
-from eventsnn.errors import CheckpointError, TrainingError
+from eventsnn.errors import TrainingError
+from eventsnn.models.checkpoint import check_checkpoint_model, load_checkpoint
 from eventsnn.utils.distributed import all_reduce_sum
 
 
@@ -71,8 +73,6 @@ class Trainer:
         self.data = builders.build_datasets(cfg)
         model = builders.build_model(cfg, self.data)
         if init_checkpoint:
-            from eventsnn.models import load_checkpoint
-
             load_checkpoint(model, init_checkpoint, transfer=True)
         if cfg.distributed.sync_bn and self.dist.distributed:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -143,11 +143,8 @@ class Trainer:
 
     def resume(self, path: Path) -> None:
         ckpt = read_checkpoint(path)
-        if ckpt.get("model_name") != self.cfg.model.name:
-            found, wanted = ckpt.get("model_name"), self.cfg.model.name
-            raise CheckpointError(f"{path}: checkpoint of model {found!r}, the config asks for {wanted!r}")
-        from eventsnn.models import load_checkpoint
-
+        require_training_checkpoint(ckpt, path)
+        check_checkpoint_model(ckpt, self.cfg.model.name, where=path)
         load_checkpoint(self.model, ckpt)
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None and ckpt["scheduler"] is not None:

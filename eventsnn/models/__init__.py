@@ -1,6 +1,12 @@
 """SpikingResformer on spikingjelly 2: every variant, original-checkpoint compatible."""
 
-from eventsnn.models.checkpoint import extract_state_dict, load_checkpoint
+from eventsnn.models.checkpoint import (
+    check_checkpoint_model,
+    config_from_checkpoint,
+    extract_state_dict,
+    load_checkpoint,
+    read_checkpoint,
+)
 from eventsnn.models.ops import OpsReport, count_operations
 from eventsnn.models.registry import (
     VARIANTS,
@@ -18,6 +24,8 @@ __all__ = [
     "VARIANTS",
     "OpsReport",
     "SpikingResformer",
+    "check_checkpoint_model",
+    "config_from_checkpoint",
     "count_operations",
     "create_model",
     "create_model_from_config",
@@ -26,6 +34,7 @@ __all__ = [
     "list_models",
     "load_checkpoint",
     "mean_logits",
+    "read_checkpoint",
     "register_with_timm",
     "variant_arguments",
 ]

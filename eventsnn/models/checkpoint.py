@@ -2,7 +2,9 @@
 
 Accepted: a path (read with `torch.load(weights_only=True)`) or an already loaded dict,
 either `{'model': state_dict, ...}` (the original training script and eventsnn runs) or a
-bare state_dict. `transfer=True` keeps the backbone and drops the classifier when its shape
+bare state_dict. `read_checkpoint` is the one reader of checkpoint files; `check_checkpoint_model`
+the one "checkpoint of model X, the config asks for Y" check; `config_from_checkpoint` the
+resolved config a run stored in it. `transfer=True` keeps the backbone and drops the classifier when its shape
 differs (fine-tuning on another class count). A checkpoint of another model raises a short
 `CheckpointError` with counts and the first few missing / unexpected / wrong-shaped keys.
 """
@@ -10,33 +12,103 @@ differs (fine-tuning on another class count). A checkpoint of another model rais
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import pickle
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from eventsnn.config import RunConfig
+from eventsnn.config.loader import config_from_mapping
 from eventsnn.errors import CheckpointError
 
 CLASSIFIER_PREFIX = "classifier."
 SHOW = 3
 
 
-def _read(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
-    if isinstance(source, Mapping):
-        return source, "checkpoint"
-    path = Path(source)
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """THE checkpoint reader: load a checkpoint file on the CPU with `torch.load(weights_only=True)`.
+
+    Every reader of checkpoint files in eventsnn goes through here (training resume, evaluate,
+    robustness, fine-tuning, the demo). Returns the stored dict unchanged.
+
+    Raises:
+        CheckpointError (a `DataError`): the file is missing, is not a dict, or is not a trusted
+            eventsnn/SpikingResformer checkpoint (unreadable, or it holds pickled objects that
+            `weights_only` loading refuses; the file is never loaded any other way).
+    """
+    path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
-    if not isinstance(obj, Mapping):
-        raise CheckpointError(f"{path}: expected a dict, got {type(obj).__name__}")
-    return obj, str(path)
+    except Exception as exc:  # torch raises several types for corrupt / foreign / pickled files
+        raise CheckpointError(
+            f"{path}: not a trusted eventsnn/SpikingResformer checkpoint ({_reason(exc)})"
+        ) from None
+    if not isinstance(obj, dict):
+        raise CheckpointError(
+            f"{path}: not a trusted eventsnn/SpikingResformer checkpoint (a {type(obj).__name__}, not a dict)"
+        )
+    return obj
+
+
+def _reason(exc: BaseException) -> str:
+    """Why `torch.load(weights_only=True)` refused a file, in a few words (never torch's advice
+    to load it with `weights_only=False`)."""
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+    if found:
+        return f"it holds a pickled {found.group(1)}, which is never loaded"
+    detail = exc.__context__ if isinstance(exc, pickle.UnpicklingError) and exc.__context__ else exc
+    text = str(detail).strip()
+    if "weights_only" in text or not text:
+        text = type(detail).__name__
+    return f"unreadable: {text.splitlines()[0][:200]}"
+
+
+def _read(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
+    """A loaded checkpoint dict and a name for messages (the path, or "checkpoint")."""
+    if isinstance(source, Mapping):
+        return source, "checkpoint"
+    return read_checkpoint(source), str(source)
+
+
+def check_checkpoint_model(
+    checkpoint: Mapping[str, Any], model_name: str, *, where: str | os.PathLike[str] = "checkpoint"
+) -> None:
+    """THE "is this checkpoint for this model" check (before any weights are loaded).
+
+    A checkpoint that records its model (`'model_name'`, written by eventsnn runs) must record
+    `model_name`; an original SpikingResformer checkpoint records none and passes (the strict
+    key/shape check of `load_checkpoint` still applies).
+
+    Raises:
+        CheckpointError: "<where>: checkpoint of model 'X', the config asks for 'Y'".
+    """
+    found = checkpoint.get("model_name")
+    if found is not None and found != model_name:
+        raise CheckpointError(f"{where}: checkpoint of model {found!r}, the config asks for {model_name!r}")
+
+
+def config_from_checkpoint(
+    source: str | os.PathLike[str] | Mapping[str, Any], overrides: Sequence[str] = ()
+) -> RunConfig:
+    """The resolved `RunConfig` stored in a checkpoint (eventsnn runs store it under `'config'`),
+    with `--set section.key=value` `overrides` applied and checked like a config file's.
+
+    Raises:
+        CheckpointError: unreadable file (see `read_checkpoint`), or a checkpoint without a
+            stored config (an original SpikingResformer file: give a config file instead).
+        ConfigError: the stored config (or an override) does not fit this version's schema.
+    """
+    obj, where = _read(source)
+    raw = obj.get("config")
+    if not isinstance(raw, Mapping):
+        raise CheckpointError(f"{where}: holds no run config (not an eventsnn run); give one with -c FILE")
+    return config_from_mapping(raw, overrides, source=f"{where} (stored config)")
 
 
 def extract_state_dict(obj: Mapping[str, Any]) -> dict[str, torch.Tensor]:

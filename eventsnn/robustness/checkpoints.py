@@ -36,11 +36,8 @@ def checkpoint_labels(args: Sequence[str]) -> list[tuple[str, Path]]:
     return out
 
 
-def load_all(
-    checkpoints: Sequence[tuple[str, Path]], load: Callable[[Path], nn.Module]
-) -> dict[str, nn.Module]:
-    """Check that every file exists, then load each with `load` (which raises CheckpointError for a
-    checkpoint of another model); nothing else runs until all of them loaded."""
+def require_files(checkpoints: Sequence[tuple[str, Path]]) -> None:
+    """At least one checkpoint, and every file exists (one message naming the first missing one)."""
     if not checkpoints:
         raise CheckpointError("robustness: give at least one --checkpoint")
     missing = [str(p) for _, p in checkpoints if not Path(p).is_file()]
@@ -49,6 +46,14 @@ def load_all(
             f"{missing[0]}: checkpoint not found"
             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
         )
+
+
+def load_all(
+    checkpoints: Sequence[tuple[str, Path]], load: Callable[[Path], nn.Module]
+) -> dict[str, nn.Module]:
+    """Check that every file exists, then load each with `load` (which raises CheckpointError for a
+    checkpoint of another model); nothing else runs until all of them loaded."""
+    require_files(checkpoints)
     models = {}
     for label, path in checkpoints:
         try:

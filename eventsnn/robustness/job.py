@@ -15,26 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from eventsnn.config import RunConfig
-from eventsnn.errors import CheckpointError, ConfigError, DataError
-from eventsnn.robustness.checkpoints import checkpoint_labels, load_all
+from eventsnn.errors import ConfigError, DataError
+from eventsnn.robustness.checkpoints import checkpoint_labels, load_all, require_files
 from eventsnn.robustness.registry import validate_sweeps
 from eventsnn.robustness.sweep import EventSource, FramedSource
 
 
 def precheck_checkpoints(cfg: RunConfig, checkpoints: Sequence[tuple[str, Path]]) -> None:
     """Every file exists and is a checkpoint of `cfg.model.name` (when it records one)."""
-    from eventsnn.engine.checkpoint import read_checkpoint
+    from eventsnn.models.checkpoint import check_checkpoint_model, read_checkpoint
 
-    missing = [str(p) for _, p in checkpoints if not Path(p).is_file()]
-    if missing:
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise CheckpointError(f"{missing[0]}: checkpoint not found{more}")
+    require_files(checkpoints)
     for _, path in checkpoints:
-        name = read_checkpoint(path).get("model_name")
-        if name is not None and name != cfg.model.name:
-            raise CheckpointError(
-                f"{path}: checkpoint of model {name!r}, the config asks for {cfg.model.name!r}"
-            )
+        check_checkpoint_model(read_checkpoint(path), cfg.model.name, where=path)
 
 
 def event_source(cfg: RunConfig) -> EventSource:

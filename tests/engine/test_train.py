@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from eventsnn.cli import main
 from eventsnn.config import load_config
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import BEST, LATEST, read_checkpoint
@@ -168,6 +169,10 @@ def test_evaluation_equals_direct_computation(tmp_path):
     assert result.per_class == pytest.approx([100 * h / c for h, c in zip(per_class_hits, per_class_n)])
     report = evaluate_job(cfg, tmp_path / "ev" / LATEST, tmp_path / "ev_out")
     assert report["top1"] == pytest.approx(result.top1)
+    # the CLI without -c: the config stored in the checkpoint, the report beside the checkpoint
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "ev" / LATEST)]) == 0
+    beside = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
+    assert beside["top1"] == pytest.approx(result.top1) and beside["n"] == n
     saved = json.loads((tmp_path / "ev_out" / "evaluation.json").read_text())
     assert saved["operations"]["totals"]["energy_mj"] > 0
 
@@ -180,3 +185,10 @@ def test_wrong_model_checkpoint_is_a_clear_error(tmp_path):
         load_model_for_eval(other, tmp_path / "a" / LATEST)
     with pytest.raises(CheckpointError, match="not found"):
         load_model_for_eval(cfg, tmp_path / "missing.pt")
+    renamed = load_config(SMOKE, [*FAST, "model.name=spikingresformer_ti"])
+    with pytest.raises(CheckpointError, match="checkpoint of model 'spikingresformer_cifar', the config asks"):
+        load_model_for_eval(renamed, tmp_path / "a" / LATEST)
+    weights_only = tmp_path / "weights.pth"
+    torch.save({"model": read_checkpoint(tmp_path / "a" / LATEST)["model"]}, weights_only)
+    with pytest.raises(CheckpointError, match=r"weights\.pth: not an eventsnn training checkpoint"):
+        Trainer(cfg, tmp_path / "b").resume(weights_only)
