@@ -33,17 +33,9 @@ _BASE_KEY = "base"
 
 def load_config(path: str | os.PathLike[str] | None, overrides: typing.Sequence[str] = ()) -> RunConfig:
     """Load a YAML file (or the defaults when `path` is None) and apply `--set` overrides."""
-    raw: dict[str, Any] = {}
-    source = "<defaults>"
-    if path is not None:
-        source = str(path)
-        raw = _read_with_bases(Path(path), seen=())
-    for item in overrides:
-        _apply_override(raw, item)
-        source = f"{source} (with --set)" if "(with --set)" not in source else source
-    cfg = from_dict(RunConfig, raw, source=source)
-    _check_across_fields(cfg, source)
-    return cfg
+    if path is None:
+        return config_from_mapping({}, overrides, source="<defaults>")
+    return config_from_mapping(_read_with_bases(Path(path), seen=()), overrides, source=str(path))
 
 
 def config_from_mapping(
@@ -58,7 +50,9 @@ def config_from_mapping(
         _apply_override(data, item)
     if overrides:
         source = f"{source} (with --set)"
-    return from_dict(RunConfig, data, source=source)
+    cfg = from_dict(RunConfig, data, source=source)
+    _check_across_fields(cfg, source)
+    return cfg
 
 
 def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = "") -> T:
