@@ -150,22 +150,16 @@ def _init_worker(paths, sensor, framing_cfg) -> None:
 
 def _frame_one(i: int):
     """Worker: (i, frames or None, n_events, error or None, decode_s, frame_s)."""
-    from eventsnn.events.io import check_events, read_events
-    from eventsnn.events.postprocess import frames_from_config
+    from eventsnn.events.postprocess import frame_recording
 
     path = _W["paths"][i]
     t0 = time.perf_counter()
-    t1 = t0
     try:
-        ev = read_events(path, raw=True)
-        check_events(ev, _W["sensor"], path)
-        t1 = time.perf_counter()
-        frames = frames_from_config(ev, _W["sensor"], _W["framing"])
+        frames, n_events, decode_s, frame_s = frame_recording(path, _W["sensor"], _W["framing"])
     except DataError as exc:
         msg = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-        return i, None, 0, msg, t1 - t0, time.perf_counter() - t1
-    frames = frames.numpy() if hasattr(frames, "numpy") else np.asarray(frames)
-    return i, frames, len(ev), None, t1 - t0, time.perf_counter() - t1
+        return i, None, 0, msg, time.perf_counter() - t0, 0.0
+    return i, frames, n_events, None, decode_s, frame_s
 
 
 # ---- the job -------------------------------------------------------------------------------------

@@ -46,10 +46,10 @@ class DigitsImages(Dataset):
 
         digits = load_digits()
         images = torch.from_numpy(digits.images.astype(np.float32) / 16.0)[:, None]  # [N,1,8,8]
-        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+        images = digits_to_input(images, size)
         labels = np.asarray(digits.target)
         keep = per_class_split(labels, train_fraction, train)
-        self.images = images[keep].clamp_(0.0, 1.0)
+        self.images = images[keep]
         self.labels = torch.from_numpy(labels[keep].astype(np.int64))
 
     def __len__(self) -> int:
@@ -101,6 +101,44 @@ def _cifar_transforms(cfg: RunConfig, size: int):
     return train, test
 
 
+def _imagenet_test_transform(size: int):
+    from timm.data import create_transform
+
+    return create_transform(
+        input_size=size, is_training=False, interpolation="bicubic", mean=IMAGENET_MEAN, std=IMAGENET_STD
+    )
+
+
+def digits_to_input(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Digit intensities `[N, 1, h, w]` in [0, 1] -> `[N, 1, size, size]` (bilinear, clamped to [0, 1])."""
+    out = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+    return out.clamp_(0.0, 1.0)
+
+
+def image_transform(cfg: RunConfig):
+    """The test-time transform of the configured image data set for one image file (PIL image).
+
+    digits: grey levels / 255, then `digits_to_input` (as `DigitsImages`); CIFAR and ImageNet:
+    RGB, then the data set's own test transform. Returns a callable PIL image -> `[C, H, W]`.
+    """
+    name = cfg.data.dataset
+    if name == "digits":
+        size = cfg.data.img_size or 32
+
+        def digits(image) -> torch.Tensor:
+            grey = torch.from_numpy(np.asarray(image.convert("L"), dtype=np.float32) / 255.0)
+            return digits_to_input(grey[None, None], size)[0]
+
+        return digits
+    if name in ("cifar10", "cifar100"):
+        test = _cifar_transforms(cfg, cfg.data.img_size or 32)[1]
+    elif name == "imagenet":
+        test = _imagenet_test_transform(cfg.data.img_size or 224)
+    else:
+        raise DataError(f"data.dataset: {name!r} is not an image data set")
+    return lambda image: test(image.convert("RGB"))
+
+
 def build_image_datasets(cfg: RunConfig) -> tuple[Dataset, Dataset, ImageDataInfo]:
     """Train and test sets for `cfg.data.dataset` in {digits, cifar10, cifar100, imagenet}."""
     name = cfg.data.dataset
@@ -136,9 +174,7 @@ def build_image_datasets(cfg: RunConfig) -> tuple[Dataset, Dataset, ImageDataInf
             mean=IMAGENET_MEAN,
             std=IMAGENET_STD,
         )
-        t_test = create_transform(
-            input_size=size, is_training=False, interpolation="bicubic", mean=IMAGENET_MEAN, std=IMAGENET_STD
-        )
+        t_test = _imagenet_test_transform(size)
         train = torchvision.datasets.ImageFolder(str(root / "train"), transform=t_train)
         test = torchvision.datasets.ImageFolder(str(root / "val"), transform=t_test)
         if train.classes != test.classes:

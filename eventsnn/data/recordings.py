@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from eventsnn.errors import DataError
-from eventsnn.events.io import check_events, read_events
+from eventsnn.events.io import check_events, declared_sensor_size, read_events
 
 SENSOR_SIZES = {
     "cifar10dvs": (128, 128, 2),
@@ -222,18 +222,10 @@ def sensor_size_for(cfg) -> tuple[int, int, int]:
 
 
 def _sensor_from_file(path: Path) -> tuple[int, int, int]:
-    """The resolution an `.aedat4` declares (its event stream's size), else the extent of its events."""
-    if path.suffix == ".aedat4":
-        try:
-            import aedat
-
-            for stream in aedat.Decoder(str(path)).id_to_stream().values():
-                if stream["type"] == "events" and stream.get("width"):
-                    return (int(stream["width"]), int(stream["height"]), 2)
-        except Exception as exc:
-            raise DataError(f"{path}: corrupt or truncated .aedat4 ({exc})") from None
-    if path.suffix == ".bin":
-        return SENSOR_SIZES["nmnist"]
+    """The resolution a recording declares (`.aedat4` header, N-MNIST), else the extent of its events."""
+    declared = declared_sensor_size(path)
+    if declared is not None:
+        return declared
     ev = read_events(path)
     return (int(ev["x"].max()) + 1, int(ev["y"].max()) + 1, 2)
 

@@ -32,6 +32,16 @@ class DataBundle:
     class_names: tuple[str, ...]
     input_shape: tuple[int, ...]  # events: [T, C, H, W]; images: [C, H, W]
     kind: Literal["events", "images"]
+    sensor_size: tuple[int, int, int] | None = None  # events: (W, H, P) of the recordings
+
+    def describe(self) -> dict[str, Any]:
+        """What inference needs to know about the data (stored in checkpoints as `'data'`)."""
+        return {
+            "kind": self.kind,
+            "class_names": list(self.class_names),
+            "input_shape": list(self.input_shape),
+            "sensor_size": list(self.sensor_size) if self.sensor_size is not None else None,
+        }
 
 
 def build_datasets(cfg: RunConfig) -> DataBundle:
@@ -48,6 +58,7 @@ def build_datasets(cfg: RunConfig) -> DataBundle:
             tuple(info.class_names),
             tuple(info.input_shape),
             "events",
+            tuple(info.sensor_size),
         )
     from eventsnn.data.images import build_image_datasets
 

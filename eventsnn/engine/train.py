@@ -135,6 +135,7 @@ class Trainer:
             "history": s.history,
             "epoch_loss_sum": s.epoch_loss_sum,
             "config": to_dict(self.cfg),
+            "data": self.data.describe(),
         }
 
     def save(self, name: str = LATEST) -> None:

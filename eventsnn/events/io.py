@@ -96,6 +96,26 @@ def read_events(path: str | os.PathLike[str], *, raw: bool = False) -> np.ndarra
     raise DataError(f"{path}: unsupported recording type {suffix!r} (expected one of {SUFFIXES})")
 
 
+def declared_sensor_size(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
+    """(W, H, P) a recording file declares: an `.aedat4` event stream's resolution (header only),
+    N-MNIST `.bin` (34, 34, 2); None when the file does not say (or is unreadable)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".bin":
+        return (34, 34, 2)
+    if suffix != ".aedat4":
+        return None
+    try:
+        import aedat
+
+        for stream in aedat.Decoder(str(path)).id_to_stream().values():
+            if stream["type"] == "events" and stream.get("width"):
+                return (int(stream["width"]), int(stream["height"]), 2)
+    except Exception:  # unreadable: reading the events reports it
+        return None
+    return None
+
+
 def check_events(events: np.ndarray, sensor_size: tuple[int, ...], path: str | os.PathLike[str]) -> None:
     """Raise `DataError` when the recording is empty, unsorted, or leaves the sensor (W, H, P)."""
     if len(events) == 0:

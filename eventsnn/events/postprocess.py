@@ -130,3 +130,31 @@ def frames_from_config(events: Any, sensor_size: tuple[int, int, int], cfg, *, d
         device=device,
     )
     return from_config(cfg)(frames)
+
+
+def frame_recording(path, sensor_size: tuple[int, int, int], cfg) -> tuple[np.ndarray, int, float, float]:
+    """Read one recording file, check it against `sensor_size`, frame it with a FramingConfig.
+
+    The one path from a recording file to model input frames: the preprocess cache's workers
+    and `eventsnn predict` both call it, so a recording predicted alone gets the frames it has
+    in the cache.
+
+    Returns:
+        (frames `[T, C, H, W]` numpy array of `cfg.dtype`, number of events, seconds decoding
+        (read + check), seconds framing (`frames_from_config`)).
+
+    Raises:
+        DataError: unreadable, empty, unsorted, or events outside the sensor (the message names
+            the file).
+    """
+    import time
+
+    from eventsnn.events.io import check_events, read_events
+
+    t0 = time.perf_counter()
+    ev = read_events(path, raw=True)
+    check_events(ev, sensor_size, path)
+    t1 = time.perf_counter()
+    frames = frames_from_config(ev, sensor_size, cfg)
+    frames = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
+    return frames, len(ev), t1 - t0, time.perf_counter() - t1

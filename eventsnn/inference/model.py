@@ -1,0 +1,221 @@
+"""A trained model ready for inference, built from its checkpoint alone.
+
+An eventsnn training checkpoint holds the resolved config (framing, resize, model) and a
+description of its data (`'data'`: kind, class names, input shape `[T, C, H, W]` or
+`[C, H, W]`, sensor size (W, H, P)). `load_inference_model` rebuilds the model from them and
+loads the weights strictly; `-c FILE` / `--set` may change everything except the model section.
+A checkpoint without a config (an original SpikingResformer file) needs `-c`.
+
+Prediction: probabilities p = softmax(mean_t z_t) of the time-averaged logits `[B, K]`, as in
+evaluation (`eventsnn.models.mean_logits`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from eventsnn.config import RunConfig
+from eventsnn.errors import CheckpointError, ConfigError, DataError
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass
+class InferenceModel:
+    """A model in eval mode plus what is needed to turn inputs into its input tensors."""
+
+    model: nn.Module
+    cfg: RunConfig
+    kind: str  # "events" or "images"
+    class_names: tuple[str, ...]
+    input_shape: tuple[int, ...]  # events: [T, C, H, W]; images: [C, H, W]
+    sensor_size: tuple[int, int, int] | None  # events: (W, H, P) the model was trained on
+    device: torch.device
+    precision: str = "fp32"
+    checkpoint: str = ""
+
+    @torch.no_grad()
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Inputs `[B, T, C, H, W]` (events) or `[B, C, H, W]` (images) -> mean logits `[B, K]` float32."""
+        from eventsnn.models import mean_logits
+
+        x = x.to(self.device, non_blocking=True)
+        with autocast(self.device, self.precision):
+            out = self.model(x)  # [T, B, K]
+        return mean_logits(out).float()
+
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """softmax of `logits(x)`: `[B, K]`, rows sum to 1."""
+        return torch.softmax(self.logits(x), dim=-1)
+
+
+def autocast(device: torch.device, precision: str):
+    """The autocast context for `precision` ("fp32": none; "bf16"/"fp16": torch.autocast)."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
+    dtype = PRECISIONS[precision]
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def resolve_device(spec: str) -> torch.device:
+    """ "auto" -> cuda when available else cpu; "cpu", "cuda", "cuda:N" as given (checked)."""
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise ConfigError(f"device: {spec!r} is not a device (auto, cpu, cuda, cuda:N)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device: {spec!r} requested but no CUDA device is available")
+    return device
+
+
+def read_checkpoint_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The checkpoint dict (CPU, weights_only)."""
+    from eventsnn.engine.checkpoint import read_checkpoint
+
+    return read_checkpoint(path)
+
+
+def inference_config(
+    ckpt: dict[str, Any], where: str, config: str | None = None, overrides: Sequence[str] = ()
+) -> RunConfig:
+    """The checkpoint's stored config, with `-c FILE` / `--set` applied to its non-model parts.
+
+    Raises:
+        ConfigError: no stored config and no `-c`; an override of the model section.
+    """
+    from eventsnn.config import from_dict, load_config
+    from eventsnn.config.loader import _apply_override
+
+    for item in overrides:
+        if item.strip().startswith("model."):
+            raise ConfigError(
+                f"--set {item}: the model comes from the checkpoint; only non-model parts change"
+            )
+    stored = ckpt.get("config")
+    if config is not None:
+        cfg = load_config(config, overrides)
+        if stored is not None:  # the architecture always comes from the checkpoint
+            cfg = replace(cfg, model=from_dict(RunConfig, stored, source=f"{where} (stored config)").model)
+        return cfg
+    if stored is None:
+        raise ConfigError(
+            f"{where}: this checkpoint holds no config (an original SpikingResformer file?): "
+            "pass the training config with -c FILE"
+        )
+    raw = copy.deepcopy(dict(stored))
+    for item in overrides:
+        _apply_override(raw, item)
+    return from_dict(RunConfig, raw, source=f"{where} (stored config)")
+
+
+def describe_data(cfg: RunConfig, ckpt: dict[str, Any], where: str) -> dict[str, Any]:
+    """Kind, class names, input shape and sensor size: stored in the checkpoint, else from the data."""
+    from eventsnn.engine.builders import EVENT_DATASETS
+
+    info = ckpt.get("data")
+    events = cfg.data.dataset in EVENT_DATASETS
+    if info is not None and (info["kind"] == "events") == events:
+        out = dict(info)
+    elif events:
+        from eventsnn.data.cache import frame_shape
+        from eventsnn.data.recordings import list_all_recordings, sensor_size_for
+
+        try:
+            _, names = list_all_recordings(cfg)
+            sensor = sensor_size_for(cfg)
+        except DataError as exc:
+            raise DataError(
+                f"{where}: the checkpoint does not list its classes and sensor, and the data set "
+                f"is not at hand to find them ({exc})"
+            ) from None
+        out = {
+            "kind": "events",
+            "class_names": list(names),
+            "sensor_size": list(sensor),
+            "input_shape": list(frame_shape(cfg.framing, sensor)),
+        }
+    else:
+        from eventsnn.data.images import build_image_datasets
+
+        _, _, image_info = build_image_datasets(cfg)
+        out = {
+            "kind": "images",
+            "class_names": list(image_info.class_names),
+            "input_shape": list(image_info.input_shape),
+            "sensor_size": None,
+        }
+    if out["kind"] == "events":  # a framing override changes the frames' shape
+        from eventsnn.data.cache import frame_shape
+
+        stored_shape = tuple(out["input_shape"])
+        shape = frame_shape(cfg.framing, tuple(out["sensor_size"]))
+        if shape[1:] != stored_shape[1:]:
+            raise ConfigError(
+                f"{where}: the framing gives frames [T, C, H, W]={list(shape)}, the model was trained "
+                f"on {list(stored_shape)} (channels and size must match)"
+            )
+        out["input_shape"] = list(shape)
+    return out
+
+
+def build_inference_model(
+    ckpt: dict[str, Any],
+    cfg: RunConfig,
+    info: dict[str, Any],
+    where: str,
+    *,
+    device: str = "auto",
+    precision: str = "fp32",
+) -> InferenceModel:
+    """The configured model with the checkpoint's weights (strict), in eval mode on `device`."""
+    from eventsnn.engine.builders import DataBundle, build_model
+    from eventsnn.models import load_checkpoint
+
+    name = ckpt.get("model_name")
+    if name is not None and name != cfg.model.name:
+        raise CheckpointError(
+            f"{where}: checkpoint of model {name!r}, the config asks for {cfg.model.name!r}"
+        )
+    names = tuple(str(n) for n in info["class_names"])
+    shape = tuple(int(v) for v in info["input_shape"])
+    bundle = DataBundle(None, None, len(names), names, shape, info["kind"])  # type: ignore[arg-type]
+    model = build_model(cfg, bundle)
+    try:
+        load_checkpoint(model, ckpt)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{where}: {exc}") from None
+    dev = resolve_device(device)
+    autocast(dev, precision)  # validates the name
+    sensor = tuple(int(v) for v in info["sensor_size"]) if info.get("sensor_size") else None
+    return InferenceModel(
+        model.to(dev).eval(), cfg, info["kind"], names, shape, sensor, dev, precision, where
+    )
+
+
+def load_inference_model(
+    checkpoint: str | os.PathLike[str],
+    *,
+    config: str | None = None,
+    overrides: Sequence[str] = (),
+    device: str = "auto",
+    precision: str = "fp32",
+) -> InferenceModel:
+    """Everything `predict` and `stream` need from a checkpoint (see the module docstring)."""
+    where = str(Path(checkpoint))
+    ckpt = read_checkpoint_dict(checkpoint)
+    cfg = inference_config(ckpt, where, config, overrides)
+    info = describe_data(cfg, ckpt, where)
+    return build_inference_model(ckpt, cfg, info, where, device=device, precision=precision)
