@@ -1,14 +1,18 @@
-"""`eventsnn evaluate --checkpoint PATH [-c FILE]`: accuracy, firing rates, MACs/SOPs/energy."""
+"""`eventsnn evaluate --checkpoint PATH [-c FILE]`: accuracy, firing rates, SOPs / MACs / energy.
+
+Operations follow the published convention (`eventsnn.models.ops`): exact SOPs averaged over
+the whole test set (`--ops-batches N`: its first N batches), energy = 0.9 pJ x SOPs.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from eventsnn.commands._common import add_config_arguments, config_for_checkpoint
+from eventsnn.commands._common import add_config_arguments, config_for_checkpoint, positive_int
 
 COMMAND = "evaluate"
-HELP = "evaluate a checkpoint: top-1/top-5, per-class accuracy, firing rates, MACs, SOPs, energy"
+HELP = "evaluate a checkpoint: top-1/top-5, per-class accuracy, firing rates, SOPs, MACs per step, energy"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out",
         metavar="DIR",
         help="where evaluation.json goes (default: the run directory of -c, else the checkpoint's folder)",
+    )
+    parser.add_argument(
+        "--ops-batches",
+        type=positive_int,
+        metavar="N",
+        help="count operations on the first N test batches only (default: every batch)",
     )
 
 
@@ -29,5 +39,5 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
     else:
         out = run_dir_for(cfg, args.config) if args.config else Path(args.checkpoint).parent
-    evaluate_job(cfg, args.checkpoint, out)
+    evaluate_job(cfg, args.checkpoint, out, ops_batches=args.ops_batches)
     return 0

@@ -1,8 +1,10 @@
-"""Evaluation: top-1 / top-5, per-class accuracy, per-layer firing rates.
+"""Evaluation: top-1 / top-5, per-class accuracy, per-layer firing rates, operations.
 
 Predictions use the time-averaged logits (`[T, B, K]` -> mean over T), as the reference.
 Under DDP each rank evaluates a disjoint shard and the counts are summed, so the numbers
-equal a single-process evaluation over the whole test set.
+equal a single-process evaluation over the whole test set. Operations (SOPs, MACs per step,
+energy; `eventsnn.models.ops`) are counted in the same pass over the first `ops_batches`
+batches (all by default).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class EvalResult:
     n: int
     per_class: list[float]
     firing_rates: dict[str, float] = field(default_factory=dict)
+    operations: dict = field(default_factory=dict)  # OpsReport.to_dict(); empty when not counted
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,9 +71,16 @@ def evaluate_model(
     *,
     firing_rates: bool = False,
     amp: bool = False,
+    operations: bool = False,
+    ops_batches: int | None = None,
 ) -> EvalResult:
-    """Evaluate `model` on every batch of `loader` (sums are all-reduced under DDP)."""
+    """Evaluate `model` on every batch of `loader` (sums are all-reduced under DDP).
+
+    `operations`: also count SOPs / MACs per step / energy, averaged over the samples of the
+    first `ops_batches` batches (None: every batch).
+    """
     from eventsnn.models import mean_logits
+    from eventsnn.models.ops import OpsCounter
 
     model.eval()
     correct1 = torch.zeros((), dtype=torch.float64)
@@ -81,8 +91,9 @@ def evaluate_model(
     class_total = torch.zeros(num_classes, dtype=torch.float64)
     rate_sums: dict[str, torch.Tensor] = {}
     recorder = record_firing_rates(model, rate_sums) if firing_rates else contextlib.nullcontext()
+    counter = OpsCounter(model, ops_batches) if operations else None
     autocast = torch.autocast(device_type="cuda", dtype=torch.float16) if amp else contextlib.nullcontext()
-    with recorder:
+    with recorder, counter.attached() if counter else contextlib.nullcontext():
         for x, y in loader:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             with autocast:
@@ -107,4 +118,5 @@ def evaluate_model(
         rates[name] = float(pair[0] / pair[1]) if pair[1] > 0 else 0.0
     per_class = (100.0 * hits / totals.clamp(min=1)).tolist()
     n = max(n, 1.0)
-    return EvalResult(100.0 * c1 / n, 100.0 * c5 / n, ls / n, int(n), per_class, rates)
+    ops = counter.report().to_dict() if counter else {}
+    return EvalResult(100.0 * c1 / n, 100.0 * c5 / n, ls / n, int(n), per_class, rates, ops)

@@ -70,8 +70,11 @@ def load_model_for_eval(
     return model
 
 
-def evaluate_job(cfg: RunConfig, checkpoint: str | Path, out_dir: Path) -> dict[str, Any]:
-    """Top-1/top-5, per-class accuracy, firing rates, MACs / SOPs / energy; JSON + printed table."""
+def evaluate_job(
+    cfg: RunConfig, checkpoint: str | Path, out_dir: Path, *, ops_batches: int | None = None
+) -> dict[str, Any]:
+    """Top-1/top-5, per-class accuracy, firing rates, SOPs / MACs per step / energy (counted over
+    the whole test set, or its first `ops_batches` batches); JSON + printed table."""
     data = builders.build_datasets(cfg)
     model = load_model_for_eval(cfg, checkpoint, data)
     device = torch.device("cuda" if torch.cuda.is_available() and cfg.train.device != "cpu" else "cpu")
@@ -79,18 +82,15 @@ def evaluate_job(cfg: RunConfig, checkpoint: str | Path, out_dir: Path) -> dict[
     bs = cfg.train.eval_batch_size or cfg.train.batch_size
     sampler = EpochSampler(len(data.test), shuffle=False, seed=0)
     loader = builders.build_loader(data.test, bs, sampler, cfg.data.num_workers, train=False)
-    result: EvalResult = evaluate_model(model, loader, device, data.num_classes, firing_rates=True)
-    from eventsnn.models.ops import count_operations
-
-    sample, _ = data.test[0]
-    ops = count_operations(model, sample.unsqueeze(0).to(device))
+    result: EvalResult = evaluate_model(
+        model, loader, device, data.num_classes, firing_rates=True, operations=True, ops_batches=ops_batches
+    )
     report = {
         "checkpoint": str(checkpoint),
         "model": cfg.model.name,
         "dataset": cfg.data.dataset,
         **result.to_dict(),
         "class_names": list(data.class_names),
-        "operations": ops.to_dict(),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "evaluation.json", json.dumps(report, indent=2) + "\n")
@@ -107,14 +107,10 @@ def format_evaluation(report: dict[str, Any]) -> str:
         "  per-class top-1: "
         + ", ".join(f"{n}={a:.1f}" for n, a in zip(report["class_names"], report["per_class"])),
     ]
-    ops = report["operations"]
-    totals = ops.get("totals", {})
-    if totals:
-        lines.append(
-            "  MACs {:.3e}  SOPs {:.3e}  energy {:.4f} mJ".format(
-                totals.get("macs", 0.0), totals.get("sops", 0.0), totals.get("energy_mj", 0.0)
-            )
-        )
+    from eventsnn.models.ops import format_operations
+
+    if report.get("operations"):
+        lines.append(format_operations(report["operations"]))
     rates = report.get("firing_rates", {})
     if rates:
         lines.append("  firing rates (first 8 neuron layers):")

@@ -1,113 +1,343 @@
-"""Operation counting: MACs, synaptic operations (SOPs) and the energy estimate.
+"""Operations, energy and parameter counts by the published convention.
 
-For every convolution, linear layer and spike matmul of one forward pass (per sample, all
-T steps): MACs = output elements x fan-in. A layer whose input is binary (spikes) does
-accumulates only where a spike arrives: SOPs = MACs x firing rate of that input; a layer
-fed real values (the first conv on analog input, the classifier on pooled features) costs
-MACs. Energy (SpikingResformer / DA-SSDP papers, 45 nm): E = 4.6 pJ x MACs + 0.9 pJ x SOPs.
+The SpikingResformer and DA-SSDP papers (and their released `main.py:test()`) report:
+
+- **SOPs** (synaptic operations): for every convolution, linear layer and spike matmul fed
+  by spikes, the exact number of accumulates, i.e. every nonzero input element times the
+  synapses it really reaches. For a convolution an input at spatial position p reaches
+  `C_out / groups` output channels at each output position whose window covers p, so
+  inputs on the border reach fewer outputs and zero padding costs nothing:
+
+      SOPs(conv) = C_out/groups * sum_{c,p} [x[c,p] != 0] * prod_d F_d(p_d)
+
+  with `F_d(i)` the number of output positions along spatial axis d whose window covers
+  input index i (stride, padding, dilation included). Linear: `nnz(x) * out_features`.
+  Matmul `L [.., M, K] @ R [.., K, N]`: `sum_k a_k * b_k` with `a_k` = nonzeros of column
+  k of L (M when L is the analog operand) and `b_k` = nonzeros of row k of R (N when R is
+  analog). The layers named in `model.skip` (SpikingResformer: the stem conv `prologue.0`
+  and the `classifier`) see analog values and are excluded. SOPs are per sample, summed
+  over the T time steps, averaged over every evaluated sample.
+- **energy_mj** = 0.9 pJ x SOPs (45 nm accumulate energy): the headline number.
+- **macs_per_step**: dense multiply-accumulates (output elements x fan-in) of every conv,
+  linear layer and matmul, stem and classifier included, per sample and time step.
+
+Beside it, labelled as such, **energy_full_model_mj** = 0.9 pJ x SOPs + 4.6 pJ x the MACs
+of the excluded analog-input layers over all T steps (an estimate of the whole network).
+Parameter counts: all parameters, and the parameters of conv + linear layers only (what
+the papers print: Ti 11.14 M, S 17.76 M, M 35.52 M, L 60.27 M).
+
+Differences from the released code: it divides the mean per-batch sum by the batch size
+(biased when the last batch is smaller); eventsnn divides the total by the sample count.
+It sums input values (`conv(x, ones)`), eventsnn counts nonzero inputs: equal for spikes,
+and `binary_input` per layer says whether every counted input was 0/1.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
 
 from eventsnn.models.layers import SpikingMatmul
+from eventsnn.utils.distributed import all_reduce_sum
 
 E_MAC_PJ = 4.6
 E_SOP_PJ = 0.9
+CONVENTION = (
+    "SOPs: exact accumulates of every conv/linear/spike matmul fed by spikes (nonzero inputs x "
+    "reached synapses; padding costs nothing), layers in model.skip excluded, per sample summed over T, "
+    "averaged over the evaluated samples; energy_mj = 0.9 pJ x SOPs; macs_per_step: dense MACs of every "
+    "conv/linear/matmul per sample and time step; energy_full_model_mj adds 4.6 pJ x the MACs of the "
+    "excluded analog-input layers"
+)
+_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+@functools.lru_cache(maxsize=512)
+def axis_fan_out(
+    size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int
+) -> tuple:
+    """`F(i)`, i < size: how many output positions along one axis read input index i.
+
+    Output o reads padded indices `o*stride + k*dilation`, k < kernel; the input index is
+    that minus `pad_before`; padded positions (outside [0, size)) are not inputs.
+    """
+    span = dilation * (kernel - 1) + 1
+    n_out = (size + pad_before + pad_after - span) // stride + 1
+    counts = [0] * size
+    for o in range(max(n_out, 0)):
+        for k in range(kernel):
+            i = o * stride + k * dilation - pad_before
+            if 0 <= i < size:
+                counts[i] += 1
+    return tuple(counts)
+
+
+def _conv_padding(conv: nn.modules.conv._ConvNd) -> list[tuple[int, int]]:
+    """(before, after) zero padding per spatial axis, 'same'/'valid' strings resolved."""
+    n = len(conv.kernel_size)
+    if conv.padding == "valid":
+        return [(0, 0)] * n
+    if conv.padding == "same":
+        total = [d * (k - 1) for d, k in zip(conv.dilation, conv.kernel_size)]
+        return [(t // 2, t - t // 2) for t in total]
+    return [(int(p), int(p)) for p in conv.padding]
+
+
+def conv_sops(x: torch.Tensor, conv: nn.modules.conv._ConvNd) -> torch.Tensor:
+    """Exact accumulates of `conv` on input `x` `[..., C_in, *spatial]`: int64 scalar tensor.
+
+    Non-zero padding modes (reflect, circular, replicate) are applied to the nonzero mask
+    first, since their border positions repeat real inputs.
+    """
+    n = len(conv.kernel_size)
+    nonzero = x != 0
+    pads = _conv_padding(conv)
+    if conv.padding_mode != "zeros" and any(p for pair in pads for p in pair):
+        flat = [p for pair in reversed(pads) for p in pair]
+        padded = torch.nn.functional.pad(nonzero.flatten(0, -n - 2).float(), flat, mode=conv.padding_mode)
+        nonzero = padded != 0
+        pads = [(0, 0)] * n
+    counts = nonzero.flatten(0, -n - 1).sum(0, dtype=torch.int64)  # [*spatial]
+    for axis in range(n):  # contract the leading spatial axis with its fan-out vector
+        size = counts.shape[0]
+        fan = axis_fan_out(size, conv.kernel_size[axis], conv.stride[axis], *pads[axis], conv.dilation[axis])
+        fan_t = torch.tensor(fan, dtype=torch.int64, device=counts.device)
+        # elementwise, not tensordot: CUDA has no int64 matmul
+        counts = (fan_t.view(-1, *[1] * (counts.dim() - 1)) * counts).sum(0)
+    return counts * (conv.out_channels // conv.groups)
+
+
+def linear_sops(x: torch.Tensor, linear: nn.Linear) -> torch.Tensor:
+    """Exact accumulates of `linear` on `x` `[..., in_features]`: nnz(x) x out_features."""
+    return (x != 0).sum(dtype=torch.int64) * linear.out_features
+
+
+def matmul_sops(left: torch.Tensor, right: torch.Tensor, spike: str) -> torch.Tensor:
+    """Exact accumulates of `left [.., M, K] @ right [.., K, N]` (batch dims broadcast).
+
+    `spike` names the spike operand ('l', 'r', 'both'); the other one is analog (dense).
+    """
+    if spike not in ("l", "r", "both"):
+        raise ValueError(f"spike must be 'l', 'r' or 'both', got {spike!r}")
+    m, n = left.shape[-2], right.shape[-1]
+    per_k_left = (left != 0).sum(-2, dtype=torch.int64) if spike in ("l", "both") else None  # [.., K]
+    per_k_right = (right != 0).sum(-1, dtype=torch.int64) if spike in ("r", "both") else None  # [.., K]
+    long = dict(dtype=torch.int64, device=left.device)
+    if per_k_left is None:
+        per_k_left = torch.full(left.shape[:-2] + left.shape[-1:], m, **long)
+    if per_k_right is None:
+        per_k_right = torch.full(right.shape[:-2] + right.shape[-2:-1], n, **long)
+    return (per_k_left * per_k_right).sum()
+
+
+def dense_macs(module: nn.Module, inputs: tuple, out: torch.Tensor) -> int:
+    """Dense multiply-accumulates of one call: output elements x fan-in."""
+    if isinstance(module, _CONVS):
+        fan_in = module.in_channels // module.groups
+        for k in module.kernel_size:
+            fan_in *= k
+        return out.numel() * fan_in
+    if isinstance(module, nn.Linear):
+        return out.numel() * module.in_features
+    return out.numel() * inputs[0].shape[-1]  # matmul: [.., M, K] @ [.., K, N]
+
+
+def _sops(module: nn.Module, inputs: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+    """(exact SOPs, all counted inputs binary) of one call of a counted layer."""
+    if isinstance(module, SpikingMatmul):
+        left, right = inputs
+        spikes = [t for t, side in ((left, "l"), (right, "r")) if module.spike in (side, "both")]
+        sops = matmul_sops(left, right, module.spike)
+    else:
+        spikes = [inputs[0]]
+        sops = conv_sops(inputs[0], module) if isinstance(module, _CONVS) else linear_sops(inputs[0], module)
+    binary = torch.stack([((t == 0) | (t == 1)).all() for t in spikes]).all()
+    return sops, binary
+
+
+def _is_counted(module: nn.Module) -> bool:
+    if isinstance(module, _CONVS):
+        return not module.transposed
+    return isinstance(module, (nn.Linear, SpikingMatmul))
 
 
 @dataclass
 class LayerOps:
+    """One counted layer; `sops` per sample (all steps), `macs_per_step` per sample and step."""
+
     name: str
     kind: str
-    macs: float  # dense multiply-accumulates per sample
-    input_rate: float | None  # firing rate of the spike input; None: analog input
-    sops: float  # synaptic operations per sample (0 for analog input)
-
-    @property
-    def energy_pj(self) -> float:
-        return E_SOP_PJ * self.sops if self.input_rate is not None else E_MAC_PJ * self.macs
+    analog: bool  # in model.skip: analog input, counted as MACs, no SOPs
+    macs_per_step: float
+    sops: float
+    binary_input: bool | None  # every counted input was 0/1; None for analog layers
 
 
 @dataclass
 class OpsReport:
+    """Per-layer counts averaged over `samples` evaluated samples, plus parameter counts."""
+
     layers: list[LayerOps] = field(default_factory=list)
+    samples: int = 0
+    time_steps: float = 0.0  # mean T of the counted samples
+    params: dict[str, int] = field(default_factory=dict)
 
     @property
     def totals(self) -> dict[str, float]:
-        mac_energy = sum(r.macs for r in self.layers if r.input_rate is None)
         sops = sum(r.sops for r in self.layers)
-        energy_pj = sum(r.energy_pj for r in self.layers)
+        analog_macs = sum(r.macs_per_step for r in self.layers if r.analog) * self.time_steps
         return {
-            "macs": float(sum(r.macs for r in self.layers)),
-            "analog_macs": float(mac_energy),
             "sops": float(sops),
-            "energy_mj": energy_pj * 1e-9,
+            "energy_mj": E_SOP_PJ * sops * 1e-9,
+            "macs_per_step": float(sum(r.macs_per_step for r in self.layers)),
+            "analog_macs": float(analog_macs),
+            "energy_full_model_mj": (E_SOP_PJ * sops + E_MAC_PJ * analog_macs) * 1e-9,
         }
 
     def to_dict(self) -> dict:
         return {
-            "layers": [{**asdict(r), "energy_pj": r.energy_pj} for r in self.layers],
+            "convention": CONVENTION,
+            "samples": self.samples,
+            "time_steps": self.time_steps,
             "totals": self.totals,
+            "params": dict(self.params),
+            "layers": [asdict(r) for r in self.layers],
             "constants": {"e_mac_pj": E_MAC_PJ, "e_sop_pj": E_SOP_PJ},
         }
 
 
-def _is_binary(x: torch.Tensor) -> bool:
-    return bool(torch.all((x == 0) | (x == 1)))
+def parameter_counts(model: nn.Module) -> dict[str, int]:
+    """`{"all": every parameter, "conv_linear": parameters of conv and linear layers}`."""
+    model = getattr(model, "module", model)
+    conv_linear = sum(
+        p.numel() for m in model.modules() if isinstance(m, (*_CONVS, nn.Linear)) for p in m.parameters(False)
+    )
+    return {"all": sum(p.numel() for p in model.parameters()), "conv_linear": conv_linear}
 
 
-def _fan_in(module: nn.Module) -> int:
-    if isinstance(module, nn.Conv2d):
-        kh, kw = module.kernel_size
-        return module.in_channels // module.groups * kh * kw
-    assert isinstance(module, nn.Linear)
-    return module.in_features
+class OpsCounter:
+    """Counts operations of every forward pass of `model` while `attached()` is active.
+
+    `max_batches` limits counting to the first N forward passes (None: all). The input of
+    a pass is `[B, ...]`; its time steps are `x.shape[1]` for `[B, T, C, H, W]` frames,
+    else `model.T` (direct encoding repeats an image T times).
+    """
+
+    def __init__(self, model: nn.Module, max_batches: int | None = None) -> None:
+        if max_batches is not None and max_batches < 1:
+            raise ValueError(f"max_batches must be >= 1 or None, got {max_batches}")
+        self.model = getattr(model, "module", model)  # unwrap DDP
+        self.max_batches = max_batches
+        self.skip = set(getattr(self.model, "skip", ()))
+        self.layers = [(n, m) for n, m in self.model.named_modules() if _is_counted(m)]
+        self.batches = 0
+        self.samples = 0
+        self.sample_steps = 0
+        self.active = False
+        self.macs = dict.fromkeys((n for n, _ in self.layers), 0)
+        self.sops: dict[str, torch.Tensor] = {}
+        self.binary: dict[str, torch.Tensor] = {}
+
+    def _begin(self, _module: nn.Module, args: tuple) -> None:
+        self.active = self.max_batches is None or self.batches < self.max_batches
+        if not self.active:
+            return
+        x = args[0]
+        steps = x.shape[1] if x.dim() == 5 else int(getattr(self.model, "T", 1))
+        self.batches += 1
+        self.samples += x.shape[0]
+        self.sample_steps += x.shape[0] * steps
+
+    def _layer_hook(self, name: str):
+        def hook(module: nn.Module, inputs: tuple, out: torch.Tensor) -> None:
+            if not self.active:
+                return
+            self.macs[name] += dense_macs(module, inputs, out)
+            if name in self.skip:
+                return
+            with torch.no_grad():
+                sops, binary = _sops(module, inputs)
+            self.sops[name] = self.sops[name] + sops if name in self.sops else sops
+            self.binary[name] = self.binary[name] & binary if name in self.binary else binary
+
+        return hook
+
+    @contextlib.contextmanager
+    def attached(self) -> Iterator[OpsCounter]:
+        handles = [self.model.register_forward_pre_hook(self._begin)]
+        handles += [m.register_forward_hook(self._layer_hook(n)) for n, m in self.layers]
+        try:
+            yield self
+        finally:
+            for h in handles:
+                h.remove()
+            self.active = False
+
+    def report(self) -> OpsReport:
+        """Per-sample averages, summed over DDP ranks first."""
+        names = [n for n, _ in self.layers]
+        zero = torch.zeros((), dtype=torch.int64)
+        sops = torch.stack([self.sops.get(n, zero).cpu() for n in names] or [zero])
+        binary = torch.stack([self.binary.get(n, torch.tensor(True)).cpu() for n in names] or [zero.bool()])
+        counts = torch.cat(
+            [
+                torch.tensor([self.samples, self.sample_steps], dtype=torch.int64),
+                torch.tensor([self.macs[n] for n in names], dtype=torch.int64),
+                sops,
+                (~binary).to(torch.int64),
+            ]
+        )
+        counts = all_reduce_sum(counts)
+        samples, steps = int(counts[0]), int(counts[1])
+        k = len(names)
+        macs, sops, nonbinary = counts[2 : 2 + k], counts[2 + k : 2 + 2 * k], counts[2 + 2 * k : 2 + 3 * k]
+        per_sample, per_step = max(samples, 1), max(steps, 1)
+        rows = [
+            LayerOps(
+                name=n,
+                kind="matmul" if isinstance(m, SpikingMatmul) else type(m).__name__,
+                analog=n in self.skip,
+                macs_per_step=float(macs[i]) / per_step,
+                sops=0.0 if n in self.skip else float(sops[i]) / per_sample,
+                binary_input=None if n in self.skip else bool(nonbinary[i] == 0),
+            )
+            for i, (n, m) in enumerate(self.layers)
+        ]
+        return OpsReport(rows, samples, steps / per_sample, parameter_counts(self.model))
 
 
 @torch.no_grad()
 def count_operations(model: nn.Module, sample: torch.Tensor) -> OpsReport:
-    """Run `model(sample)` once (eval mode) and count per-layer MACs and SOPs per sample."""
-    batch = sample.shape[0]
-    report = OpsReport()
-    handles = []
-
-    def add(name: str, kind: str, macs: float, spike_input: torch.Tensor | None) -> None:
-        rate = float(spike_input.float().mean()) if spike_input is not None else None
-        sops = macs * rate if rate is not None else 0.0
-        report.layers.append(LayerOps(name, kind, macs / batch, rate, sops / batch))
-
-    for name, module in model.named_modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-
-            def hook(m, inputs, out, name=name):
-                x = inputs[0]
-                add(name, type(m).__name__, float(out.numel()) * _fan_in(m), x if _is_binary(x) else None)
-
-            handles.append(module.register_forward_hook(hook))
-        elif isinstance(module, SpikingMatmul):
-
-            def mm_hook(m, inputs, out, name=name):
-                left, right = inputs
-                spikes = right if m.spike == "r" else left
-                add(
-                    name,
-                    "matmul",
-                    float(out.numel()) * left.shape[-1],
-                    spikes if _is_binary(spikes) else None,
-                )
-
-            handles.append(module.register_forward_hook(mm_hook))
+    """Run `model(sample)` once in eval mode and count its operations per sample."""
+    counter = OpsCounter(model)
     was_training = model.training
     model.eval()
     try:
-        model(sample)
+        with counter.attached():
+            model(sample)
     finally:
         model.train(was_training)
-        for h in handles:
-            h.remove()
-    return report
+    return counter.report()
+
+
+def format_operations(ops: dict) -> str:
+    """Printed lines for an `OpsReport.to_dict()`: the headline, then the labelled estimate."""
+    t, p = ops["totals"], ops.get("params", {})
+    lines = [
+        f"  operations (published convention; {ops['samples']} samples, T {ops['time_steps']:g}):",
+        f"    SOPs {t['sops']:.4e} per sample   energy {t['energy_mj']:.4g} mJ (0.9 pJ x SOPs)",
+        f"    MACs per step {t['macs_per_step']:.4e}",
+        f"    full-model estimate {t['energy_full_model_mj']:.4g} mJ "
+        f"(+ 4.6 pJ x {t['analog_macs']:.3e} MACs of the analog-input layers)",
+    ]
+    if p:
+        lines.append(f"    params {p['all'] / 1e6:.2f} M (conv + linear {p['conv_linear'] / 1e6:.2f} M)")
+    off = [r["name"] for r in ops.get("layers", []) if r.get("binary_input") is False]
+    if off:
+        lines.append(f"    note: {len(off)} counted layer(s) saw non-spike inputs, e.g. {off[0]}")
+    return "\n".join(lines)

@@ -20,6 +20,7 @@ from eventsnn.engine.jobs import evaluate_job, load_model_for_eval, train_job
 from eventsnn.engine.sampling import EpochSampler
 from eventsnn.engine.train import StopRequested, Trainer
 from eventsnn.errors import CheckpointError, ConfigError, TrainingError
+from eventsnn.models.ops import OpsCounter
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "configs" / "smoke" / "images.yaml"
@@ -153,7 +154,8 @@ def test_evaluation_equals_direct_computation(tmp_path):
     hits1 = hits5 = 0
     per_class_hits, per_class_n = [0] * 10, [0] * 10
     model.eval()
-    with torch.no_grad():
+    counter = OpsCounter(model)  # operations, one sample per forward pass
+    with torch.no_grad(), counter.attached():
         for i in range(len(data.test)):
             x, y = data.test[i]
             logits = model(x[None]).mean(0)[0]
@@ -174,7 +176,12 @@ def test_evaluation_equals_direct_computation(tmp_path):
     beside = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
     assert beside["top1"] == pytest.approx(result.top1) and beside["n"] == n
     saved = json.loads((tmp_path / "ev_out" / "evaluation.json").read_text())
-    assert saved["operations"]["totals"]["energy_mj"] > 0
+    # operations: averaged over the whole test set, independent of the batching
+    ops, single = saved["operations"], counter.report()
+    assert ops["samples"] == n == single.samples
+    assert ops["totals"]["sops"] == pytest.approx(single.totals["sops"], rel=1e-9)
+    assert ops["totals"]["sops"] > 0
+    assert ops["totals"]["energy_mj"] == pytest.approx(0.9e-9 * ops["totals"]["sops"])
 
 
 def test_wrong_model_checkpoint_is_a_clear_error(tmp_path):
