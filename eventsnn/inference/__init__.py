@@ -8,7 +8,7 @@
 """
 
 from eventsnn.inference.inputs import InputSpec, expand_inputs, prepare_input, recording_sensor
-from eventsnn.inference.model import InferenceModel, autocast, load_inference_model, resolve_device
+from eventsnn.inference.model import InferenceModel, autocast, load_inference_model
 from eventsnn.inference.predict import (
     OUTPUT_SUFFIXES,
     Prediction,
@@ -34,7 +34,6 @@ __all__ = [
     "predict_files",
     "prepare_input",
     "recording_sensor",
-    "resolve_device",
     "top_k",
     "write_predictions",
 ]

@@ -13,7 +13,6 @@ evaluation (`eventsnn.models.mean_logits`).
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -68,57 +67,35 @@ def autocast(device: torch.device, precision: str):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def resolve_device(spec: str) -> torch.device:
-    """ "auto" -> cuda when available else cpu; "cpu", "cuda", "cuda:N" as given (checked)."""
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(spec)
-    except RuntimeError:
-        raise ConfigError(f"device: {spec!r} is not a device (auto, cpu, cuda, cuda:N)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device: {spec!r} requested but no CUDA device is available")
-    return device
-
-
-def read_checkpoint_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The checkpoint dict (CPU, weights_only)."""
-    from eventsnn.engine.checkpoint import read_checkpoint
-
-    return read_checkpoint(path)
-
-
 def inference_config(
     ckpt: dict[str, Any], where: str, config: str | None = None, overrides: Sequence[str] = ()
 ) -> RunConfig:
     """The checkpoint's stored config, with `-c FILE` / `--set` applied to its non-model parts.
 
     Raises:
-        ConfigError: no stored config and no `-c`; an override of the model section.
+        ConfigError: an override of the model section.
+        CheckpointError: no stored config and no `-c` (an original SpikingResformer file).
     """
-    from eventsnn.config import from_dict, load_config
-    from eventsnn.config.loader import _apply_override
+    from eventsnn.config import load_config
+    from eventsnn.models.checkpoint import config_from_checkpoint
 
     for item in overrides:
         if item.strip().startswith("model."):
             raise ConfigError(
                 f"--set {item}: the model comes from the checkpoint; only non-model parts change"
             )
-    stored = ckpt.get("config")
-    if config is not None:
-        cfg = load_config(config, overrides)
-        if stored is not None:  # the architecture always comes from the checkpoint
-            cfg = replace(cfg, model=from_dict(RunConfig, stored, source=f"{where} (stored config)").model)
-        return cfg
-    if stored is None:
-        raise ConfigError(
-            f"{where}: this checkpoint holds no config (an original SpikingResformer file?): "
-            "pass the training config with -c FILE"
-        )
-    raw = copy.deepcopy(dict(stored))
-    for item in overrides:
-        _apply_override(raw, item)
-    return from_dict(RunConfig, raw, source=f"{where} (stored config)")
+    if config is None:
+        try:
+            return config_from_checkpoint(ckpt, overrides)
+        except CheckpointError:
+            raise CheckpointError(
+                f"{where}: this checkpoint holds no config (an original SpikingResformer file?): "
+                "pass the training config with -c FILE"
+            ) from None
+    cfg = load_config(config, overrides)
+    if ckpt.get("config") is not None:  # the architecture always comes from the checkpoint
+        cfg = replace(cfg, model=config_from_checkpoint(ckpt).model)
+    return cfg
 
 
 def describe_data(cfg: RunConfig, ckpt: dict[str, Any], where: str) -> dict[str, Any]:
@@ -182,13 +159,10 @@ def build_inference_model(
 ) -> InferenceModel:
     """The configured model with the checkpoint's weights (strict), in eval mode on `device`."""
     from eventsnn.engine.builders import DataBundle, build_model
-    from eventsnn.models import load_checkpoint
+    from eventsnn.engine.distributed import resolve_device
+    from eventsnn.models.checkpoint import check_checkpoint_model, load_checkpoint
 
-    name = ckpt.get("model_name")
-    if name is not None and name != cfg.model.name:
-        raise CheckpointError(
-            f"{where}: checkpoint of model {name!r}, the config asks for {cfg.model.name!r}"
-        )
+    check_checkpoint_model(ckpt, cfg.model.name, where=where)
     names = tuple(str(n) for n in info["class_names"])
     shape = tuple(int(v) for v in info["input_shape"])
     bundle = DataBundle(None, None, len(names), names, shape, info["kind"])  # type: ignore[arg-type]
@@ -197,7 +171,10 @@ def build_inference_model(
         load_checkpoint(model, ckpt)
     except CheckpointError as exc:
         raise CheckpointError(f"{where}: {exc}") from None
-    dev = resolve_device(device)
+    try:
+        dev = resolve_device(device)
+    except RuntimeError:
+        raise ConfigError(f"--device {device!r}: not a device (auto, cpu, cuda, cuda:N)") from None
     autocast(dev, precision)  # validates the name
     sensor = tuple(int(v) for v in info["sensor_size"]) if info.get("sensor_size") else None
     return InferenceModel(
@@ -214,8 +191,10 @@ def load_inference_model(
     precision: str = "fp32",
 ) -> InferenceModel:
     """Everything `predict` and `stream` need from a checkpoint (see the module docstring)."""
+    from eventsnn.models.checkpoint import read_checkpoint
+
     where = str(Path(checkpoint))
-    ckpt = read_checkpoint_dict(checkpoint)
+    ckpt = read_checkpoint(checkpoint)
     cfg = inference_config(ckpt, where, config, overrides)
     info = describe_data(cfg, ckpt, where)
     return build_inference_model(ckpt, cfg, info, where, device=device, precision=precision)
