@@ -19,10 +19,17 @@ from torch.utils.data import Dataset
 from eventsnn.config import RunConfig
 from eventsnn.errors import DataError
 
-CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR_STD = (0.2023, 0.1994, 0.2010)
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+# The released SpikingResformer / DA-SSDP data pipelines (`main.py` / `train.py` load_data):
+# (mean, std) per data set, and the test-time center crop (resize to size / crop_pct, crop size).
+NORMALIZATION: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
+    "cifar100": (
+        tuple(v / 255 for v in (129.3, 124.1, 112.4)),
+        tuple(v / 255 for v in (68.2, 65.4, 70.4)),
+    ),
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+}
+EVAL_CROP_PCT = {"cifar10": 1.0, "cifar100": 1.0, "imagenet": 0.95}
 
 
 @dataclass(frozen=True)
@@ -74,39 +81,39 @@ def _require_dir(path: Path, what: str, layout: str) -> None:
         raise DataError(f"{what} not found at {path}: put the files there ({layout}); nothing is downloaded")
 
 
-def _cifar_transforms(cfg: RunConfig, size: int):
+def image_transforms(cfg: RunConfig):
+    """(train, test) timm transforms of `cfg.data.dataset` in {cifar10, cifar100, imagenet}.
+
+    As the released pipelines: bicubic, the data set's own normalisation (`NORMALIZATION`),
+    test-time center crop `EVAL_CROP_PCT`; CIFAR trains on flips + RandAugment at full scale,
+    ImageNet on timm's default random resized crops + RandAugment.
+    """
     from timm.data import create_transform
 
-    train = create_transform(
-        input_size=size,
-        is_training=True,
-        scale=(1.0, 1.0),
-        ratio=(1.0, 1.0),
-        hflip=0.5,
-        vflip=0.0,
-        color_jitter=0.0,
-        auto_augment=cfg.train.randaugment,
-        interpolation="bicubic",
-        mean=CIFAR_MEAN,
-        std=CIFAR_STD,
-    )
-    test = create_transform(
-        input_size=size,
-        is_training=False,
-        interpolation="bicubic",
-        mean=CIFAR_MEAN,
-        std=CIFAR_STD,
-        crop_pct=1.0,
-    )
+    name = cfg.data.dataset
+    if name not in NORMALIZATION:
+        raise DataError(f"data.dataset: {name!r} is not an image data set ({', '.join(NORMALIZATION)})")
+    mean, std = NORMALIZATION[name]
+    common = dict(interpolation="bicubic", mean=mean, std=std)
+    if name == "imagenet":
+        size = cfg.data.img_size or 224
+        augment = cfg.train.randaugment
+        train = create_transform(input_size=size, is_training=True, auto_augment=augment, **common)
+    else:
+        size = cfg.data.img_size or 32
+        train = create_transform(
+            input_size=size,
+            is_training=True,
+            scale=(1.0, 1.0),
+            ratio=(1.0, 1.0),
+            hflip=0.5,
+            vflip=0.0,
+            color_jitter=0.0,
+            auto_augment=cfg.train.randaugment,
+            **common,
+        )
+    test = create_transform(input_size=size, is_training=False, crop_pct=EVAL_CROP_PCT[name], **common)
     return train, test
-
-
-def _imagenet_test_transform(size: int):
-    from timm.data import create_transform
-
-    return create_transform(
-        input_size=size, is_training=False, interpolation="bicubic", mean=IMAGENET_MEAN, std=IMAGENET_STD
-    )
 
 
 def digits_to_input(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -130,12 +137,7 @@ def image_transform(cfg: RunConfig):
             return digits_to_input(grey[None, None], size)[0]
 
         return digits
-    if name in ("cifar10", "cifar100"):
-        test = _cifar_transforms(cfg, cfg.data.img_size or 32)[1]
-    elif name == "imagenet":
-        test = _imagenet_test_transform(cfg.data.img_size or 224)
-    else:
-        raise DataError(f"data.dataset: {name!r} is not an image data set")
+    test = image_transforms(cfg)[1]
     return lambda image: test(image.convert("RGB"))
 
 
@@ -155,26 +157,17 @@ def build_image_datasets(cfg: RunConfig) -> tuple[Dataset, Dataset, ImageDataInf
         folder = "cifar-10-batches-py" if name == "cifar10" else "cifar-100-python"
         _require_dir(root / folder, name.upper(), f"{root}/{folder}/ as extracted from the official archive")
         size = cfg.data.img_size or 32
-        t_train, t_test = _cifar_transforms(cfg, size)
+        t_train, t_test = image_transforms(cfg)
         train = cls(str(root), train=True, transform=t_train, download=False)
         test = cls(str(root), train=False, transform=t_test, download=False)
         return train, test, ImageDataInfo(len(train.classes), tuple(train.classes), (3, size, size))
     if name == "imagenet":
         import torchvision
-        from timm.data import create_transform
 
         for split in ("train", "val"):
             _require_dir(root / split, f"ImageNet {split} split", f"{root}/{split}/<class>/<image>")
         size = cfg.data.img_size or 224
-        t_train = create_transform(
-            input_size=size,
-            is_training=True,
-            auto_augment=cfg.train.randaugment,
-            interpolation="bicubic",
-            mean=IMAGENET_MEAN,
-            std=IMAGENET_STD,
-        )
-        t_test = _imagenet_test_transform(size)
+        t_train, t_test = image_transforms(cfg)
         train = torchvision.datasets.ImageFolder(str(root / "train"), transform=t_train)
         test = torchvision.datasets.ImageFolder(str(root / "val"), transform=t_test)
         if train.classes != test.classes:
