@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.tiny_data import write_tiny_folder
+
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "real"
 
@@ -31,24 +33,6 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"real recordings not found at {REAL_DATA}")
     return REAL_DATA
-
-
-def write_tiny_folder(
-    root: Path, classes: int = 2, per_class: int = 4, size: int = 16, seed: int = 0
-) -> Path:
-    """`<root>/c<k>/r<i>.aedat4`: random events (600 each, sorted in time) on a size x size sensor."""
-    import numpy as np
-
-    from eventsnn.events.io import to_event_array, write_aedat4
-
-    rng = np.random.default_rng(seed)
-    for c in range(classes):
-        for i in range(per_class):
-            n = 600
-            t = np.sort(rng.integers(0, 100_000, n))
-            ev = to_event_array(t, rng.integers(0, size, n), rng.integers(0, size, n), rng.integers(0, 2, n))
-            write_aedat4(root / f"c{c}" / f"r{i:02d}.aedat4", ev, (size, size, 2))
-    return root
 
 
 @pytest.fixture

@@ -19,12 +19,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-items", type=positive_int, default=None, help="stop after N recordings (resume later)"
     )
 
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="stop (naming its pid) instead of waiting when another run is writing the same cache",
+    )
+
 
 def run(args: argparse.Namespace) -> int:
     from eventsnn.data.cache import preprocess
 
     cfg = config_from_args(args)
-    stats = preprocess(cfg, workers=args.workers, max_items=args.max_items)
+    stats = preprocess(cfg, workers=args.workers, max_items=args.max_items, wait=not args.no_wait)
     if not stats.nothing_to_do and stats.wall_s > 0:
         print(
             f"preprocess: {stats.processed} recordings, {stats.events} events in {stats.wall_s:.1f} s "

@@ -8,15 +8,18 @@
 
 `key` = sha256 of the framing parameters (everything in `FramingConfig` that changes the
 values: n_frames, split_by, time_window, event_count, polarity_sum_channel, resize, dtype), the
-sensor size, the sorted file list with sizes and labels, and `CODE_VERSION`, cut to 16 hex
-digits. Workers (a process pool) read, check, frame and post-process recordings; the parent
-alone writes the h5 file, flushing every few items, so an interrupted run resumes from the
-items marked done. Bad recordings stop the job (`on_error: raise`, the partial cache is
-removed) or are recorded and skipped (`on_error: skip`).
+sensor size, the sorted file list with sizes, modification times (ns) and labels, and
+`CODE_VERSION`, cut to 16 hex digits. Workers (a process pool that dies with its parent, even
+on `kill -9`) read, check, frame and post-process recordings; the parent alone writes the h5
+file, under an OS lock per cache folder, committing rows every few items, so an interrupted
+run resumes from the rows committed. Bad recordings stop the job (`on_error: raise`, the
+partial cache is removed) or are recorded and skipped (`on_error: skip`). The file safety
+(lock, full disk, validation before a resume and before serving) is in `cache_files`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -31,6 +34,26 @@ from pathlib import Path
 
 import numpy as np
 
+from eventsnn.data.cache_files import (
+    COMPLETE,
+    DONE,
+    FINAL,
+    MANIFEST,
+    PARTIAL,
+    RESERVE_BYTES,
+    SKIPPED,
+    TODO,
+    DiskFullError,
+    SpaceReserve,
+    cache_lock,
+    create_partial,
+    disk_full_error,
+    free_bytes,
+    is_disk_full,
+    read_complete,
+    resume_partial,
+    row_crc,
+)
 from eventsnn.data.recordings import (
     Recording,
     dataset_root,
@@ -41,9 +64,9 @@ from eventsnn.data.recordings import (
 from eventsnn.errors import ConfigError, DataError
 from eventsnn.utils.io import atomic_write_text
 
-CODE_VERSION = "eventsnn-frames-1"
-PARTIAL, FINAL, MANIFEST, COMPLETE = "frames.partial.h5", "frames.h5", "manifest.json", "COMPLETE"
-TODO, DONE, SKIPPED = 0, 1, 2
+__all__ = ["COMPLETE", "DONE", "FINAL", "MANIFEST", "PARTIAL", "SKIPPED", "TODO"]  # re-exported
+
+CODE_VERSION = "eventsnn-frames-2"
 FLUSH_EVERY = 32
 
 
@@ -88,7 +111,7 @@ def frame_shape(framing, sensor_size: tuple[int, int, int]) -> tuple[int, int, i
     return (int(framing.n_frames), C, h, w)
 
 
-def cache_key(dataset: str, sensor_size, framing: dict, files: list[tuple[str, int, int, str | None]]) -> str:
+def cache_key(dataset: str, sensor_size, framing: dict, files: list[tuple]) -> str:
     """16 hex digits over everything that decides the cached frames (see module docstring)."""
     blob = json.dumps(
         {
@@ -103,14 +126,16 @@ def cache_key(dataset: str, sensor_size, framing: dict, files: list[tuple[str, i
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _file_rows(root: Path, recs) -> list[tuple[str, int, int, str | None]]:
+def _file_rows(root: Path, recs) -> list[tuple[str, int, int, int, str | None]]:
+    """(relative path, size, mtime in ns, label, split) of every recording (the key's file list)."""
     rows = []
     for r in recs:
         try:
             rel = str(r.path.relative_to(root))
         except ValueError:
             rel = str(r.path)
-        rows.append((rel, r.path.stat().st_size, int(r.label), r.split))
+        st = r.path.stat()
+        rows.append((rel, st.st_size, st.st_mtime_ns, int(r.label), r.split))
     return rows
 
 
@@ -141,7 +166,11 @@ def plan_cache(cfg) -> CachePlan:
 _W: dict = {}
 
 
-def _init_worker(paths, sensor, framing_cfg) -> None:
+def _init_worker(paths, sensor, framing_cfg, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        from eventsnn.utils.process import die_with_parent
+
+        die_with_parent(parent_pid)
     _W.update(paths=paths, sensor=sensor, framing=framing_cfg)
     import torch
 
@@ -149,7 +178,7 @@ def _init_worker(paths, sensor, framing_cfg) -> None:
 
 
 def _frame_one(i: int):
-    """Worker: (i, frames or None, n_events, error or None, decode_s, frame_s)."""
+    """Worker: (i, frames or None, n_events, error or None, decode_s, frame_s, crc32 of the frames)."""
     from eventsnn.events.postprocess import frame_recording
 
     path = _W["paths"][i]
@@ -158,8 +187,8 @@ def _frame_one(i: int):
         frames, n_events, decode_s, frame_s = frame_recording(path, _W["sensor"], _W["framing"])
     except DataError as exc:
         msg = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-        return i, None, 0, msg, time.perf_counter() - t0, 0.0
-    return i, frames, n_events, None, decode_s, frame_s
+        return i, None, 0, msg, time.perf_counter() - t0, 0.0, 0
+    return i, frames, n_events, None, decode_s, frame_s, row_crc(frames)
 
 
 # ---- the job -------------------------------------------------------------------------------------
@@ -179,40 +208,12 @@ class PreprocessStats:
     nothing_to_do: bool = False
 
 
-def _open_partial(plan: CachePlan, dtype: str):
-    import h5py
-
-    path = plan.folder / PARTIAL
-    n = len(plan.recordings)
-    if path.exists():
-        try:
-            f = h5py.File(path, "a")
-            if f.attrs.get("key") == plan.key and f["frames"].shape == (n, *plan.shape):
-                return f
-            f.close()
-        except Exception:  # a run killed mid-write: start over
-            pass
-        path.unlink()
-    plan.folder.mkdir(parents=True, exist_ok=True)
-    f = h5py.File(path, "w")
-    f.attrs["key"] = plan.key
-    f.create_dataset(
-        "frames", shape=(n, *plan.shape), dtype=np.dtype(dtype), chunks=(1, *plan.shape), compression="lzf"
-    )
-    f.create_dataset("labels", data=np.array([r.label for r in plan.recordings], dtype=np.int64))
-    f.create_dataset("status", data=np.zeros(n, dtype=np.int8))
-    f.create_dataset("n_events", data=np.zeros(n, dtype=np.int64))
-    f.create_dataset("error", shape=(n,), dtype=h5py.string_dtype())
-    f.flush()
-    return f
-
-
 def _manifest(cfg, plan: CachePlan, status, n_events, errors) -> dict:
     train, test = split_indices(cfg, plan.recordings)
     member = np.full(len(plan.recordings), "", dtype=object)
     member[train], member[test] = "train", "test"
     rows = _file_rows(plan.root, plan.recordings)
-    fixed = plan.recordings[0].split is not None
+    fixed = bool(plan.recordings) and plan.recordings[0].split is not None
     return {
         "code_version": CODE_VERSION,
         "key": plan.key,
@@ -231,12 +232,13 @@ def _manifest(cfg, plan: CachePlan, status, n_events, errors) -> dict:
             {
                 "path": p,
                 "size": s,
+                "mtime_ns": mt,
                 "label": lab,
                 "split": str(member[i]),
                 "events": int(n_events[i]),
                 "status": "done" if status[i] == DONE else "skipped",
             }
-            for i, (p, s, lab, _) in enumerate(rows)
+            for i, (p, s, mt, lab, _) in enumerate(rows)
         ],
         "skipped": [{"path": rows[i][0], "reason": errors[i]} for i in np.flatnonzero(status == SKIPPED)],
     }
@@ -250,6 +252,7 @@ def preprocess(
     on_item: Callable[[int], None] | None = None,
     progress: bool = True,
     verbose: bool = True,
+    wait: bool = True,
 ) -> PreprocessStats:
     """Fill (or resume) the cache of the configured data set; see the module docstring.
 
@@ -257,55 +260,103 @@ def preprocess(
         workers: processes (default `data.preprocess_workers`, 0 = all cores; 1 = in-process).
         max_items: stop after this many recordings this run (leaves a resumable partial cache).
         on_item: called with each recording index after it is written (tests inject failures).
+        wait: when another run holds the folder's lock, wait for it (True) or raise `DataError`.
     """
+    if max_items is not None and max_items < 1:
+        raise ValueError(f"preprocess: max_items must be >= 1, got {max_items}")
+    if workers is not None and workers < 0:
+        raise ValueError(f"preprocess: workers must be >= 0, got {workers}")
+    say = print if verbose else (lambda _msg: None)
     plan = plan_cache(cfg)
     stats = PreprocessStats(plan.folder, plan.complete)
     if plan.complete:
-        stats.nothing_to_do = True
-        if verbose:
-            print(
-                f"preprocess: cache complete at {plan.folder} ({len(plan.recordings)} recordings); "
-                "nothing to do"
-            )
-        return stats
-    f = _open_partial(plan, cfg.framing.dtype)
-    try:
-        _run(cfg, plan, f, stats, workers, max_items, on_item, progress, verbose)
-    except DataError:
-        f.close()
-        shutil.rmtree(plan.folder, ignore_errors=True)  # a bad recording: nothing half-written stays
-        raise
-    except BaseException:
-        f.flush()
-        f.close()  # resumable: frames.partial.h5 keeps every item marked done
-        raise
-    status = f["status"][:]
-    if np.any(status == TODO):
-        f.close()
-        if verbose:
-            print(
-                f"preprocess: stopped with {int((status != TODO).sum())}/{len(status)} recordings in "
-                f"{plan.folder / PARTIAL}; run again to resume"
-            )
-        return stats
-    errors = [e.decode() if isinstance(e, bytes) else str(e) for e in f["error"][:]]
-    n_events = f["n_events"][:]
-    f.attrs["complete"] = True
-    f.close()
-    manifest = _manifest(cfg, plan, status, n_events, errors)
-    os.replace(plan.folder / PARTIAL, plan.folder / FINAL)
-    atomic_write_text(plan.folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
-    atomic_write_text(plan.folder / COMPLETE, f"{plan.key}\n")
-    stats.complete = True
-    if verbose:
-        print(
-            f"preprocess: cache complete at {plan.folder} ({len(status)} recordings, "
-            f"{int((status == SKIPPED).sum())} skipped)"
-        )
+        return _nothing_to_do(plan, stats, say)
+    with cache_lock(plan.folder, wait=wait, say=say):
+        if plan.complete:  # finished by the run we waited for
+            return _nothing_to_do(plan, stats, say)
+        _write(cfg, plan, stats, workers, max_items, on_item, progress, say)
     return stats
 
 
-def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, verbose) -> None:
+def _nothing_to_do(plan: CachePlan, stats: PreprocessStats, say) -> PreprocessStats:
+    read_complete(plan.folder, plan.key, len(plan.recordings))  # a damaged complete cache is an error
+    stats.complete, stats.nothing_to_do = True, True
+    say(f"preprocess: cache complete at {plan.folder} ({len(plan.recordings)} recordings); nothing to do")
+    return stats
+
+
+def _write(cfg, plan, stats, workers, max_items, on_item, progress, say) -> None:
+    """Under the folder's lock: open or resume the partial file, frame the rest, finish the cache."""
+    row_bytes = int(np.prod(plan.shape)) * np.dtype(cfg.framing.dtype).itemsize
+    reserve = SpaceReserve(plan.folder, RESERVE_BYTES + 2 * row_bytes)
+    created = not plan.folder.exists()
+    try:
+        reserve.take()
+    except DiskFullError:
+        if created:
+            shutil.rmtree(plan.folder, ignore_errors=True)
+        raise
+    path, n = plan.folder / PARTIAL, len(plan.recordings)
+    f = None
+    try:
+        if path.exists():
+            f = resume_partial(path, plan.key, (n, *plan.shape), say)
+        if f is None:
+            labels = np.array([r.label for r in plan.recordings], dtype=np.int64)
+            f = create_partial(path, plan.key, labels, plan.shape, cfg.framing.dtype)
+        _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, 2 * row_bytes)
+        status = f["status"][:]
+        if not np.any(status == TODO):
+            f.attrs["complete"] = True
+        f.flush()
+    except DataError as exc:
+        _close(f, reserve)
+        if not isinstance(exc, DiskFullError):  # a bad recording: nothing half-written stays
+            shutil.rmtree(plan.folder, ignore_errors=True)
+        raise
+    except BaseException as exc:
+        full = disk_full_error(plan.folder, _committed(f), n) if is_disk_full(exc) else None
+        _close(f, reserve)  # resumable: frames.partial.h5 keeps every committed row
+        if full is not None:
+            raise full from None
+        raise
+    errors = [e.decode() if isinstance(e, bytes) else str(e) for e in f["error"][:]]
+    n_events = f["n_events"][:]
+    _close(f, reserve)
+    if np.any(status == TODO):
+        say(
+            f"preprocess: stopped with {int((status != TODO).sum())}/{n} recordings in {path}; "
+            "run again to resume"
+        )
+        return
+    manifest = _manifest(cfg, plan, status, n_events, errors)
+    os.replace(path, plan.folder / FINAL)
+    atomic_write_text(plan.folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    atomic_write_text(plan.folder / COMPLETE, f"{plan.key}\n")
+    stats.complete = True
+    skipped = int((status == SKIPPED).sum())
+    say(f"preprocess: cache complete at {plan.folder} ({n} recordings, {skipped} skipped)")
+
+
+def _committed(f) -> int:
+    try:
+        return int((f["status"][:] != TODO).sum()) if f is not None else 0
+    except Exception:
+        return 0
+
+
+def _close(f, reserve: SpaceReserve) -> None:
+    """Free the reserve first (HDF5 needs room to flush its caches), then flush and close."""
+    reserve.release()
+    if f is None:
+        return
+    with contextlib.suppress(Exception):
+        f.flush()
+    with contextlib.suppress(Exception):
+        f.close()
+
+
+def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_free) -> None:
     from tqdm import tqdm
 
     status = f["status"][:]
@@ -317,18 +368,24 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, verbose) ->
         return
     workers = workers if workers is not None else cfg.data.preprocess_workers
     workers = min(workers or os.cpu_count() or 1, len(todo))
-    if verbose:
-        done = n - int((status == TODO).sum())
-        print(
-            f"preprocess: {plan.dataset} -> {plan.folder} ({n} recordings, {done} already cached, "
-            f"{workers} process{'es' if workers > 1 else ''})"
-        )
+    done = n - int((status == TODO).sum())
+    say(
+        f"preprocess: {plan.dataset} -> {plan.folder} ({n} recordings, {done} already cached, "
+        f"{workers} process{'es' if workers > 1 else ''})"
+    )
     paths = [str(r.path) for r in plan.recordings]
     init = (paths, plan.sensor_size, cfg.framing)
-    frames_ds, status_ds, events_ds, error_ds = f["frames"], f["status"], f["n_events"], f["error"]
-    bar = tqdm(
-        total=n, initial=n - int((status == TODO).sum()), unit="rec", disable=not progress, mininterval=1.0
-    )
+    frames_ds, events_ds, error_ds, crc_ds = f["frames"], f["n_events"], f["error"], f["crc"]
+    pending: list[tuple[int, int]] = []  # (row, status) written but not yet committed
+
+    def commit() -> None:
+        f.flush()  # the rows' frames reach the file before their status says so
+        for i, st in pending:
+            f["status"][i] = st
+        f.flush()
+        pending.clear()
+
+    bar = tqdm(total=n, initial=done, unit="rec", disable=not progress, mininterval=1.0)
     t_start = time.perf_counter()
     pool = None
     try:
@@ -341,7 +398,10 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, verbose) ->
             first = [_frame_one(todo[0])]
             torch.set_num_threads(threads)
             pool = ProcessPoolExecutor(
-                workers, mp_context=mp.get_context("fork"), initializer=_init_worker, initargs=init
+                workers,
+                mp_context=mp.get_context("fork"),
+                initializer=_init_worker,
+                initargs=(*init, os.getpid()),
             )
             rest = todo[1:]
             chunk = max(1, min(16, len(rest) // (workers * 8)))
@@ -349,33 +409,44 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, verbose) ->
         else:
             _init_worker(*init)
             results = map(_frame_one, todo)
-        for k, (i, frames, n_ev, err, t_dec, t_fr) in enumerate(results):
+        for k, (i, frames, n_ev, err, t_dec, t_fr, crc) in enumerate(results):
             stats.decode_s += t_dec
             stats.frame_s += t_fr
             if err is not None:
                 if cfg.data.on_error != "skip":
                     raise DataError(err)
-                status_ds[i], error_ds[i] = SKIPPED, err
+                error_ds[i] = err
+                pending.append((i, SKIPPED))
                 stats.skipped += 1
-                if verbose:
+                if progress:
                     tqdm.write(f"preprocess: skipped {err}")
+                else:
+                    say(f"preprocess: skipped {err}")
             else:
+                if free_bytes(plan.folder) < min_free:
+                    commit()
+                    raise disk_full_error(plan.folder, n - len(todo) + k, n)
                 t0 = time.perf_counter()
                 frames_ds[i] = frames
-                events_ds[i] = n_ev
-                status_ds[i] = DONE
+                events_ds[i], crc_ds[i] = n_ev, crc
+                pending.append((i, DONE))
                 stats.write_s += time.perf_counter() - t0
                 stats.processed += 1
                 stats.events += n_ev
             if (k + 1) % FLUSH_EVERY == 0:
-                f.flush()
+                commit()
             if on_item is not None:
                 on_item(i)
             bar.update(1)
             if k % 64 == 0:
                 el = max(time.perf_counter() - t_start, 1e-9)
                 bar.set_postfix_str(f"{stats.events / el / 1e6:.2f} Mev/s", refresh=False)
-        f.flush()
+        commit()
+    except BaseException as exc:
+        if not isinstance(exc, DataError) and not is_disk_full(exc):
+            with contextlib.suppress(Exception):
+                commit()  # interrupted: keep what was framed
+        raise
     finally:
         bar.close()
         stats.wall_s = time.perf_counter() - t_start

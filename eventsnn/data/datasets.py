@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eventsnn.data.cache import COMPLETE, FINAL, MANIFEST, SKIPPED, plan_cache, preprocess
+from eventsnn.data.cache import FINAL, MANIFEST, SKIPPED, plan_cache, preprocess
+from eventsnn.data.cache_files import read_complete
 from eventsnn.data.recordings import split_indices
 from eventsnn.errors import DataError
 
@@ -58,7 +59,15 @@ class CachedFramesDataset:
     def __getitem__(self, i: int):
         import torch
 
-        x = torch.from_numpy(np.ascontiguousarray(self._frames()[int(self.indices[i])]))  # [T,C,H,W]
+        row = int(self.indices[i])
+        try:
+            x = torch.from_numpy(np.ascontiguousarray(self._frames()[row]))  # [T,C,H,W]
+        except (OSError, RuntimeError, KeyError) as exc:
+            reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            raise DataError(
+                f"{self.h5_path}: row {row} cannot be read ({reason}); delete {Path(self.h5_path).parent} "
+                "and run `eventsnn preprocess` again"
+            ) from None
         if not x.is_floating_point() or x.dtype != torch.float32:
             x = x.to(torch.float32)
         return x, int(self.labels[i])
@@ -83,13 +92,7 @@ def build_event_datasets(cfg) -> tuple[CachedFramesDataset, CachedFramesDataset,
         if not stats.complete:
             raise DataError(f"{plan.folder}: the preprocess job stopped before the cache was complete")
     manifest = json.loads((plan.folder / MANIFEST).read_text())
-    if not (plan.folder / COMPLETE).is_file():
-        raise DataError(f"{plan.folder}: cache is not marked COMPLETE")
-    import h5py
-
-    with h5py.File(plan.folder / FINAL, "r") as f:
-        labels = f["labels"][:]
-        status = f["status"][:]
+    labels, status = read_complete(plan.folder, plan.key, len(plan.recordings))  # no unwritten row
     train, test = split_indices(cfg, plan.recordings)
     train = train[status[train] != SKIPPED]
     test = test[status[test] != SKIPPED]

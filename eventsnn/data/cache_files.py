@@ -1,0 +1,237 @@
+"""The frame cache's files and their safety: one writer per folder, disk space, validation.
+
+    <cache_dir>/<dataset>/<key>.lock          OS lock (flock via `filelock`): one writer per folder
+    <cache_dir>/<dataset>/<key>.lock.pid      the holder's pid and host (read for the message)
+    <cache_dir>/<dataset>/<key>/frames.partial.h5   rows written so far (see below)
+                               /.space-reserve     room kept for HDF5 to close after a full disk
+
+A partial file row `i` counts only when `status[i]` is DONE or SKIPPED. A row's frames and its
+crc32 are written first; its status only after the frames were flushed (`commit`), so a
+killed run never marks an unwritten row done. Before a partial file is resumed, every DONE
+row is read back and its crc32 compared; failing rows are framed again, and a file that
+cannot be opened is discarded with a message. A complete `frames.h5` is checked when it is
+opened (readable, same key, no unwritten row) and every read error names the file and row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import socket
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from eventsnn.errors import DataError
+from eventsnn.utils.io import atomic_write_text
+
+PARTIAL, FINAL, MANIFEST, COMPLETE = "frames.partial.h5", "frames.h5", "manifest.json", "COMPLETE"
+RESERVE = ".space-reserve"
+TODO, DONE, SKIPPED = 0, 1, 2
+RESERVE_BYTES = 4 << 20  # HDF5's dirty metadata and chunk cache fit in this, with room to spare
+
+
+class DiskFullError(DataError):
+    """The cache's file system is full; the partial file is kept for the next run."""
+
+
+def row_crc(frames: np.ndarray) -> int:
+    """crc32 of one row's bytes (C order), stored beside the row and checked before a resume."""
+    return zlib.crc32(np.ascontiguousarray(frames).view(np.uint8).reshape(-1)) & 0xFFFFFFFF
+
+
+# ---- one writer per folder -----------------------------------------------------------------------
+@contextlib.contextmanager
+def cache_lock(folder: Path, *, wait: bool = True, say: Callable[[str], None] = print) -> Iterator[None]:
+    """Hold the OS lock of cache `folder`; wait for another holder, or raise `DataError` (`wait=False`).
+
+    The lock file lies beside the folder (removing the folder never removes a held lock) and is
+    released by the kernel when its holder dies, `kill -9` included.
+    """
+    from filelock import FileLock, Timeout
+
+    lock_path = folder.with_name(folder.name + ".lock")
+    owner = folder.with_name(folder.name + ".lock.pid")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = _holder(owner)
+        if not wait:
+            raise DataError(
+                f"{folder}: another preprocess run ({holder}) is writing this cache; "
+                "wait for it to finish, or run again without --no-wait to wait"
+            ) from None
+        say(f"preprocess: {folder} is being written by {holder}; waiting for it to finish")
+        lock.acquire()
+    try:
+        atomic_write_text(owner, f"{os.getpid()} {socket.gethostname()}\n")
+        yield
+    finally:
+        owner.unlink(missing_ok=True)
+        lock.release()
+
+
+def _holder(owner: Path) -> str:
+    try:
+        pid, host = owner.read_text().split()[:2]
+    except (OSError, ValueError):
+        return "a process that has not recorded its pid yet"
+    return f"pid {pid}" + ("" if host == socket.gethostname() else f" on host {host}")
+
+
+# ---- disk space -----------------------------------------------------------------------------------
+def human_bytes(n: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} GiB"  # pragma: no cover
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc` (or an exception it was raised from) is ENOSPC, as OSError or inside h5py's text."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "errno", None) == errno.ENOSPC or "errno = 28" in str(seen):
+            return True
+        if "No space left on device" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class SpaceReserve:
+    """A file of `nbytes` in `folder` that is deleted when the disk fills, so HDF5 can still
+    flush and close its file (without it, closing on a full disk segfaults)."""
+
+    def __init__(self, folder: Path, nbytes: int) -> None:
+        self.path, self.nbytes = folder / RESERVE, int(nbytes)
+
+    def take(self) -> None:
+        """Allocate the reserve; `DiskFullError` when even that does not fit."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.posix_fallocate(fd, 0, self.nbytes)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self.release()
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise DiskFullError(
+                f"{self.path.parent}: disk full ({human_bytes(free_bytes(self.path.parent))} free; "
+                f"the cache needs at least {human_bytes(self.nbytes)} more to start): free some space "
+                "and run again"
+            ) from None
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def free_bytes(folder: Path) -> int:
+    """Bytes free for this user on the file system that holds `folder`."""
+    return shutil.disk_usage(folder).free
+
+
+def disk_full_error(folder: Path, done: int, total: int) -> DiskFullError:
+    return DiskFullError(
+        f"{folder}: disk full ({human_bytes(free_bytes(folder))} free); {done}/{total} recordings are "
+        f"kept in {PARTIAL}: free some space and run again to resume"
+    )
+
+
+# ---- the partial file ----------------------------------------------------------------------------
+def create_partial(path: Path, key: str, labels: np.ndarray, shape: tuple[int, ...], dtype: str):
+    """A new partial file: frames `[N, *shape]` (lzf, one chunk per row), labels, status, crc."""
+    import h5py
+
+    n = len(labels)
+    f = h5py.File(path, "w", rdcc_nbytes=0)  # rows are written once: no chunk cache, disk use is visible
+    f.attrs["key"] = key
+    f.create_dataset(
+        "frames", shape=(n, *shape), dtype=np.dtype(dtype), chunks=(1, *shape), compression="lzf"
+    )
+    f.create_dataset("labels", data=np.asarray(labels, dtype=np.int64))
+    f.create_dataset("status", data=np.zeros(n, dtype=np.int8))
+    f.create_dataset("crc", data=np.zeros(n, dtype=np.uint32))
+    f.create_dataset("n_events", data=np.zeros(n, dtype=np.int64))
+    f.create_dataset("error", shape=(n,), dtype=h5py.string_dtype())
+    f.flush()
+    return f
+
+
+def resume_partial(path: Path, key: str, shape: tuple[int, ...], say: Callable[[str], None]):
+    """The partial file at `path` opened for appending with every bad DONE row reset to TODO,
+    or None (after saying why) when it cannot be used and has been deleted."""
+    import h5py
+
+    try:
+        f = h5py.File(path, "a", rdcc_nbytes=0)
+    except Exception as exc:  # h5py raises OSError, RuntimeError, KeyError for damaged files
+        return _discard(path, f"unreadable ({_first_line(exc)})", say)
+    try:
+        if f.attrs.get("key") != key or f["frames"].shape != shape or "crc" not in f:
+            f.close()
+            return _discard(path, "written for other parameters", say)
+        status, crc = f["status"][:], f["crc"][:]
+        bad = []
+        for i in np.flatnonzero(status == DONE):
+            try:
+                ok = row_crc(f["frames"][i]) == crc[i]
+            except Exception:  # a damaged chunk
+                ok = False
+            if not ok:
+                bad.append(int(i))
+        if bad:
+            f["status"][np.asarray(bad)] = TODO
+            f.flush()
+            say(f"preprocess: {len(bad)} rows of {path} failed their check; framing them again")
+        return f
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            f.close()
+        return _discard(path, f"damaged ({_first_line(exc)})", say)
+
+
+def _discard(path: Path, why: str, say: Callable[[str], None]) -> None:
+    say(f"preprocess: discarding {path}: {why}; starting over")
+    path.unlink(missing_ok=True)
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
+# ---- the complete file ---------------------------------------------------------------------------
+def read_complete(folder: Path, key: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, status) of the complete cache in `folder`, after checking that it can be served."""
+    import h5py
+
+    path = folder / FINAL
+    again = f"delete {folder} and run `eventsnn preprocess` again"
+    try:
+        with h5py.File(path, "r") as f:
+            found_key = f.attrs.get("key")
+            labels, status = f["labels"][:], f["status"][:]
+            rows = f["frames"].shape[0]
+    except Exception as exc:
+        raise DataError(f"{path}: the cache file is unreadable ({_first_line(exc)}); {again}") from None
+    if found_key != key or rows != n or len(status) != n:
+        raise DataError(f"{path}: the cache file does not match its folder (key or row count); {again}")
+    unwritten = np.flatnonzero(status == TODO)
+    if len(unwritten):
+        raise DataError(
+            f"{path}: {len(unwritten)} rows were never written (first: row {int(unwritten[0])}); {again}"
+        )
+    return labels, status
