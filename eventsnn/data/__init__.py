@@ -5,13 +5,18 @@ Static-image data sets live in `eventsnn.data.images`; the embedded demo data in
 """
 
 from eventsnn.data.cache import PreprocessStats, cache_key, plan_cache, preprocess
-from eventsnn.data.datasets import CachedFramesDataset, EventDataInfo, build_event_datasets
+from eventsnn.data.datasets import (
+    CachedFramesDataset,
+    EventDataInfo,
+    build_event_datasets,
+    load_raw_split,
+    raw_recordings,
+)
 from eventsnn.data.recordings import (
     RawRecordings,
     Recording,
     list_all_recordings,
     list_recordings,
-    load_raw_split,
     per_class_split,
     random_split,
     read_recording,
@@ -34,6 +39,7 @@ __all__ = [
     "plan_cache",
     "preprocess",
     "random_split",
+    "raw_recordings",
     "read_recording",
     "sensor_size_for",
     "split_recordings",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from eventsnn.data.cache import FINAL, MANIFEST, SKIPPED, plan_cache, preprocess
 from eventsnn.data.cache_files import read_complete
-from eventsnn.data.recordings import split_indices
+from eventsnn.data.recordings import RawRecordings, split_indices
 from eventsnn.errors import DataError
 
 
@@ -34,14 +35,29 @@ class EventDataInfo:
 
 
 class CachedFramesDataset:
-    """Indices into a complete cache's `frames.h5`; `(float tensor [T, C, H, W], int label)` items."""
+    """Indices into a complete cache's `frames.h5`; `(float tensor [T, C, H, W], int label)` items.
 
-    def __init__(self, h5_path: str | os.PathLike[str], indices, labels):
+    `paths` (optional): the recording behind each served item, same order (`raw_recordings`).
+    """
+
+    def __init__(
+        self,
+        h5_path: str | os.PathLike[str],
+        indices,
+        labels,
+        *,
+        paths: Sequence[Path] | None = None,
+        sensor_size: tuple[int, int, int] | None = None,
+    ):
         self.h5_path = str(h5_path)
         self.indices = np.asarray(indices, dtype=np.int64)
         self.labels = np.asarray(labels, dtype=np.int64)  # labels of `indices`, same order
         if len(self.labels) != len(self.indices):
             raise DataError(f"{h5_path}: {len(self.indices)} indices but {len(self.labels)} labels")
+        self.paths = None if paths is None else tuple(Path(p) for p in paths)
+        if self.paths is not None and len(self.paths) != len(self.indices):
+            raise DataError(f"{h5_path}: {len(self.indices)} indices but {len(self.paths)} recordings")
+        self.sensor_size = sensor_size
         self._file = None
         self._pid = None
 
@@ -106,4 +122,34 @@ def build_event_datasets(cfg) -> tuple[CachedFramesDataset, CachedFramesDataset,
         train_size=len(train),
         test_size=len(test),
     )
-    return CachedFramesDataset(h5, train, labels[train]), CachedFramesDataset(h5, test, labels[test]), info
+    sensor = info.sensor_size
+
+    def served(idx: np.ndarray) -> CachedFramesDataset:
+        paths = [plan.recordings[i].path for i in idx]
+        return CachedFramesDataset(h5, idx, labels[idx], paths=paths, sensor_size=sensor)
+
+    return served(train), served(test), info
+
+
+def raw_recordings(dataset: CachedFramesDataset) -> RawRecordings:
+    """The raw recordings behind exactly the items a cached data set serves (same order, skipped
+    recordings left out): `(events, label)` on access, for event-level perturbations.
+
+    Raises:
+        DataError: `dataset` is not a cached event data set that knows its recordings.
+    """
+    paths = getattr(dataset, "paths", None)
+    if paths is None or getattr(dataset, "sensor_size", None) is None:
+        raise DataError(
+            f"raw recordings: {type(dataset).__name__} is not a cached event data set with its recordings"
+        )
+    return RawRecordings(list(zip(paths, dataset.labels.tolist(), strict=True)), dataset.sensor_size)
+
+
+def load_raw_split(cfg, split: str = "test") -> tuple[RawRecordings, tuple[int, int, int]]:
+    """Raw recordings of exactly the items the frame cache serves for `split` ("train"/"test")
+    and the sensor size (builds the cache when it is missing, like `build_event_datasets`)."""
+    if split not in ("train", "test"):
+        raise DataError(f"load_raw_split: split must be 'train' or 'test', got {split!r}")
+    train, test, info = build_event_datasets(cfg)
+    return raw_recordings(train if split == "train" else test), tuple(info.sensor_size)

@@ -13,22 +13,22 @@ Layouts (nothing is ever downloaded; a missing folder raises `DataError` naming 
 File lists are sorted by path (lexical, as torchvision's DatasetFolder that the reference
 SpikingResformer/spikingjelly pipeline reads), classes are the sorted class-folder names.
 
-Per-class split (the reference's `DatasetSplitter(rate=0.9)`): for each class, the first
-floor(n_c * train_fraction) files of its sorted list train, the rest test (for CIFAR10-DVS:
+Per-class split (`eventsnn.data.splits`, the one split of every data set): for each class, the
+first floor(n_c * train_fraction) files of its sorted list train, the rest test (for CIFAR10-DVS:
 900 / 100 per class). Random split: a seeded permutation of each class, same sizes.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from eventsnn.data.splits import per_class_split, random_split
 from eventsnn.errors import DataError
-from eventsnn.events.io import check_events, declared_sensor_size, read_events
+from eventsnn.events.io import declared_sensor_size, read_events, read_recording
 
 SENSOR_SIZES = {
     "cifar10dvs": (128, 128, 2),
@@ -149,35 +149,6 @@ def list_all_recordings(cfg) -> tuple[list[Recording], tuple[str, ...]]:
     return recs, names
 
 
-def per_class_split(labels: Sequence[int], train_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, test): per class (in list order) the first floor(n_c * f) train, the rest test."""
-    labels = np.asarray(labels)
-    train, test = [], []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        k = int(len(idx) * train_fraction + 1e-9)
-        train.append(idx[:k])
-        test.append(idx[k:])
-    return _cat(train), _cat(test)
-
-
-def random_split(labels: Sequence[int], train_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Like `per_class_split`, but each class is shuffled with `seed` first (indices sorted)."""
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    train, test = [], []
-    for c in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        k = int(len(idx) * train_fraction + 1e-9)
-        train.append(np.sort(idx[:k]))
-        test.append(np.sort(idx[k:]))
-    return np.sort(_cat(train)), np.sort(_cat(test))
-
-
-def _cat(parts: list[np.ndarray]) -> np.ndarray:
-    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-
-
 def split_indices(cfg, recs: Sequence[Recording]) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) indices into `recs`: the fixed split when the data set has one, else the config's."""
     if recs and recs[0].split is not None:
@@ -230,14 +201,6 @@ def _sensor_from_file(path: Path) -> tuple[int, int, int]:
     return (int(ev["x"].max()) + 1, int(ev["y"].max()) + 1, 2)
 
 
-def read_recording(path: str | os.PathLike[str], sensor_size: tuple[int, ...] | None = None) -> np.ndarray:
-    """One recording -> events (`eventsnn.events.io.EVENT_DTYPE`), checked against `sensor_size`."""
-    ev = read_events(path)
-    if sensor_size is not None:
-        check_events(ev, sensor_size, path)
-    return ev
-
-
 class RawRecordings(Sequence):
     """Lazy `(events, label)` items of a list of recordings (read on access)."""
 
@@ -253,11 +216,3 @@ class RawRecordings(Sequence):
             return [self[k] for k in range(*i.indices(len(self)))]
         path, label = self.items[i]
         return read_recording(path, self.sensor_size), int(label)
-
-
-def load_raw_split(cfg, split: str = "test") -> tuple[RawRecordings, tuple[int, int, int]]:
-    """Raw recordings of one split, `(events, label)` on access, and the sensor size (robustness)."""
-    if split not in ("train", "test"):
-        raise DataError(f"load_raw_split: split must be 'train' or 'test', got {split!r}")
-    sensor = sensor_size_for(cfg)
-    return RawRecordings(list_recordings(cfg, split), sensor), sensor

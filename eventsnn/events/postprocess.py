@@ -115,13 +115,41 @@ def from_config(cfg) -> FramePostprocess:
     return FramePostprocess(cfg.polarity_sum_channel, resize, cfg.dtype)
 
 
-def frames_from_config(events: Any, sensor_size: tuple[int, int, int], cfg, *, device: Any = None):
-    """`to_frames` with a FramingConfig's framing fields, then its post-processing."""
-    from eventsnn.events.frame import to_frames
+@dataclass(frozen=True)
+class ConfiguredFramer:
+    """`to_frames` with a FramingConfig's framing fields and a fixed sensor: events -> counts
+    `[T, P, H, W]` (a hashable, printable callable; picklable for DataLoader workers)."""
 
-    frames = to_frames(
-        events,
-        sensor_size,
+    sensor_size: tuple[int, int, int]
+    n_frames: int | None = 10
+    split_by: str = "count"
+    time_window: float | None = None
+    event_count: int | None = None
+    backend: str = "auto"
+    device: Any = None
+
+    def __call__(self, events: Any):
+        from eventsnn.events.frame import to_frames
+
+        return to_frames(
+            events,
+            self.sensor_size,
+            n_frames=self.n_frames,
+            split_by=self.split_by,
+            time_window=self.time_window,
+            event_count=self.event_count,
+            backend=self.backend,
+            device=self.device,
+        )
+
+
+def framer_from_config(cfg, sensor_size: tuple[int, ...], *, device: Any = None) -> ConfiguredFramer:
+    """THE one place a FramingConfig becomes a framing call: events -> counts `[T, P, H, W]`.
+
+    The cache (`frames_from_config`) and the robustness job's event-level sweeps both frame with it.
+    """
+    return ConfiguredFramer(
+        tuple(int(v) for v in sensor_size),
         n_frames=cfg.n_frames,
         split_by=cfg.split_by,
         time_window=cfg.time_window,
@@ -129,7 +157,11 @@ def frames_from_config(events: Any, sensor_size: tuple[int, int, int], cfg, *, d
         backend=cfg.backend,
         device=device,
     )
-    return from_config(cfg)(frames)
+
+
+def frames_from_config(events: Any, sensor_size: tuple[int, int, int], cfg, *, device: Any = None):
+    """Events -> model input: `framer_from_config(cfg, sensor_size)` then `from_config(cfg)`."""
+    return from_config(cfg)(framer_from_config(cfg, sensor_size, device=device)(events))
 
 
 def frame_recording(path, sensor_size: tuple[int, int, int], cfg) -> tuple[np.ndarray, int, float, float]:

@@ -2,13 +2,12 @@
 
 Order (every check before any work): sweeps validated -> checkpoint files exist -> each checkpoint
 is of the configured model -> data -> models loaded (strict) -> sweep -> reports -> analysis.
-The engine supplies the model loader and the evaluation; the data layer supplies the raw test
-recordings (`eventsnn.data.load_raw_split`, same split as the framed cache).
+The engine supplies the model loader and the evaluation; the data layer supplies the raw recordings
+behind exactly the test items the frame cache serves (`eventsnn.data.raw_recordings(data.test)`).
 """
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,37 +29,27 @@ def precheck_checkpoints(cfg: RunConfig, checkpoints: Sequence[tuple[str, Path]]
         check_checkpoint_model(read_checkpoint(path), cfg.model.name, where=path)
 
 
-def event_source(cfg: RunConfig) -> EventSource:
-    """Raw test recordings of the configured data set, framed with `cfg.framing` on the fly."""
-    try:
-        from eventsnn.data import load_raw_split
-    except ImportError:
-        raise DataError(
-            "robustness: eventsnn.data.load_raw_split(cfg, 'test') is not available; event-level sweeps "
-            "need the raw test recordings"
-        ) from None
-    from eventsnn.events import to_frames
-    from eventsnn.events.postprocess import from_config
+def event_source(cfg: RunConfig, data: Any) -> EventSource:
+    """The raw recordings behind exactly the test items the frame cache serves (`data.test`; same
+    order, recordings the cache skipped left out), framed on the fly with `cfg.framing` by the same
+    configured framer and post-processing that made the cache.
 
-    recordings, sensor_size = load_raw_split(cfg, "test")
-    f = cfg.framing
-    frame = functools.partial(
-        to_frames,
-        sensor_size=tuple(sensor_size),
-        n_frames=f.n_frames,
-        split_by=f.split_by,
-        time_window=f.time_window,
-        event_count=f.event_count,
-        backend=f.backend,
-    )
-    return EventSource(recordings, tuple(sensor_size), frame, from_config(f))
+    Raises:
+        DataError: `data.test` is not a cached event data set (images, or frames without recordings).
+    """
+    from eventsnn.data import raw_recordings
+    from eventsnn.events.postprocess import framer_from_config, from_config
+
+    recordings = raw_recordings(data.test)
+    sensor = tuple(recordings.sensor_size)
+    return EventSource(recordings, sensor, framer_from_config(cfg.framing, sensor), from_config(cfg.framing))
 
 
 def default_source(cfg: RunConfig, data: Any) -> EventSource | FramedSource:
-    """The raw test recordings; without them (no `load_raw_split`), when every sweep is spike level,
+    """The raw test recordings the cache serves; without them, when every sweep is spike level,
     the framed test set (counts: requires `framing.resize: null`)."""
     try:
-        return event_source(cfg)
+        return event_source(cfg, data)
     except DataError as exc:
         if any(s.level == "event" for s in cfg.robustness.sweeps):
             raise
@@ -96,7 +85,7 @@ def robustness_job(
     `test` set feeds the analysis, `num_classes` the evaluation), `load_model(path)` =
     `engine.jobs.load_model_for_eval(cfg, path, data)`, `evaluate(model, loader)` =
     `engine.evaluate.evaluate_model(model, loader, device, data.num_classes)`, `source` =
-    `event_source(cfg)` (raw test recordings from `eventsnn.data.load_raw_split`).
+    `event_source(cfg, data)` (the raw recordings of exactly the test items the cache serves).
     """
     import torch
     from torch.utils.data import DataLoader

@@ -48,6 +48,26 @@ def test_per_class_split_by_hand():
     assert te[:100].tolist() == list(range(900, 1000))
 
 
+def test_one_split_for_images_and_events_pins_the_digit_counts():
+    """The 1,797 scikit-learn digits at 0.9: floor per class (exact rational arithmetic here),
+    1,612 train / 185 test, the same for the image data set and for any list of labels."""
+    from fractions import Fraction
+
+    from sklearn.datasets import load_digits
+
+    from eventsnn.data.images import DigitsImages
+
+    target = load_digits().target
+    expected = sum(int(Fraction(int(n)) * Fraction(9, 10)) for n in np.bincount(target))
+    assert expected == 1612
+    train, test = per_class_split(target, 0.9)
+    assert (len(train), len(test)) == (1612, 185)
+    images = DigitsImages(True, size=8)
+    assert len(images) == 1612 and len(DigitsImages(False, size=8)) == 185
+    assert images.labels.tolist() == target[train].tolist()
+    assert len(per_class_split([0] * 100, 0.29)[0]) == 29  # 0.29 * 100 = 28.999999999999996 in floats
+
+
 def test_random_split_seeded():
     labels = np.repeat(np.arange(3), 20)
     a = random_split(labels, 0.9, seed=1)
@@ -83,7 +103,8 @@ def test_folder_listing_sorted(tmp_path):
     assert [p.name for p, _ in test] == ["a_3.aedat4", "b_2.aedat4"]  # floor(2*.9)=1, floor(3*.9)=2 train
     limited = _cfg("data.dataset=folder", f"data.root={tmp_path}", "data.limit_per_class=1")
     assert [r.path.name for r in list_all_recordings(limited)[0]] == ["a_0.aedat4", "b_1.aedat4"]
-    raw, sensor = load_raw_split(cfg, "test")
+    cached = _cfg("data.dataset=folder", f"data.root={tmp_path}", f"data.cache_dir={tmp_path / 'cache'}")
+    raw, sensor = load_raw_split(cached, "test")
     events, label = raw[1]
     assert sensor == (16, 12, 2) and label == 1
     np.testing.assert_array_equal(events, ev)
@@ -116,7 +137,7 @@ def test_nmnist_and_gesture_layouts(tmp_path, real_data):
         for digit in ("3", "7"):
             (tmp_path / "NMNIST" / split / digit).mkdir(parents=True)
             shutil.copy(real_data / "sample_nmnist.bin", tmp_path / "NMNIST" / split / digit / "00001.bin")
-    cfg = _cfg("data.dataset=nmnist", f"data.root={tmp_path}")
+    cfg = _cfg("data.dataset=nmnist", f"data.root={tmp_path}", f"data.cache_dir={tmp_path / 'cache'}")
     train, test, names = split_recordings(cfg)
     assert names == tuple(str(d) for d in range(10)) and sensor_size_for(cfg) == (34, 34, 2)
     assert [lab for _, lab in train] == [3, 7] and all("Test" in str(p) for p, _ in test)

@@ -104,8 +104,6 @@ def test_job_end_to_end_writes_reports_and_analysis(cfg_file, tmp_path, engine_e
 
     from .test_sweep import CountingEvaluate
 
-    if engine_evaluate:
-        pytest.importorskip("eventsnn.models")
     cfg = load_config(cfg_file, ["train.device=cpu"])
     src, data, args, load_model = _job_inputs(tmp_path)
     out = tmp_path / "out"
@@ -147,7 +145,7 @@ def test_spike_sweeps_fall_back_to_the_framed_test_set(cfg_file, tmp_path, monke
     from eventsnn.errors import DataError
     from eventsnn.robustness import FramedSource, job
 
-    def no_raw(cfg):
+    def no_raw(cfg, data):
         raise DataError("no raw recordings here")
 
     monkeypatch.setattr(job, "event_source", no_raw)
@@ -164,18 +162,21 @@ def test_spike_sweeps_fall_back_to_the_framed_test_set(cfg_file, tmp_path, monke
 
 def test_real_pipeline_clean_point_equals_the_cached_evaluation(tmp_path):
     """Demo recordings -> real data layer, SpikingResformer and engine: the severity-0 point framed on
-    the fly equals the engine's evaluation on the clean frame cache, which is left untouched."""
+    the fly equals the engine's evaluation on the clean frame cache, which is left untouched; a test
+    recording the cache skipped (corrupt, `on_error: skip`) is left out of the sweep too."""
     import json
 
-    pytest.importorskip("eventsnn.models")
     from eventsnn.data import ensure_demo_data
     from eventsnn.engine import builders
     from eventsnn.engine.evaluate import evaluate_model
 
     root = ensure_demo_data(tmp_path / "digits", limit=20, size=32, workers=1, verbose=False)
+    corrupt = sorted((root / "3").glob("*.aedat4"))[-1]  # 2 per class, train_fraction 0.5: a test item
+    corrupt.write_bytes(corrupt.read_bytes()[:200])
     cfg_path = tmp_path / "cfg.yaml"
     cfg_path.write_text(
-        f"data: {{dataset: digits_dvs, root: {root}, cache_dir: {tmp_path / 'cache'}, train_fraction: 0.5}}\n"
+        f"data: {{dataset: digits_dvs, root: {root}, cache_dir: {tmp_path / 'cache'}, train_fraction: 0.5,"
+        " on_error: skip}\n"
         "framing: {n_frames: 4, resize: [16, 16]}\n"
         "model: {name: spikingresformer_cifar, layers: [[DSSA, GWFFN]], planes: [16], num_heads: [2],"
         " patch_sizes: [4], group_size: 8}\n"
@@ -185,6 +186,7 @@ def test_real_pipeline_clean_point_equals_the_cached_evaluation(tmp_path):
     )
     cfg = load_config(cfg_path)
     data = builders.build_datasets(cfg)
+    assert len(data.test) == 9 and corrupt not in data.test.paths
     cache_files = {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*")}
     torch.manual_seed(0)
     model = builders.build_model(cfg, data).eval()
@@ -195,6 +197,6 @@ def test_real_pipeline_clean_point_equals_the_cached_evaluation(tmp_path):
     loader = torch.utils.data.DataLoader(data.test, batch_size=8)
     ref = evaluate_model(model, loader, torch.device("cpu"), data.num_classes)
     points = json.loads((out / "robustness.json").read_text())["points"]
-    assert len(points) == 3 and points[0]["n"] == ref.n == len(data.test)
+    assert len(points) == 3 and points[0]["n"] == ref.n == len(data.test) == 9
     assert points[0]["top1"] == ref.top1 and points[0]["loss"] == pytest.approx(ref.loss, rel=1e-5)
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*")} == cache_files
