@@ -9,15 +9,15 @@ arithmetic.
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
-from neurobench.benchmarks import Benchmark
-from neurobench.metrics.static import ParameterCount
-from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
-from neurobench.models import TorchModel
-from spikingjelly.activation_based.neuron import BaseNode
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -34,6 +34,7 @@ from eventsnn.models.ops import (
     parameter_counts,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 TINY = dict(planes=[16, 32, 32], num_heads=[1, 2, 2], group_size=16, img_size=16, T=2, num_classes=5)
 
 
@@ -316,6 +317,12 @@ def test_parameter_counts_match_the_paper(name):
 
 
 def test_neurobench_synaptic_operations_agree_with_eventsnn():
+    from neurobench.benchmarks import Benchmark
+    from neurobench.metrics.static import ParameterCount
+    from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
+    from neurobench.models import TorchModel
+    from spikingjelly.activation_based.neuron import BaseNode
+
     model = firing_tiny_model(2)
     g = torch.Generator().manual_seed(0)
     images = torch.rand(10, 3, 16, 16, generator=g) * 3
@@ -359,3 +366,26 @@ def test_neurobench_synaptic_operations_agree_with_eventsnn():
     fired = sum(float(v[0]) for v in spikes.values())
     total = sum(float(v[1]) for v in spikes.values())
     assert nb["ActivationSparsity"] == pytest.approx(1 - fired / total, rel=1e-9)
+
+
+def ops_case() -> tuple[nn.Module, torch.Tensor]:
+    """The model and 10 images of the DDP test (built identically on every rank)."""
+    g = torch.Generator().manual_seed(3)
+    return firing_tiny_model(3), torch.rand(10, 3, 16, 16, generator=g) * 3
+
+
+def test_two_gloo_ranks_count_the_same_operations_as_one_process(tmp_path):
+    worker = Path(__file__).with_name("ddp_ops_worker.py")
+    out_file = tmp_path / "ops.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    out = subprocess.run(
+        [*cmd, str(worker), str(out_file)], capture_output=True, text=True, timeout=600, cwd=REPO, env=env
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    ddp = json.loads(out_file.read_text())
+    model, images = ops_case()
+    single = count_operations(model, images).to_dict()
+    assert ddp["samples"] == single["samples"] == 10
+    for key, value in single["totals"].items():
+        assert ddp["totals"][key] == pytest.approx(value, rel=1e-12), key
