@@ -55,3 +55,39 @@ def config_for_checkpoint(args: argparse.Namespace, checkpoint: str) -> RunConfi
     from eventsnn.models.checkpoint import config_from_checkpoint
 
     return config_from_checkpoint(checkpoint, args.overrides)
+
+
+def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--checkpoint`, optional `-c/--set` (non-model parts), `--device`, `--precision` (predict, stream)."""
+    parser.add_argument("--checkpoint", required=True, metavar="PATH", help="training checkpoint (.pt)")
+    add_config_arguments(parser, required=False)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("fp32", "bf16", "fp16"),
+        help="autocast precision of the model (default fp32)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        metavar="N",
+        help="torch CPU threads (default: 1 for stream, torch's default for predict)",
+    )
+
+
+def inference_model_from_args(args: argparse.Namespace):
+    """The `InferenceModel` of `add_inference_arguments`' options."""
+    import torch
+
+    from eventsnn.inference import load_inference_model
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    return load_inference_model(
+        args.checkpoint,
+        config=args.config,
+        overrides=args.overrides,
+        device=args.device,
+        precision=args.precision,
+    )

@@ -73,25 +73,30 @@ class InputSpec:
         return cls(model.kind, model.sensor_size, model.cfg)
 
 
-def recording_sensor(
-    path: str | os.PathLike[str], sensor_size: tuple[int, int, int], framing
+def sensor_for(
+    declared: tuple[int, ...] | None, sensor_size: tuple[int, int, int], framing, where: object
 ) -> tuple[int, int, int]:
-    """The sensor to frame `path` on: the training one, or the file's own when resizing is allowed.
+    """The sensor to frame a recording on: the training `sensor_size`, or the recording's own
+    `declared` one when the training framing resizes (None: the recording does not say).
 
     Raises:
-        DataError: the file declares another sensor and the training framing does not resize.
+        DataError: another sensor and a framing without resize (names `where`, both sensors).
     """
-    from eventsnn.events.io import declared_sensor_size
-
-    declared = declared_sensor_size(path)
-    if declared is None or declared[:2] == tuple(sensor_size[:2]):
+    if declared is None or tuple(declared[:2]) == tuple(sensor_size[:2]):
         return tuple(sensor_size)
     if framing.resize is None:
         raise DataError(
-            f"{path}: recorded on a {declared[0]}x{declared[1]} sensor, the model expects "
+            f"{where}: recorded on a {declared[0]}x{declared[1]} sensor, the model expects "
             f"{sensor_size[0]}x{sensor_size[1]} (its framing does not resize)"
         )
-    return (declared[0], declared[1], sensor_size[2])
+    return (int(declared[0]), int(declared[1]), int(sensor_size[2]))
+
+
+def recording_sensor(path: str | os.PathLike[str], sensor_size: tuple[int, int, int], framing):
+    """`sensor_for` with the sensor the file `path` declares."""
+    from eventsnn.events.io import declared_sensor_size
+
+    return sensor_for(declared_sensor_size(path), sensor_size, framing, path)
 
 
 def prepare_input(

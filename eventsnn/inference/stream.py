@@ -1,0 +1,298 @@
+"""Live classification: event packets from a source -> sliding windows -> one decision per window.
+
+Sources (each a thread that puts `(events, arrival)` packets on a queue, then an end reason):
+
+- `FileSource`: an `.aedat4` (or other recording) replayed in packets of `packet_us`, at the
+  recorded speed (`realtime`, paced by the timestamps) or as fast as possible.
+- `NetworkSource`: a dv-processing network stream `tcp://host:port` (`dv.io.NetworkReader`; the
+  sender is a `dv.io.NetworkWriter` or a DV camera server). A closed stream ends the run; a
+  stream that sends nothing for `timeout` seconds ends it too, with that reason.
+
+Each window is framed with `frames_from_config` (the framing config's n_frames over the
+window, then its post-processing, exactly as recordings are framed for training) and
+classified; windows that are waiting when the model is free run as one batch. A decision's
+latency is the wall time from the arrival of the window's last event to the decision.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from eventsnn.errors import DataError
+from eventsnn.events.io import to_event_array
+from eventsnn.inference.model import InferenceModel
+from eventsnn.inference.windows import SlidingWindows, Window, WindowSpec
+
+_END = object()
+
+
+@dataclass
+class Decision:
+    """One window's decision; times in microseconds of the stream, latency in milliseconds."""
+
+    window: int
+    start_us: int
+    end_us: int
+    n_events: int
+    classes: list[str]
+    probs: list[float]
+    latency_ms: float
+
+    def to_dict(self) -> dict:
+        return {
+            "window": self.window,
+            "start_us": self.start_us,
+            "end_us": self.end_us,
+            "n_events": self.n_events,
+            "class": self.classes[0],
+            "prob": self.probs[0],
+            "top": [[c, p] for c, p in zip(self.classes, self.probs, strict=True)],
+            "latency_ms": self.latency_ms,
+        }
+
+
+class Source:
+    """A packet producer on its own thread: `packets()` yields `(events, arrival)` until the end."""
+
+    sensor_size: tuple[int, int, int] | None = None
+    end_reason: str = ""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._guarded, daemon=True)
+
+    def start(self) -> Source:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _guarded(self) -> None:
+        try:
+            self.end_reason = self.produce(self._emit) or "end of stream"
+        except Exception as exc:  # reported by the consumer as one line
+            self.end_reason = f"error: {exc}"
+        self._queue.put(_END)
+
+    def _emit(self, events: np.ndarray) -> None:
+        self._queue.put((events, time.perf_counter()))
+
+    def produce(self, emit: Callable[[np.ndarray], None]) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def packets(self, wait: float = 0.0) -> Iterator[list[tuple[np.ndarray, float]]]:
+        """Yield lists of the packets available (at least one; blocks for the first) until the end."""
+        while True:
+            first = self._queue.get()
+            if first is _END:
+                return
+            got = [first]
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _END:
+                    yield got
+                    return
+                got.append(item)
+            yield got
+
+
+class FileSource(Source):
+    """A recording file replayed in packets of `packet_us` (see the module docstring)."""
+
+    def __init__(self, path: str | Path, *, realtime: bool = False, packet_us: int = 1000) -> None:
+        super().__init__()
+        from eventsnn.events.io import declared_sensor_size, read_events
+
+        self.path = Path(path)
+        self.events = read_events(self.path)
+        if len(self.events) == 0:
+            raise DataError(f"{self.path}: empty recording (no events)")
+        declared = declared_sensor_size(self.path)
+        ev = self.events
+        self.sensor_size = declared or (int(ev["x"].max()) + 1, int(ev["y"].max()) + 1, 2)
+        self.realtime = realtime
+        self.packet_us = int(packet_us)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def produce(self, emit) -> str:
+        t = self.events["t"]
+        t0 = int(t[0])
+        bounds = np.arange(t0 + self.packet_us, int(t[-1]) + self.packet_us + 1, self.packet_us)
+        cuts = np.searchsorted(t, bounds, side="left")
+        start_wall = time.perf_counter()
+        lo = 0
+        for bound, hi in zip(bounds.tolist(), cuts.tolist(), strict=True):
+            if self._stop.is_set():
+                return "stopped"
+            if hi == lo:
+                continue
+            if self.realtime:  # a packet leaves when its time span has passed
+                delay = start_wall + (bound - t0) / 1e6 - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+            emit(self.events[lo:hi])
+            lo = hi
+        return f"end of {self.path.name}"
+
+
+def parse_address(source: str) -> tuple[str, int]:
+    """`tcp://host:port` -> (host, port); DataError on anything else."""
+    rest = source[len("tcp://") :] if source.startswith("tcp://") else None
+    host, sep, port = (rest or "").rpartition(":")
+    if rest is None or not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise DataError(f"{source}: expected tcp://host:port")
+    return host, int(port)
+
+
+class NetworkSource(Source):
+    """A dv-processing network event stream (see the module docstring)."""
+
+    def __init__(self, address: str, *, timeout: float = 5.0, poll_s: float = 0.001) -> None:
+        super().__init__()
+        import dv_processing as dv
+
+        self.address = address
+        host, port = parse_address(address)
+        try:
+            self.reader = dv.io.NetworkReader(host, port)
+        except RuntimeError as exc:
+            reason = str(exc).split(" [", 1)[0]
+            raise DataError(f"{address}: cannot connect ({reason})") from None
+        if not self.reader.isEventStreamAvailable():
+            raise DataError(f"{address}: the stream carries no events")
+        w, h = self.reader.getEventResolution()
+        self.sensor_size = (int(w), int(h), 2)
+        self.timeout = float(timeout)
+        self.poll_s = poll_s
+
+    def __str__(self) -> str:
+        return self.address
+
+    def stop(self) -> None:
+        super().stop()
+        self.reader = None  # disconnect (a dv NetworkWriter waits for its clients to leave)
+
+    def produce(self, emit) -> str:
+        last = time.perf_counter()
+        while not self._stop.is_set():
+            batch = self.reader.getNextEventBatch()
+            if batch is None or len(batch) == 0:
+                if not self.reader.isRunning():
+                    return f"{self.address}: the sender closed the stream"
+                if time.perf_counter() - last > self.timeout:
+                    return f"{self.address}: no events for {self.timeout:g} s (stream stalled)"
+                time.sleep(self.poll_s)
+                continue
+            a = batch.numpy()
+            emit(to_event_array(a["timestamp"], a["x"], a["y"], a["polarity"]))
+            last = time.perf_counter()
+        return "stopped"
+
+
+def open_source(spec: str, *, realtime: bool = False, timeout: float = 5.0) -> Source:
+    """`tcp://host:port` -> `NetworkSource`; a file path -> `FileSource`."""
+    if spec.startswith("tcp://"):
+        return NetworkSource(spec, timeout=timeout)
+    path = Path(spec)
+    if not path.is_file():
+        raise DataError(f"{spec}: no such recording (give a file or tcp://host:port)")
+    return FileSource(path, realtime=realtime)
+
+
+def classify_windows(model: InferenceModel, windows: list[Window], sensor_size, k: int) -> list[Decision]:
+    """Frame each window (the framing config's n_frames) and classify them in one batch."""
+    from eventsnn.events.postprocess import frames_from_config
+    from eventsnn.inference.predict import top_k
+
+    framing = model.cfg.framing
+    x = torch.stack(
+        [torch.as_tensor(np.asarray(frames_from_config(w.events, sensor_size, framing))) for w in windows]
+    ).to(torch.float32)  # [B, T, C, H, W]
+    probs = model.probabilities(x)
+    done = time.perf_counter()
+    return [
+        Decision(w.index, w.start_us, w.end_us, len(w.events), c, p, 1e3 * (done - w.last_arrival))
+        for w, (c, p) in zip(windows, top_k(probs, k, model.class_names), strict=True)
+    ]
+
+
+def warm_up(model: InferenceModel, sensor_size) -> None:
+    """Compile the framing kernel for stream events and run the model once, before timing starts."""
+    from eventsnn.events.io import EVENT_DTYPE
+
+    n = 4 * (model.cfg.framing.n_frames or 1)
+    ev = np.zeros(n, dtype=EVENT_DTYPE)
+    ev["t"] = np.arange(n)
+    classify_windows(model, [Window(-1, ev, 0, n, time.perf_counter())], sensor_size, 1)
+
+
+def run_stream(
+    model: InferenceModel,
+    source: Source,
+    spec: WindowSpec,
+    *,
+    k: int = 3,
+    max_batch: int = 16,
+    duration: float | None = None,
+    on_decision: Callable[[Decision], None] | None = None,
+) -> tuple[list[Decision], dict]:
+    """Classify the windows of `source` until it ends (or `duration` s); (decisions, summary)."""
+    from eventsnn.inference.inputs import sensor_for
+
+    sensor = sensor_for(source.sensor_size, model.sensor_size, model.cfg.framing, source)
+    warm_up(model, sensor)
+    windower = SlidingWindows(spec)
+    decisions: list[Decision] = []
+    n_events = 0
+    t_first = None
+    source.start()
+    reason = ""
+    try:
+        for packets in source.packets():
+            now = time.perf_counter()
+            t_first = t_first or now
+            pending: list[Window] = []
+            for events, arrival in packets:
+                n_events += len(events)
+                pending += windower.push(events, arrival)
+            for i in range(0, len(pending), max_batch):
+                for d in classify_windows(model, pending[i : i + max_batch], sensor, k):
+                    decisions.append(d)
+                    if on_decision is not None:
+                        on_decision(d)
+            if duration is not None and time.perf_counter() - t_first > duration:
+                reason = f"--duration {duration:g} s reached"
+                break
+    finally:
+        source.stop()
+    reason = reason or source.end_reason
+    if reason.startswith("error: "):
+        raise DataError(f"{source}: {reason[len('error: ') :]}")
+    lat = np.array([d.latency_ms for d in decisions]) if decisions else np.zeros(0)
+    wall = time.perf_counter() - t_first if t_first else 0.0
+    summary = {
+        "end": reason,
+        "windows": len(decisions),
+        "events": n_events,
+        "wall_s": wall,
+        "event_rate": n_events / wall if wall > 0 else 0.0,
+        "latency_ms_median": float(np.median(lat)) if len(lat) else None,
+        "latency_ms_p99": float(np.percentile(lat, 99)) if len(lat) else None,
+    }
+    return decisions, summary
