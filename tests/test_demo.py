@@ -38,6 +38,7 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path):
     demo = tmp_path / "demo"
     report = (demo / "report.md").read_text()
     assert "| baseline |" in report and "| da_ssdp |" in report
+    assert "one seed cannot establish a difference" in report
     assert "| time_jitter | event | 50000 |" in report and "| spike_deletion | spike | 0.5 |" in report
     summary = json.loads((demo / "summary.json").read_text())
     assert set(summary["evaluations"]) == {"baseline", "da_ssdp"}

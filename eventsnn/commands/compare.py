@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from eventsnn.analysis.compare import compare_job
     from eventsnn.commands._common import config_from_args
     from eventsnn.engine.jobs import run_dir_for
+    from eventsnn.engine.train import StopRequested
     from eventsnn.errors import ConfigError
 
     if args.seeds < 1:
@@ -44,15 +45,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         base = run_dir_for(config_from_args(args), args.config)
         out = base.parent / f"compare_{base.name}"
-    result = compare_job(
-        args.config,
-        args.overrides,
-        seeds=list(range(args.first_seed, args.first_seed + args.seeds)),
-        modes=modes,
-        out_dir=out,
-        robustness=args.robustness,
-        n_resamples=args.resamples,
-    )
+    try:
+        result = compare_job(
+            args.config,
+            args.overrides,
+            seeds=list(range(args.first_seed, args.first_seed + args.seeds)),
+            modes=modes,
+            out_dir=out,
+            robustness=args.robustness,
+            n_resamples=args.resamples,
+        )
+    except StopRequested as stop:
+        print(f"eventsnn compare: {stop}; run the same command again to continue")
+        return 130
     for kind, path in result["paths"].items():
         print(f"wrote {kind}: {path}")
     return 0

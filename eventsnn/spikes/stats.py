@@ -255,19 +255,28 @@ def batch_synchrony(pre: Array, post: Array, *, binary: bool = False, backend: s
     return _like(out, pre)
 
 
-def cofiring_score(spikes: Array, *, binary: bool = False, backend: str = "auto") -> Array:
+def cofiring_score(
+    spikes: Array, *, binary: bool = False, backend: str = "auto", units: str = "channel"
+) -> Array:
     """Co-firing score per sample (the synchrony box plot of DA-SSDP): `[T, B, C, ...]` -> float64 `[B]`.
 
-    With s[t, c] = any over the spatial dims of spikes[t, b, c, ...] > 0 and n_t = sum_c s[t, c]
-    (channels spiking in time bin t), the score is the fraction of channel pairs (i < j) that
-    both spike in the same time bin, averaged over the T bins:
+    The units are channels (`units="channel"`: s[t, c] = any over the spatial dims of
+    spikes[t, b, c, ...] > 0) or neurons (`units="neuron"`: every channel x position is its own
+    unit, the paper's definition of Fig. 5). With n_t = sum_u s[t, u] (units spiking in time bin t)
+    and U units, the score is the fraction of unit pairs (i < j) that both spike in the same time
+    bin, averaged over the T bins:
 
-        score_b = (1 / T) sum_t C(n_t, 2) / C(C, 2) = sum_t n_t (n_t - 1) / (T C (C - 1))
+        score_b = (1 / T) sum_t C(n_t, 2) / C(U, 2) = sum_t n_t (n_t - 1) / (T U (U - 1))
 
-    O(T C) instead of a loop over C^2 pairs; 0 when C < 2. In [0, 1]; 1 iff every channel
+    O(T U) instead of a loop over U^2 pairs; 0 when U < 2. In [0, 1]; 1 iff every unit
     spikes in every bin.
     """
+    if units not in ("channel", "neuron"):
+        raise ValueError(f"units must be 'channel' or 'neuron', got {units!r}")
     shape = _check_layout(spikes, "spikes")
+    if units == "neuron":  # [T, B, C * positions]: no spatial dims left to reduce
+        spikes = spikes.reshape(*shape[:2], -1)
+        shape = tuple(spikes.shape)
     if _use_numba(spikes, backend):
         from eventsnn.spikes import _numba
 

@@ -1,0 +1,240 @@
+"""The DA-SSDP paper's Fig. 3 and Fig. 5 from checkpoints (Fig. 4: `eventsnn.robustness.analysis`).
+
+Fig. 3 (last DSSA block of the model, `eventsnn.models.blocks.DSSA`), for chosen test items b:
+
+    attention   A[t, b, h, n, p]: the spiking attention `activation_attn` output (n: patch token,
+                p = y * W + x: position of the block's H x W input)
+    attention map  M[b, y, x] = mean over t, h, n of A[t, b, h, n, (y, x)]
+    feature gain   D[b, y, x] = mean over t, c of |P_B[t, b, c, y, x] - P_A[t, b, c, y, x]|,
+                P = the post-projection activation `norm_proj(Wproj(.))` (before the residual)
+                of checkpoint B (DA-SSDP) and checkpoint A (baseline) on the same input.
+
+Fig. 5 (a spiking layer, default the last): per mini-batch, the mean over its samples of the
+batch synchrony score `eventsnn.spikes.cofiring_score` with neuron units (channel x position,
+the paper's definition) and, in a second panel, with channel units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from eventsnn.errors import ConfigError
+
+SYNCHRONY_UNITS = ("neuron", "channel")
+
+
+def last_dssa(model: nn.Module) -> str:
+    """Name of the last DSSA block of `model`; ConfigError when there is none."""
+    from eventsnn.models.blocks import DSSA
+
+    names = [name for name, m in model.named_modules() if isinstance(m, DSSA)]
+    if not names:
+        raise ConfigError("analyze attention: the model has no DSSA block")
+    return names[-1]
+
+
+@torch.no_grad()
+def record_outputs(
+    model: nn.Module, names: Sequence[str], x: torch.Tensor, *, inputs: bool = False
+) -> dict[str, torch.Tensor]:
+    """Output (or first input, `inputs=True`) of each named module in one eval forward of `x`."""
+    from spikingjelly.activation_based import functional
+
+    modules = dict(model.named_modules())
+    missing = [n for n in names if n not in modules]
+    if missing:
+        raise ConfigError(f"analyze: the model has no module {missing[0]!r}")
+    seen: dict[str, torch.Tensor] = {}
+
+    def hook(name):
+        def fn(_m, args, out):
+            seen[name] = (args[0] if inputs else out).detach()
+
+        return fn
+
+    handles = [modules[n].register_forward_hook(hook(n)) for n in names]
+    try:
+        model.eval()
+        functional.reset_net(model)
+        model(x)
+        functional.reset_net(model)
+    finally:
+        for h in handles:
+            h.remove()
+    return seen
+
+
+def attention_map(attn: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """`[T, B, h, N, H*W]` spiking attention -> `[B, H, W]`: mean over time, heads and tokens."""
+    if attn.dim() != 5 or attn.shape[-1] != height * width:
+        raise ValueError(f"attention {tuple(attn.shape)} is not [T, B, h, N, {height}*{width}]")
+    return attn.float().mean(dim=(0, 2, 3)).reshape(attn.shape[1], height, width)
+
+
+def feature_gain(proj_a: torch.Tensor, proj_b: torch.Tensor) -> torch.Tensor:
+    """`[T, B, C, H, W]` x 2 -> `[B, H, W]`: mean over time and channels of |proj_b - proj_a|."""
+    if proj_a.shape != proj_b.shape or proj_a.dim() != 5:
+        raise ValueError(
+            f"projections must share a [T, B, C, H, W] shape, got {proj_a.shape}, {proj_b.shape}"
+        )
+    return (proj_b.float() - proj_a.float()).abs().mean(dim=(0, 2))
+
+
+def attention_arrays(model: nn.Module, x: torch.Tensor, block: str | None = None) -> dict[str, torch.Tensor]:
+    """Spiking attention `[T, B, h, N, HW]`, its map `[B, H, W]` and the post-projection
+    activation `[T, B, C, H, W]` of DSSA `block` (default: the last) for input batch `x`."""
+    block = block or last_dssa(model)
+    names = [f"{block}.activation_attn", f"{block}.norm_proj"]
+    out = record_outputs(model, names, x)
+    block_in = record_outputs(model, [block], x, inputs=True)[block]  # [T,B,C,H,W]
+    H, W = block_in.shape[-2:]
+    attn = out[names[0]]
+    return {"attention": attn, "map": attention_map(attn, H, W), "projection": out[names[1]]}
+
+
+def display_input(x: torch.Tensor) -> np.ndarray:
+    """One model input (`[T, C, H, W]` frames or `[C, H, W]` image) -> `[H, W]` for display."""
+    x = x.float()
+    dims = tuple(range(x.dim() - 2))
+    return (x.sum(dim=dims) if x.dim() == 4 else x.mean(dim=dims)).cpu().numpy()
+
+
+def fig3(
+    models: Mapping[str, nn.Module],
+    items: Sequence[tuple[torch.Tensor, int]],
+    indices: Sequence[int],
+    out_dir: Path,
+    *,
+    device: Any = "cpu",
+) -> dict[str, Path]:
+    """attention maps of every checkpoint and the feature gain of the second vs the first
+    (labels in `models` order); writes fig3_attention.png and fig3_attention.npz."""
+    from eventsnn.robustness.plots import new_figure, save_png
+    from eventsnn.utils.io import atomic_path
+
+    labels = list(models)
+    if len(labels) != 2:
+        raise ConfigError(
+            f"analyze attention: needs exactly two checkpoints (baseline, DA-SSDP), got {len(labels)}"
+        )
+    x = torch.stack([torch.as_tensor(it[0]) for it in items]).to(device)
+    arrays = {lab: attention_arrays(m, x) for lab, m in models.items()}
+    gain = feature_gain(arrays[labels[0]]["projection"], arrays[labels[1]]["projection"])  # [n,H,W]
+    data = {
+        "indices": np.asarray(indices, dtype=np.int64),
+        "targets": np.asarray([int(it[1]) for it in items], dtype=np.int64),
+        "inputs": np.stack([display_input(it[0]) for it in items]),
+        "feature_gain": gain.cpu().numpy(),
+        "labels": np.asarray(labels),
+    }
+    for lab in labels:
+        data[f"attention_map_{lab}"] = arrays[lab]["map"].cpu().numpy()
+        data[f"attention_{lab}"] = arrays[lab]["attention"].float().mean(dim=(0, 2)).cpu().numpy()  # [n,N,HW]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / "fig3_attention.npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **data)
+    n = len(items)
+    fig = new_figure((10.0, 2.6 * n))
+    columns = [
+        ("input", data["inputs"], "gray"),
+        *[(f"attention map: {lab}", data[f"attention_map_{lab}"], "viridis") for lab in labels],
+        (f"feature gain |{labels[1]} - {labels[0]}|", data["feature_gain"], "inferno"),
+    ]
+    for row in range(n):
+        for col, (title, arr, cmap) in enumerate(columns):
+            ax = fig.add_subplot(n, len(columns), row * len(columns) + col + 1)
+            im = ax.imshow(arr[row], cmap=cmap)
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(title, fontsize=8)
+            if col == 0:
+                ax.set_ylabel(f"item {indices[row]} (class {data['targets'][row]})", fontsize=8)
+    fig.tight_layout()
+    png = save_png(fig, out_dir / "fig3_attention.png")
+    return {"png": png, "npz": out_dir / "fig3_attention.npz"}
+
+
+@torch.no_grad()
+def batch_synchrony_scores(
+    model: nn.Module,
+    layer: str,
+    batches: Iterable[Any],
+    *,
+    device: Any = "cpu",
+    max_batches: int | None = None,
+) -> dict[str, list[float]]:
+    """Per mini-batch mean synchrony score of `layer`, neuron and channel units (one forward each)."""
+    from eventsnn.spikes import cofiring_score
+
+    scores: dict[str, list[float]] = {u: [] for u in SYNCHRONY_UNITS}
+    for i, batch in enumerate(batches):
+        if max_batches is not None and i >= max_batches:
+            break
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        s = (record_outputs(model, [layer], x.to(device))[layer] > 0).to(torch.uint8).cpu()  # [T,B,C,...]
+        for u in SYNCHRONY_UNITS:
+            scores[u].append(float(cofiring_score(s, units=u).mean()))
+    return scores
+
+
+def fig5(
+    models: Mapping[str, nn.Module],
+    batches_fn,
+    out_dir: Path,
+    *,
+    layer: str | None = None,
+    device: Any = "cpu",
+    max_batches: int | None = None,
+) -> dict[str, Path]:
+    """Box plots of the per-mini-batch synchrony (neuron pairs | channel pairs) of every checkpoint;
+    writes fig5_synchrony.png, fig5_synchrony.npz (scores per label and unit) and .json."""
+    import json
+
+    from eventsnn.robustness.analysis import find_layer
+    from eventsnn.robustness.plots import new_figure, save_png
+    from eventsnn.utils.io import atomic_path, atomic_write_text
+
+    labels = list(models)
+    layer = find_layer(models[labels[0]], layer)
+    for lab in labels[1:]:
+        find_layer(models[lab], layer)
+    scores = {
+        lab: batch_synchrony_scores(m, layer, batches_fn(), device=device, max_batches=max_batches)
+        for lab, m in models.items()
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fig = new_figure((10.0, 4.4))
+    titles = {"neuron": "neuron pairs (channel x position)", "channel": "channel pairs (spatial any)"}
+    rng = np.random.default_rng(0)
+    for k, unit in enumerate(SYNCHRONY_UNITS):
+        ax = fig.add_subplot(1, 2, k + 1)
+        vals = [scores[lab][unit] for lab in labels]
+        ax.boxplot(vals, showfliers=False)
+        ax.set_xticks(range(1, len(labels) + 1), labels)
+        for j, v in enumerate(vals):
+            ax.scatter(j + 1 + rng.uniform(-0.12, 0.12, len(v)), v, s=10, color=f"C{j}", alpha=0.7, zorder=3)
+        ax.set_ylabel("batch synchrony score")
+        ax.set_title(f"({'ab'[k]}) {titles[unit]}", fontsize=9)
+    fig.suptitle(f"batch synchrony per mini-batch, {layer}", fontsize=10)
+    fig.tight_layout()
+    png = save_png(fig, out_dir / "fig5_synchrony.png")
+    arrays = {f"{unit}_{lab}": np.asarray(scores[lab][unit]) for lab in labels for unit in SYNCHRONY_UNITS}
+    with atomic_path(out_dir / "fig5_synchrony.npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    doc = {
+        "layer": layer,
+        "scores": scores,
+        "median": {lab: {u: float(np.median(scores[lab][u])) for u in SYNCHRONY_UNITS} for lab in labels},
+    }
+    atomic_write_text(out_dir / "fig5_synchrony.json", json.dumps(doc, indent=2) + "\n")
+    return {"png": png, "npz": out_dir / "fig5_synchrony.npz", "json": out_dir / "fig5_synchrony.json"}
