@@ -87,7 +87,8 @@ def config_differences(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> l
 
 def run_state(run: RunSpec) -> tuple[str, dict[str, Any] | None]:
     """('new' | 'partial' | 'complete', checkpoint or None); ConfigError if the folder holds another run."""
-    from eventsnn.engine.checkpoint import LATEST, read_checkpoint
+    from eventsnn.engine.checkpoint import LATEST
+    from eventsnn.models.checkpoint import read_checkpoint
 
     latest = run.run_dir / LATEST
     if not latest.is_file():
@@ -148,7 +149,7 @@ def measure_run(run: RunSpec, *, robustness: bool, log: Callable[[str], None]) -
             run.cfg, [f"{run.label}={ckpt_path}"], run.run_dir / "robustness", analysis=False
         )
         metrics.update(robustness_metrics(summarize(result["points"])))
-    from eventsnn.engine.checkpoint import read_checkpoint
+    from eventsnn.models.checkpoint import read_checkpoint
 
     record = {
         "mode": run.mode,

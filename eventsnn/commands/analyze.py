@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from eventsnn.commands._common import add_config_arguments, config_from_args
+from eventsnn.commands._common import add_config_arguments, config_for_checkpoint
 
 COMMAND = "analyze"
 HELP = (
@@ -14,16 +14,20 @@ HELP = (
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser)
+    add_config_arguments(parser, required=False)
     parser.add_argument(
         "--checkpoint",
         dest="checkpoints",
         action="append",
         required=True,
         metavar="[LABEL=]PATH",
-        help="a checkpoint (repeatable; baseline first)",
+        help="a checkpoint (repeatable; baseline first); without -c the first one's stored config is used",
     )
-    parser.add_argument("--out", metavar="DIR", help="output folder (default: <run directory>/analysis)")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default: <run directory of -c, else the first checkpoint's folder>/analysis)",
+    )
 
 
 def _items(text: str) -> list[int]:
@@ -55,9 +59,14 @@ def run(args: argparse.Namespace) -> int:
     from eventsnn.analysis import jobs
     from eventsnn.engine.jobs import run_dir_for
     from eventsnn.errors import ConfigError
+    from eventsnn.robustness.checkpoints import parse_checkpoint_arg
 
-    cfg = config_from_args(args)
-    out = Path(args.out) if args.out else run_dir_for(cfg, args.config) / "analysis"
+    first = parse_checkpoint_arg(args.checkpoints[0])[1]
+    cfg = config_for_checkpoint(args, str(first))
+    if args.out:
+        out = Path(args.out)
+    else:
+        out = (run_dir_for(cfg, args.config) if args.config else first.parent) / "analysis"
     if args.figure == "attention":
         paths = jobs.attention_job(cfg, args.checkpoints, out, args.items)
     elif args.figure == "synchrony":

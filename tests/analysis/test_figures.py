@@ -116,6 +116,35 @@ def test_fig3_attention_and_feature_gain_from_two_checkpoints(trained, capsys):
     assert matplotlib.image.imread(out / "fig3_attention.png").ndim == 3
 
 
+def test_attention_without_config_uses_the_checkpoint_config(trained, capsys):
+    _, paths, _root = trained
+    args = [
+        "analyze",
+        "attention",
+        "--items",
+        "3",
+        f"--checkpoint={paths['off']}",
+        f"--checkpoint={paths['da_ssdp']}",
+    ]
+    assert main(args) == 0, capsys.readouterr().err
+    z = np.load(paths["off"].parent / "analysis" / "fig3_attention.npz")
+    assert list(z["labels"]) == ["run_off", "run_da_ssdp"] and z["feature_gain"].shape[0] == 1
+    assert (
+        main(
+            [
+                "analyze",
+                "attention",
+                "--items",
+                "100000",
+                f"--checkpoint={paths['off']}",
+                f"--checkpoint={paths['da_ssdp']}",
+            ]
+        )
+        == 2
+    )
+    assert "--items must be test indices" in capsys.readouterr().err
+
+
 def test_fig5_synchrony_neuron_and_channel_panels(trained, capsys):
     cfg, paths, root = trained
     out = root / "fig5"
@@ -127,7 +156,7 @@ def test_fig5_synchrony_neuron_and_channel_panels(trained, capsys):
         "--out",
         str(out),
         "--batch-size",
-        "50",
+        "25",
         "--max-batches",
         "2",
     ]
