@@ -20,6 +20,8 @@ first floor(n_c * train_fraction) files of its sorted list train, the rest test 
 
 from __future__ import annotations
 
+import errno
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,19 +80,36 @@ def _class_folders(dataset: str, root: Path, suffixes: tuple[str, ...]) -> list[
         root = root / "CIFAR10DVS"
     if not root.is_dir():
         raise _missing(dataset, root, "data set folder not found")
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    out = []
-    names = []
-    for name in classes:
-        files = sorted(
-            f for f in (root / name).iterdir() if f.suffix in suffixes and not f.name.startswith(".")
-        )
-        if files:
-            names.append(name)
-            out.extend(Recording(f, len(names) - 1) for f in files)
-    if not out:
+    names = tuple(sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")))
+    per_class = [
+        sorted(f for f in (root / name).iterdir() if f.suffix in suffixes and not f.name.startswith("."))
+        for name in names
+    ]
+    if not any(per_class):
         raise _missing(dataset, root, f"no recordings ({', '.join(suffixes)}) in class folders")
-    return out, tuple(names)
+    empty = [name for name, files in zip(names, per_class) if not files]
+    if empty:  # dropping it would give every later class the label of the one before it
+        raise DataError(
+            f"{dataset}: class folder {root / empty[0]} has no recordings ({', '.join(suffixes)})"
+            + (f" (nor {len(empty) - 1} more)" if len(empty) > 1 else "")
+            + "; add recordings or remove the folder (labels are the sorted class-folder names)"
+        )
+    out = [Recording(_readable(f), label) for label, files in enumerate(per_class) for f in files]
+    return out, names
+
+
+def _readable(path: Path) -> Path:
+    """`path`, after checking that it leads to a regular file (not a link loop or a dangling link)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        kind = "a symbolic link loop" if exc.errno == errno.ELOOP else "a broken symbolic link"
+        if exc.errno not in (errno.ELOOP, errno.ENOENT):
+            kind = f"unreadable ({exc.strerror})"
+        raise DataError(f"{path}: {kind}; fix or remove it") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise DataError(f"{path}: not a regular file; remove it from the data set folder")
+    return path
 
 
 def _official_split(dataset: str, root: Path) -> tuple[list[Recording], tuple[str, ...]]:
@@ -114,7 +133,7 @@ def _official_split(dataset: str, root: Path) -> tuple[list[Recording], tuple[st
             label = int(f.parent.name) if dataset == "nmnist" else int(f.stem)
             if not 0 <= label < len(classes):
                 raise DataError(f"{f}: label {label} outside 0..{len(classes) - 1}")
-            out.append(Recording(f, label, split))
+            out.append(Recording(_readable(f), label, split))
     if not out:
         raise _missing(dataset, root, f"no {suffix} recordings")
     return out, classes
@@ -189,16 +208,39 @@ def sensor_size_for(cfg) -> tuple[int, int, int]:
 
         return tuple(json.loads(manifest.read_text())["sensor_size"])
     recs, _ = list_all_recordings(cfg)
-    return _sensor_from_file(recs[0].path)
+    return _sensor_from_files([r.path for r in recs], skip_bad=cfg.data.on_error == "skip")
 
 
-def _sensor_from_file(path: Path) -> tuple[int, int, int]:
-    """The resolution a recording declares (`.aedat4` header, N-MNIST), else the extent of its events."""
-    declared = declared_sensor_size(path)
-    if declared is not None:
-        return declared
-    ev = read_events(path)
-    return (int(ev["x"].max()) + 1, int(ev["y"].max()) + 1, 2)
+def _sensor_from_files(paths: Sequence[Path], *, skip_bad: bool) -> tuple[int, int, int]:
+    """The one resolution the recordings declare (`.aedat4` headers, N-MNIST; headers only, ~25 us
+    each), else the extent of the events of the first readable recording (`skip_bad`: a bad one is
+    passed over, as the preprocess job will skip it; otherwise its `DataError` is raised)."""
+    declared: dict[tuple[int, int, int], Path] = {}
+    for path in paths:
+        size = declared_sensor_size(path)
+        if size is not None:
+            declared.setdefault(size, path)
+    if len(declared) > 1:
+        listed = ", ".join(f"{s} in {p}" for s, p in list(declared.items())[:3])
+        raise DataError(
+            f"recordings declare different sensor sizes (W, H, P): {listed}; set data.sensor_size to "
+            "one that holds them all"
+        )
+    if declared:
+        return next(iter(declared))
+    for path in paths:
+        try:
+            ev = read_events(path)
+            if len(ev) == 0:
+                raise DataError(f"{path}: empty recording (no events)")
+        except DataError:
+            if skip_bad:
+                continue
+            raise
+        return (int(ev["x"].max()) + 1, int(ev["y"].max()) + 1, 2)
+    raise DataError(
+        f"no readable recording to take the sensor size from ({len(paths)} tried); set data.sensor_size"
+    )
 
 
 class RawRecordings(Sequence):

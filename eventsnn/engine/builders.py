@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from eventsnn.config import RunConfig
 from eventsnn.engine.augment import dvs_augment
 from eventsnn.engine.sampling import EpochSampler, SeededDataset
+from eventsnn.errors import DataError
 
 EVENT_DATASETS = ("digits_dvs", "cifar10dvs", "dvs128gesture", "nmnist", "folder")
 
@@ -50,6 +51,7 @@ def build_datasets(cfg: RunConfig) -> DataBundle:
         from eventsnn.data import build_event_datasets
 
         train, test, info = build_event_datasets(cfg)
+        _refuse_empty_test(cfg, len(train), len(test))
         augment = dvs_augment if cfg.train.dvs_augment else None
         return DataBundle(
             SeededDataset(train, cfg.train.seed, augment),
@@ -71,6 +73,16 @@ def build_datasets(cfg: RunConfig) -> DataBundle:
         info.input_shape,
         "images",
     )
+
+
+def _refuse_empty_test(cfg: RunConfig, n_train: int, n_test: int) -> None:
+    """An empty test split would report 0.00% top-1 and keep a meaningless best checkpoint."""
+    if n_test == 0:
+        raise DataError(
+            f"{cfg.data.dataset}: the test split is empty ({n_train} training items, "
+            f"data.train_fraction={cfg.data.train_fraction:g} per class, skipped recordings left out); "
+            "lower data.train_fraction or add recordings"
+        )
 
 
 def model_overrides(cfg: RunConfig, data: DataBundle | None) -> dict[str, Any]:

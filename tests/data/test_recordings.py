@@ -85,7 +85,6 @@ def test_folder_listing_sorted(tmp_path):
         for name in names:
             write_aedat4(tmp_path / cls / f"{name}.aedat4", ev, (16, 12, 2))
     (tmp_path / "a" / "notes.txt").write_text("ignored")
-    (tmp_path / "empty_class").mkdir()
     cfg = _cfg("data.dataset=folder", f"data.root={tmp_path}")
     recs, names = list_all_recordings(cfg)
     assert names == ("a", "b")
