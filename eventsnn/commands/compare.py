@@ -7,7 +7,7 @@ import argparse
 from eventsnn.commands._common import add_config_arguments
 
 COMMAND = "compare"
-HELP = "train (or collect) N seeds x plasticity modes; mean +- std, paired differences with 95% CIs"
+HELP = "train (or collect) N seeds x plasticity modes; mean +- std, paired differences with t/bootstrap CIs"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -26,6 +26,7 @@ from torch import nn
 
 from eventsnn.errors import ConfigError
 from eventsnn.robustness.registry import Perturbation, get_perturbation
+from eventsnn.robustness.sweep import _metrics
 
 
 def layer_generator(seed: int, name: str, layer: str, device: Any = "cpu") -> torch.Generator:
@@ -108,8 +109,7 @@ def run_layer_sweep(
                             gen = layer_generator(seed, pert.name, layer, device)
                             with perturbed_layer(model, layer, pert, float(severity), gen):
                                 d = evaluate(model, make_loader())
-                            d = d.to_dict() if hasattr(d, "to_dict") else dict(d)
-                            metrics = {k: float(d[k]) for k in ("top1", "top5", "loss") if k in d}
+                            metrics = _metrics(d)
                             if severity == 0:
                                 clean = metrics
                         point = {
@@ -127,6 +127,39 @@ def run_layer_sweep(
                                 f"{label} {layer} {pert.name} severity={severity:g} seed={seed}: "
                                 f"top1 {metrics['top1']:.2f}%"
                             )
+    return points
+
+
+def encoded_spike_sweep(
+    models: Mapping[str, nn.Module],
+    sweeps: Sequence[Any],
+    make_loader: Callable[[], Any],
+    evaluate: Callable[[nn.Module, Any], Mapping[str, Any]],
+    *,
+    seeds: Sequence[int] = (0,),
+    device: Any = "cpu",
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Spike-level sweeps of an image data set: every model's first spiking layer (the direct-encoded
+    spike train) is perturbed; points as `robustness.sweep.run_sweep`'s (level "spike") plus "layer"."""
+    from eventsnn.robustness.analysis import spiking_layers
+
+    points = []
+    for label, model in models.items():
+        layers = spiking_layers(model)
+        if not layers:
+            raise ConfigError(f"robustness: {label} has no spiking layer to perturb")
+        for p in run_layer_sweep(
+            {label: model},
+            layers[:1],
+            sweeps,
+            make_loader,
+            evaluate,
+            seeds=seeds,
+            device=device,
+            progress=progress,
+        ):
+            points.append({**p, "level": "spike"})
     return points
 
 

@@ -88,12 +88,12 @@ def robustness_job(
     `event_source(cfg, data)` (the raw recordings of exactly the test items the cache serves).
     """
     import torch
-    from torch.utils.data import DataLoader
+    from torch.utils.data import DataLoader, Subset
 
     from eventsnn.config.loader import save_resolved, to_dict
     from eventsnn.engine.distributed import resolve_device
     from eventsnn.robustness.report import write_reports
-    from eventsnn.robustness.sweep import run_sweep
+    from eventsnn.robustness.sweep import run_sweep, subset_indices
 
     rc = cfg.robustness
     validate_sweeps(rc.sweeps)
@@ -110,7 +110,15 @@ def robustness_job(
             return load_model_for_eval(cfg, path, data)
 
     models = load_all(checkpoints, load_model)
-    if source is None:
+    images = source is None and getattr(data, "kind", "events") == "images"
+    if images:  # spike level only: the encoded spike train inside the network (robustness.inner)
+        event_level = [s.name for s in rc.sweeps if s.level == "event"]
+        if event_level:
+            raise DataError(
+                f"robustness: {', '.join(event_level)} need event recordings; {cfg.data.dataset} is images "
+                "(spike-level sweeps perturb the encoded spike train of the first spiking layer)"
+            )
+    elif source is None:
         source = default_source(cfg, data)
     device = resolve_device(cfg.train.device)
     models = {k: m.to(device).eval() for k, m in models.items()}
@@ -123,17 +131,35 @@ def robustness_job(
             return evaluate_model(model, loader, device, data.num_classes).to_dict()
 
     start = time.perf_counter()
-    result = run_sweep(
-        models,
-        source,
-        rc.sweeps,
-        evaluate,
-        seeds=rc.seeds,
-        batch_size=rc.batch_size,
-        max_samples=rc.max_samples,
-        num_workers=cfg.data.num_workers,
-        progress=print,
-    )
+    if images:
+        from eventsnn.robustness.inner import encoded_spike_sweep
+
+        points = encoded_spike_sweep(
+            models,
+            rc.sweeps,
+            lambda: DataLoader(
+                Subset(data.test, subset_indices(len(data.test), rc.max_samples).tolist()),
+                batch_size=rc.batch_size,
+                shuffle=False,
+                num_workers=cfg.data.num_workers,
+            ),
+            evaluate,
+            seeds=rc.seeds,
+            device=device,
+            progress=print,
+        )
+    else:
+        points = run_sweep(
+            models,
+            source,
+            rc.sweeps,
+            evaluate,
+            seeds=rc.seeds,
+            batch_size=rc.batch_size,
+            max_samples=rc.max_samples,
+            num_workers=cfg.data.num_workers,
+            progress=print,
+        ).points
     meta = {
         "checkpoints": {lab: str(p) for lab, p in checkpoints},
         "model": cfg.model.name,
@@ -143,7 +169,7 @@ def robustness_job(
         "max_samples": rc.max_samples,
         "seconds": time.perf_counter() - start,
     }
-    paths: dict[str, Any] = write_reports(result.points, out, meta=meta)
+    paths: dict[str, Any] = write_reports(points, out, meta=meta)
     if analysis:
         from eventsnn.robustness.analysis import analysis_figures
 
@@ -171,4 +197,4 @@ def robustness_job(
         )
     for kind, p in paths.items():
         print(f"wrote {kind}: {p}")
-    return {"points": result.points, "paths": paths}
+    return {"points": points, "paths": paths}

@@ -260,3 +260,28 @@ def test_analyze_layers_cli_writes_reports(trained, capsys):
         == 2
     )
     assert "not a spiking layer" in capsys.readouterr().err
+
+
+def test_robustness_on_images_perturbs_the_encoded_spike_train(trained, capsys):
+    cfg, paths, root = trained
+    out = root / "robust_images"
+    sweeps = "robustness.sweeps=[{name: spike_deletion, level: spike, severities: [0, 0.5]}]"
+    sets = [sweeps, "robustness.seeds=[0]", "robustness.max_samples=60", "robustness.batch_size=60"]
+    args = ["robustness", f"--checkpoint={paths['off']}", "--out", str(out), "--no-analysis"]
+    assert main(args + [f"--set={s}" for s in sets]) == 0, capsys.readouterr().err
+    points = json.loads((out / "robustness.json").read_text())["points"]
+    data = builders.build_datasets(cfg)
+    model = load_model_for_eval(cfg, paths["off"], data)
+    first = spiking_layers(model)[0]
+    assert [(p["level"], p["layer"], p["severity"]) for p in points] == [
+        ("spike", first, 0.0),
+        ("spike", first, 0.5),
+    ]
+    subset = torch.utils.data.Subset(
+        data.test, np.linspace(0, len(data.test) - 1, 60).round().astype(int).tolist()
+    )
+    clean = evaluate_model(model, torch.utils.data.DataLoader(subset, batch_size=60), torch.device("cpu"), 10)
+    assert points[0]["top1"] == clean.top1 and points[0]["n"] == 60
+    event = "robustness.sweeps=[{name: time_jitter, level: event, severities: [0, 1000]}]"
+    assert main([*args, f"--set={event}"]) == 2
+    assert "need event recordings" in capsys.readouterr().err
