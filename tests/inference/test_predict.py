@@ -190,3 +190,29 @@ def test_bf16_precision_close_to_fp32(tiny_run):
         pa = dict(zip(a.classes, a.probs, strict=True))
         pb = dict(zip(b.classes, b.probs, strict=True))
         assert max(abs(pa[c] - pb[c]) for c in pa) < 0.02
+
+
+def test_reading_workers_and_nmnist_bin(tiny_run, real_data):
+    """A worker process gives the same rows; an N-MNIST .bin (34x34) is resized like the 320x240 file."""
+    model = load_inference_model(tiny_run.checkpoint, device="cpu")
+    paths = [*expand_inputs([tiny_run.root / "0"], "events"), real_data / "sample_nmnist.bin"]
+    alone = predict_files(model, paths, k=10, batch_size=2, progress=False)
+    pooled = predict_files(model, paths, k=10, batch_size=2, workers=1, progress=False)
+    assert [(r.path, r.status, r.n_events, r.classes) for r in alone] == [
+        (r.path, r.status, r.n_events, r.classes) for r in pooled
+    ]
+    assert alone[-1].ok and alone[-1].n_events == 4325
+    for a, b in zip(alone, pooled, strict=True):
+        assert a.probs == pytest.approx(b.probs, abs=1e-6)
+
+
+@pytest.mark.gpu
+def test_cuda_predictions_match_cpu(tiny_run):
+    paths = expand_inputs([tiny_run.root / "1"], "events")
+    cpu = predict_files(load_inference_model(tiny_run.checkpoint, device="cpu"), paths, k=10, progress=False)
+    gpu_model = load_inference_model(tiny_run.checkpoint, device="cuda")
+    assert gpu_model.device.type == "cuda"
+    gpu = predict_files(gpu_model, paths, k=10, progress=False)
+    for a, b in zip(cpu, gpu, strict=True):
+        pa, pb = dict(zip(a.classes, a.probs, strict=True)), dict(zip(b.classes, b.probs, strict=True))
+        assert max(abs(pa[c] - pb[c]) for c in pa) < 1e-4

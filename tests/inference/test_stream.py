@@ -184,3 +184,19 @@ def test_file_replay_equals_offline_windows(tiny_run, tmp_path, by):
         got = torch.tensor([dict(r["top"])[c] for c in model.class_names])
         torch.testing.assert_close(got, p, rtol=0, atol=1e-5)
     assert np.isfinite(summary["latency_ms_median"])
+
+
+@pytest.mark.gpu
+def test_stream_on_cuda_matches_cpu(tiny_run):
+    from eventsnn.inference.stream import FileSource, run_stream
+    from eventsnn.inference.windows import WindowSpec
+
+    path = tiny_run.root.joinpath(*RECORDING)
+    spec = WindowSpec("time", 100_000, 50_000)
+    runs = []
+    for device in ("cpu", "cuda"):
+        model = load_inference_model(tiny_run.checkpoint, device=device)
+        runs.append(run_stream(model, FileSource(path), spec, k=10)[0])
+    for a, b in zip(*runs, strict=True):
+        assert (a.window, a.classes[0]) == (b.window, b.classes[0])
+        assert a.probs == pytest.approx(b.probs, abs=1e-4)
