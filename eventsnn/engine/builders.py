@@ -1,4 +1,5 @@
-"""Build what a run needs from its config: data, model, optimizer, schedule, mixup, loss.
+"""Build what a run needs from its config: data, model, optimizer, schedule, mixup (the loss:
+`eventsnn.models.readout`).
 
 timm does what timm does well here: `create_optimizer_v2` (AdamW), `create_scheduler_v2`
 (cosine with warm-up, stepped per epoch as in the reference), `Mixup` (mixup / cutmix with
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -109,6 +109,7 @@ def model_overrides(cfg: RunConfig, data: DataBundle | None) -> dict[str, Any]:
 
 
 def build_model(cfg: RunConfig, data: DataBundle | None) -> nn.Module:
+    """THE model from a config: `create_model(cfg.model.name, **model_overrides(cfg, data))`."""
     from eventsnn.models import create_model
 
     return create_model(cfg.model.name, **model_overrides(cfg, data))
@@ -173,15 +174,3 @@ def build_mixup(cfg: RunConfig, num_classes: int):
         label_smoothing=t.label_smoothing,
         num_classes=num_classes,
     )
-
-
-def per_sample_loss(logits: torch.Tensor, target: torch.Tensor, label_smoothing: float) -> torch.Tensor:
-    """Cross-entropy per sample on time-averaged logits `[B, K]`; soft targets `[B, K]` allowed.
-
-    Soft targets (mixup) give the soft-target cross-entropy -sum_k y_k log softmax(z)_k;
-    hard labels give cross-entropy with label smoothing. Returns `[B]` (float32).
-    """
-    logits = logits.float()
-    if target.dim() == 2:
-        return torch.sum(-target * F.log_softmax(logits, dim=-1), dim=-1)
-    return F.cross_entropy(logits, target, label_smoothing=label_smoothing, reduction="none")

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from eventsnn.models.neurons import spiking_modules
+from eventsnn.models.readout import mean_logits, per_sample_loss
 from eventsnn.utils.distributed import all_reduce_sum
 
 
@@ -34,13 +36,6 @@ class EvalResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def spiking_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The spikingjelly neuron modules of `model`, in forward-registration order."""
-    from spikingjelly.activation_based.neuron import BaseNode
-
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, BaseNode)]
 
 
 @contextlib.contextmanager
@@ -79,7 +74,6 @@ def evaluate_model(
     `operations`: also count SOPs / MACs per step / energy, averaged over the samples of the
     first `ops_batches` batches (None: every batch).
     """
-    from eventsnn.models import mean_logits
     from eventsnn.models.ops import OpsCounter
 
     model.eval()
@@ -98,7 +92,7 @@ def evaluate_model(
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             with autocast:
                 logits = mean_logits(model(x)).float()  # [B, K]
-            loss_sum += float(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
+            loss_sum += float(per_sample_loss(logits, y).sum())  # plain CE, no smoothing
             k = min(5, num_classes)
             topk = logits.topk(k, dim=-1).indices  # [B, k]
             hit1 = (topk[:, 0] == y).double().cpu()

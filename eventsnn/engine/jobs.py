@@ -6,15 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from eventsnn.config import RunConfig
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import LATEST
-from eventsnn.engine.distributed import shutdown_distributed
+from eventsnn.engine.distributed import resolve_device, shutdown_distributed
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
-from eventsnn.engine.sampling import EpochSampler
+from eventsnn.engine.sampling import EvalSampler
 from eventsnn.engine.train import Trainer, TrainResult
 from eventsnn.errors import CheckpointError, ConfigError
 from eventsnn.models.checkpoint import check_checkpoint_model, load_checkpoint, read_checkpoint
@@ -77,10 +76,10 @@ def evaluate_job(
     the whole test set, or its first `ops_batches` batches); JSON + printed table."""
     data = builders.build_datasets(cfg)
     model = load_model_for_eval(cfg, checkpoint, data)
-    device = torch.device("cuda" if torch.cuda.is_available() and cfg.train.device != "cpu" else "cpu")
+    device = resolve_device(cfg.train.device)
     model = model.to(device)
     bs = cfg.train.eval_batch_size or cfg.train.batch_size
-    sampler = EpochSampler(len(data.test), shuffle=False, seed=0)
+    sampler = EvalSampler(len(data.test))
     loader = builders.build_loader(data.test, bs, sampler, cfg.data.num_workers, train=False)
     result: EvalResult = evaluate_model(
         model, loader, device, data.num_classes, firing_rates=True, operations=True, ops_batches=ops_batches

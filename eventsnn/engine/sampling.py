@@ -61,6 +61,21 @@ class EpochSampler(Sampler[int]):
         return max(per_rank - self.start, 0)
 
 
+class EvalSampler(Sampler[int]):
+    """The evaluation sampler: rank r takes indices r, r + W, r + 2W, ... in order -- disjoint
+    shards that cover every index exactly once (no padding), so sums over ranks equal a
+    single-process evaluation. With one process: 0, 1, ..., n - 1."""
+
+    def __init__(self, n: int, *, rank: int = 0, world_size: int = 1) -> None:
+        self.indices = list(range(rank, n, world_size))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
 class SeededDataset(Dataset):
     """Make a data set's randomness a function of (seed, epoch, index).
 

@@ -33,10 +33,11 @@ from eventsnn.engine.checkpoint import (
 from eventsnn.engine.distributed import DistContext, init_distributed
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
 from eventsnn.engine.precise_bn import recalibrate_batchnorm
-from eventsnn.engine.sampling import EpochSampler, mix_seed
+from eventsnn.engine.sampling import EpochSampler, EvalSampler, mix_seed
 from eventsnn.engine.tracking import MetricsLog
 from eventsnn.errors import TrainingError
 from eventsnn.models.checkpoint import check_checkpoint_model, load_checkpoint
+from eventsnn.models.readout import mean_logits, per_sample_loss
 from eventsnn.utils.distributed import all_reduce_sum
 
 
@@ -90,7 +91,7 @@ class Trainer:
         self.train_sampler = EpochSampler(
             len(self.data.train), shuffle=True, seed=cfg.train.seed, rank=d.rank, world_size=d.world_size
         )
-        self.test_sampler = _ShardSampler(len(self.data.test), d.rank, d.world_size)
+        self.test_sampler = EvalSampler(len(self.data.test), rank=d.rank, world_size=d.world_size)
         bs = cfg.train.batch_size
         self.train_loader = builders.build_loader(
             self.data.train, bs, self.train_sampler, cfg.data.num_workers, train=True
@@ -259,7 +260,7 @@ class Trainer:
         autocast = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else contextlib.nullcontext()
         with self.plasticity.record(), autocast:
             out = self.net(x)  # [T, B, K]
-            per_sample = builders.per_sample_loss(out.mean(0), y, cfg.train.label_smoothing)  # [B]
+            per_sample = per_sample_loss(mean_logits(out), y, cfg.train.label_smoothing)  # [B]
             loss = per_sample.mean()
         self._check_finite(loss)
         if self.scaler is not None:
@@ -315,19 +316,6 @@ class Trainer:
             yield
         finally:
             signal.signal(signal.SIGINT, previous)
-
-
-class _ShardSampler(torch.utils.data.Sampler[int]):
-    """Rank r takes indices r, r + W, ...: disjoint shards, no padding (exact evaluation)."""
-
-    def __init__(self, n: int, rank: int, world_size: int) -> None:
-        self.indices = list(range(rank, n, world_size))
-
-    def __iter__(self):
-        return iter(self.indices)
-
-    def __len__(self) -> int:
-        return len(self.indices)
 
 
 @contextlib.contextmanager

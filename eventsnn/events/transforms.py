@@ -2,7 +2,10 @@
 
 A recording is a structured array with fields t, x, y, p (any integer / bool / float dtypes,
 e.g. CIFAR10-DVS from tonic: t uint64, x, y uint16, p bool); `sensor_size` = (W, H, P) as in
-tonic. With [t0, t1] the recording's time span and g a `numpy.random.Generator`:
+tonic. Every perturbation (here and in `eventsnn.spikes.perturb`) is called the same way,
+`fn(data, severity, *, generator=None, seed=None, **context)`, and is registered for sweeps
+under its function name (`eventsnn.robustness.PERTURBATIONS`); here the context is
+`sensor_size` and `generator` a `numpy.random.Generator`. With [t0, t1] the recording's time span:
 
 - time jitter (std in us):      t' = reflect(t + round(N(0, std^2)), t0, t1)
 - spatial jitter (std in px):   x' = reflect(x + round(N(0, std^2)), 0, W-1), same for y
@@ -27,7 +30,6 @@ which is why these are written here on a `Generator` instead of wrapping tonic.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,7 +37,13 @@ from eventsnn.errors import DataError
 
 FIELDS = ("t", "x", "y", "p")
 
-EventPerturbation = Callable[[np.ndarray, tuple[int, int, int], float, np.random.Generator], np.ndarray]
+# fn(events, severity, *, sensor_size, generator=None, seed=None) -> events
+EventPerturbation = Callable[..., np.ndarray]
+
+
+def resolve_rng(generator: np.random.Generator | None, seed: int | None) -> np.random.Generator:
+    """`generator` if given, else a new NumPy generator seeded with `seed` (None: fresh entropy)."""
+    return generator if generator is not None else np.random.default_rng(seed)
 
 
 def check_recording(events: np.ndarray, sensor_size: tuple[int, ...]) -> None:
@@ -100,9 +108,17 @@ def _round_like(v: np.ndarray, field: np.ndarray) -> np.ndarray:
     return v if field.dtype.kind == "f" else np.rint(v).astype(np.int64)
 
 
-def time_jitter(events: np.ndarray, sensor_size, std_us: float, rng: np.random.Generator) -> np.ndarray:
+def time_jitter(
+    events: np.ndarray,
+    std_us: float,
+    *,
+    sensor_size: tuple[int, ...],
+    generator: np.random.Generator | None = None,
+    seed: int | None = None,
+) -> np.ndarray:
     """Gaussian time jitter, std in microseconds, reflected into the recording's [t0, t1]."""
     check_recording(events, sensor_size)
+    rng = resolve_rng(generator, seed)
     if std_us < 0:
         raise ValueError(f"time jitter std must be >= 0, got {std_us}")
     out = events.copy()
@@ -115,9 +131,17 @@ def time_jitter(events: np.ndarray, sensor_size, std_us: float, rng: np.random.G
     return _sorted(out)
 
 
-def spatial_jitter(events: np.ndarray, sensor_size, std_px: float, rng: np.random.Generator) -> np.ndarray:
+def spatial_jitter(
+    events: np.ndarray,
+    std_px: float,
+    *,
+    sensor_size: tuple[int, ...],
+    generator: np.random.Generator | None = None,
+    seed: int | None = None,
+) -> np.ndarray:
     """Gaussian jitter of x and y (independent, std in pixels), reflected into the sensor."""
     check_recording(events, sensor_size)
+    rng = resolve_rng(generator, seed)
     if std_px < 0:
         raise ValueError(f"spatial jitter std must be >= 0, got {std_px}")
     out = events.copy()
@@ -135,9 +159,17 @@ def _polarity_values(events: np.ndarray, n_pol: int) -> np.ndarray:
     return np.arange(max(int(n_pol), 1)).astype(events["p"].dtype)
 
 
-def uniform_noise(events: np.ndarray, sensor_size, fraction: float, rng: np.random.Generator) -> np.ndarray:
+def uniform_noise(
+    events: np.ndarray,
+    fraction: float,
+    *,
+    sensor_size: tuple[int, ...],
+    generator: np.random.Generator | None = None,
+    seed: int | None = None,
+) -> np.ndarray:
     """Add round(fraction * N) noise events uniform over the sensor, both polarities and [t0, t1]."""
     check_recording(events, sensor_size)
+    rng = resolve_rng(generator, seed)
     if fraction < 0:
         raise ValueError(f"noise fraction must be >= 0, got {fraction}")
     n = round(float(fraction) * len(events))
@@ -155,9 +187,18 @@ def uniform_noise(events: np.ndarray, sensor_size, fraction: float, rng: np.rand
     return _merge(events, noise)
 
 
-def drop_events(events: np.ndarray, sensor_size, probability: float, rng: np.random.Generator) -> np.ndarray:
-    """Remove round(probability * N) events chosen uniformly; keeps >= 1 event of each polarity present."""
+def drop_event(
+    events: np.ndarray,
+    probability: float,
+    *,
+    sensor_size: tuple[int, ...],
+    generator: np.random.Generator | None = None,
+    seed: int | None = None,
+) -> np.ndarray:
+    """Remove round(probability * N) events chosen uniformly (tonic's DropEvent count); keeps >= 1
+    event of each polarity present."""
     check_recording(events, sensor_size)
+    rng = resolve_rng(generator, seed)
     if not 0 <= probability <= 1:
         raise ValueError(f"drop probability must be in [0, 1], got {probability}")
     n = len(events)
@@ -178,10 +219,11 @@ def drop_events(events: np.ndarray, sensor_size, probability: float, rng: np.ran
 
 def hot_pixels(
     events: np.ndarray,
-    sensor_size,
     fraction: float,
-    rng: np.random.Generator,
     *,
+    sensor_size: tuple[int, ...],
+    generator: np.random.Generator | None = None,
+    seed: int | None = None,
     rate_hz: float = 1000.0,
     polarity: str = "both",
     time_unit_s: float = 1e-6,
@@ -194,6 +236,7 @@ def hot_pixels(
         polarity: "both" (alternating OFF/ON from a random start), "on" or "off".
     """
     check_recording(events, sensor_size)
+    rng = resolve_rng(generator, seed)
     if not 0 <= fraction <= 1:
         raise ValueError(f"hot pixel fraction must be in [0, 1], got {fraction}")
     if polarity not in ("both", "on", "off"):
@@ -226,21 +269,5 @@ def hot_pixels(
 
 
 EVENT_PERTURBATIONS: dict[str, EventPerturbation] = {
-    "time_jitter": time_jitter,
-    "spatial_jitter": spatial_jitter,
-    "uniform_noise": uniform_noise,
-    "drop_event": drop_events,
-    "hot_pixels": hot_pixels,
+    fn.__name__: fn for fn in (time_jitter, spatial_jitter, uniform_noise, drop_event, hot_pixels)
 }
-
-
-@dataclass(frozen=True)
-class EventPerturb:
-    """Transform form: `EventPerturb("time_jitter", 1000.0, (128, 128, 2))(events, rng)`."""
-
-    name: str
-    severity: float
-    sensor_size: tuple[int, int, int]
-
-    def __call__(self, events: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return EVENT_PERTURBATIONS[self.name](events, self.sensor_size, self.severity, rng)

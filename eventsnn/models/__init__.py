@@ -8,15 +8,15 @@ from eventsnn.models.checkpoint import (
     read_checkpoint,
 )
 from eventsnn.models.ops import OpsReport, count_operations
+from eventsnn.models.readout import mean_logits, per_sample_loss
 from eventsnn.models.registry import (
     VARIANTS,
     create_model,
-    create_model_from_config,
     list_models,
     register_with_timm,
     variant_arguments,
 )
-from eventsnn.models.spikingresformer import SpikingResformer, default_plasticity_layers, mean_logits
+from eventsnn.models.spikingresformer import SpikingResformer, default_plasticity_layers
 
 register_with_timm()
 
@@ -28,12 +28,12 @@ __all__ = [
     "config_from_checkpoint",
     "count_operations",
     "create_model",
-    "create_model_from_config",
     "default_plasticity_layers",
     "extract_state_dict",
     "list_models",
     "load_checkpoint",
     "mean_logits",
+    "per_sample_loss",
     "read_checkpoint",
     "register_with_timm",
     "variant_arguments",

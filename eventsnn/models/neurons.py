@@ -33,3 +33,15 @@ def make_neuron(kind: Activation = "lif") -> nn.Module:
     if kind == "plif":
         return neuron.ParametricLIFNode(init_tau=2.0, **common)
     raise ValueError(f"activation must be 'lif' or 'plif', got {kind!r}")
+
+
+def spiking_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """THE list of a model's spiking layers: `(name, module)` of every spikingjelly neuron node
+    (`BaseNode`: LIF, PLIF, ...), in registration (forward) order. Wrappers (DDP, compiled) list
+    their inner names with the wrapper's prefix, as `named_modules` does."""
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, neuron.BaseNode)]
+
+
+def spiking_layers(model: nn.Module) -> list[str]:
+    """Names of `spiking_modules(model)`."""
+    return [name for name, _ in spiking_modules(model)]

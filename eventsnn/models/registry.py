@@ -14,7 +14,6 @@ from typing import Any
 
 from torch import nn
 
-from eventsnn.config import ModelConfig
 from eventsnn.errors import ConfigError
 from eventsnn.models.spikingresformer import SpikingResformer
 
@@ -69,34 +68,6 @@ def create_model(name: str, **overrides: Any) -> SpikingResformer:
         return SpikingResformer(**args)
     except ValueError as exc:
         raise ConfigError(f"model {name}: {exc}") from None
-
-
-def create_model_from_config(cfg: ModelConfig, **defaults: Any) -> SpikingResformer:
-    """`create_model(cfg.name, ...)` with the config's non-None fields over `defaults`."""
-    fields = (
-        "T",
-        "num_classes",
-        "in_channels",
-        "img_size",
-        "layers",
-        "planes",
-        "num_heads",
-        "patch_sizes",
-        "prologue",
-        "group_size",
-        "activation",
-    )
-    overrides = dict(defaults)
-    for key in fields:
-        value = getattr(cfg, key)
-        if value is not None:
-            overrides[key] = _as_lists(value)
-    return create_model(cfg.name, **overrides)
-
-
-def _as_lists(value: Any) -> Any:
-    """Config tuples (nested) -> lists, as the original constructor takes them."""
-    return [_as_lists(v) for v in value] if isinstance(value, tuple) else value
 
 
 def register_with_timm() -> list[str]:

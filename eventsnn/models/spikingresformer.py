@@ -19,6 +19,7 @@ from torch import nn
 from eventsnn.models.blocks import DSSA, GWFFN, DownsampleLayer
 from eventsnn.models.layers import BN, linear
 from eventsnn.models.neurons import Activation
+from eventsnn.models.readout import mean_logits  # noqa: F401 (public here since 0.1)
 
 BLOCKS = ("DSSA", "GWFFN")
 
@@ -121,11 +122,6 @@ class SpikingResformer(nn.Module):
         from spikingjelly.activation_based.neuron import ParametricLIFNode
 
         return {f"{name}.w" for name, m in self.named_modules() if isinstance(m, ParametricLIFNode)}
-
-
-def mean_logits(out: torch.Tensor) -> torch.Tensor:
-    """Time-averaged prediction: `[T, B, K]` -> `[B, K]`."""
-    return out.mean(0)
 
 
 def default_plasticity_layers(model: nn.Module) -> list[str]:

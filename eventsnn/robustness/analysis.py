@@ -25,15 +25,9 @@ import torch
 from torch import nn
 
 from eventsnn.errors import ConfigError
+from eventsnn.models.neurons import spiking_layers
 from eventsnn.robustness.plots import new_figure, save_png
 from eventsnn.utils.io import atomic_write_text
-
-
-def spiking_layers(model: nn.Module) -> list[str]:
-    """Names of the spikingjelly neuron modules of `model`, in registration order."""
-    from spikingjelly.activation_based.neuron import BaseNode
-
-    return [name for name, m in model.named_modules() if isinstance(m, BaseNode)]
 
 
 def find_layer(model: nn.Module, name: str | None = None) -> str:

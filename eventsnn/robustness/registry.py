@@ -1,5 +1,7 @@
 """Named perturbations for severity sweeps: event-level (raw recordings) and spike-level (frames).
 
+Every name is the name of the function it runs, and every function is called the same way,
+`fn(data, severity, *, generator=None, seed=None, **context)`.
 Event level (before framing, `eventsnn.events.transforms`), severity meaning:
     time_jitter     std in microseconds          spatial_jitter  std in pixels
     uniform_noise   added events / event count   drop_event      drop probability
@@ -23,11 +25,11 @@ Level = Literal["event", "spike"]
 
 @dataclass(frozen=True)
 class Perturbation:
-    """A registered perturbation: `fn(data, severity, rng)` at `level`.
+    """A registered perturbation: `fn(data, severity, *, generator, **context)` at `level`.
 
-    Event level: `fn(events, sensor_size, severity, numpy Generator) -> events`.
-    Spike level: `fn(frames [T, P, H, W], severity, torch Generator, counts=True) -> frames`
-    (counts=False for binary spike trains).
+    Event level: `fn(events, severity, *, sensor_size, generator=numpy Generator) -> events`.
+    Spike level: `fn(frames [T, P, H, W], severity, *, counts=True, generator=torch Generator)
+    -> frames` (counts=False for binary spike trains). `name` is the function's name.
     """
 
     name: str
@@ -36,44 +38,27 @@ class Perturbation:
     unit: str
 
 
-def _spike(kind: str) -> Callable[..., Any]:
-    def apply(frames, severity: float, generator, counts: bool = True):
-        from eventsnn import spikes
+def _registry() -> dict[str, Perturbation]:
+    from eventsnn.events.transforms import EVENT_PERTURBATIONS as EV
+    from eventsnn.spikes.perturb import SPIKE_PERTURBATIONS as SP
 
-        fn = {
-            "jitter": spikes.temporal_jitter,
-            "deletion": spikes.spike_deletion,
-            "insertion": spikes.spike_insertion,
-        }[kind]
-        return fn(frames, severity, counts=counts, time_dim=0, generator=generator)
-
-    apply.__name__ = f"spike_{kind}"
-    return apply
-
-
-def _event(name: str) -> Callable[..., Any]:
-    def apply(events, sensor_size, severity: float, rng):
-        from eventsnn.events.transforms import EVENT_PERTURBATIONS
-
-        return EVENT_PERTURBATIONS[name](events, sensor_size, severity, rng)
-
-    apply.__name__ = name
-    return apply
+    units = {
+        "time_jitter": "std (us)",
+        "spatial_jitter": "std (pixels)",
+        "uniform_noise": "noise events / events",
+        "drop_event": "drop probability",
+        "hot_pixels": "fraction of pixels",
+        "spike_jitter": "std (time steps)",
+        "spike_deletion": "deletion probability",
+        "spike_insertion": "insertion probability",
+    }
+    levels = [("event", EV), ("spike", SP)]
+    return {
+        name: Perturbation(name, level, fn, units[name]) for level, fns in levels for name, fn in fns.items()
+    }
 
 
-PERTURBATIONS: dict[str, Perturbation] = {
-    p.name: p
-    for p in (
-        Perturbation("time_jitter", "event", _event("time_jitter"), "std (us)"),
-        Perturbation("spatial_jitter", "event", _event("spatial_jitter"), "std (pixels)"),
-        Perturbation("uniform_noise", "event", _event("uniform_noise"), "noise events / events"),
-        Perturbation("drop_event", "event", _event("drop_event"), "drop probability"),
-        Perturbation("hot_pixels", "event", _event("hot_pixels"), "fraction of pixels"),
-        Perturbation("spike_jitter", "spike", _spike("jitter"), "std (time steps)"),
-        Perturbation("spike_deletion", "spike", _spike("deletion"), "deletion probability"),
-        Perturbation("spike_insertion", "spike", _spike("insertion"), "insertion probability"),
-    )
-}
+PERTURBATIONS: dict[str, Perturbation] = _registry()
 
 
 def list_perturbations(level: Level | None = None) -> list[str]:

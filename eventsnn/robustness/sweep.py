@@ -111,14 +111,15 @@ class PerturbedDataset(Dataset):
                     raise ConfigError(
                         f"{p.name}: event-level perturbations need raw recordings (an EventSource)"
                     )
-                x = p.fn(x, self.severity, self._generator(p.name, index), counts=self.source.counts)
+                gen = self._generator(p.name, index)
+                x = p.fn(x, self.severity, counts=self.source.counts, generator=gen)
             return x, int(label)
         if active and p.level == "event":
             rng = np.random.default_rng(item_seed(self.seed, p.name, index))
-            events = p.fn(events, self.source.sensor_size, self.severity, rng)
+            events = p.fn(events, self.severity, sensor_size=self.source.sensor_size, generator=rng)
         frames = self.source.frame(events)  # [T,P,H,W]
         if active and p.level == "spike":
-            frames = p.fn(frames, self.severity, self._generator(p.name, index))
+            frames = p.fn(frames, self.severity, counts=True, generator=self._generator(p.name, index))
         x = self.source.postprocess(frames)  # [T,C,H,W]
         return torch.as_tensor(x), int(label)
 

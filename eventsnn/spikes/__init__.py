@@ -12,13 +12,14 @@ from eventsnn.spikes.encode import (
     rate_encode,
 )
 from eventsnn.spikes.perturb import (
+    SPIKE_PERTURBATIONS,
     ComposeSpikes,
     SpikeDeletion,
     SpikeInsertion,
-    TemporalJitter,
+    SpikeJitter,
     spike_deletion,
     spike_insertion,
-    temporal_jitter,
+    spike_jitter,
 )
 from eventsnn.spikes.stats import (
     SpikeInputError,
@@ -35,6 +36,7 @@ from eventsnn.spikes.stats import (
 )
 
 __all__ = [
+    "SPIKE_PERTURBATIONS",
     "ComposeSpikes",
     "DirectEncoder",
     "LatencyEncoder",
@@ -42,8 +44,8 @@ __all__ = [
     "SpikeDeletion",
     "SpikeInputError",
     "SpikeInsertion",
+    "SpikeJitter",
     "SpikeStats",
-    "TemporalJitter",
     "activity_flags",
     "batch_synchrony",
     "cofiring_score",
@@ -57,6 +59,6 @@ __all__ = [
     "spike_counts",
     "spike_deletion",
     "spike_insertion",
+    "spike_jitter",
     "spike_statistics",
-    "temporal_jitter",
 ]

@@ -5,7 +5,11 @@ Inputs are spike tensors with a time axis (`time_dim`, default 0): binary trains
 `[T, B, P, H, W]` (non-negative integers, `counts=True`). Each function returns a new tensor
 of the input's dtype and device; numpy input gives numpy output.
 
-- temporal jitter (std sigma in time steps): every spike (for counts: every unit of a count)
+Every perturbation is called `fn(x, severity, *, generator=None, seed=None, **context)` (the
+convention of `eventsnn.events.transforms` too; context here: `counts`, `time_dim`) and is
+registered for sweeps under its function name.
+
+- spike jitter (std sigma in time steps): every spike (for counts: every unit of a count)
   moves independently from t to clamp(t + round(N(0, sigma^2)), 0, T - 1). Counts are
   conserved exactly; for binary trains two spikes landing in the same bin merge into one
   (the output stays binary), so the spike count is kept only when no collisions occur.
@@ -62,7 +66,7 @@ def _check_values(x: torch.Tensor, counts: bool, time_dim: int) -> int:
     return time_dim % x.dim()
 
 
-def temporal_jitter(
+def spike_jitter(
     x,
     std: float,
     *,
@@ -148,15 +152,15 @@ def spike_insertion(
 
 
 @dataclass(frozen=True)
-class TemporalJitter:
-    """Transform form of `temporal_jitter`: `__call__(x, generator=None)`."""
+class SpikeJitter:
+    """Transform form of `spike_jitter`: `__call__(x, generator=None)`."""
 
     std: float
     counts: bool = False
     time_dim: int = 0
 
     def __call__(self, x, generator: torch.Generator | None = None):
-        return temporal_jitter(x, self.std, counts=self.counts, time_dim=self.time_dim, generator=generator)
+        return spike_jitter(x, self.std, counts=self.counts, time_dim=self.time_dim, generator=generator)
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,11 @@ class SpikeInsertion:
 
     def __call__(self, x, generator: torch.Generator | None = None):
         return spike_insertion(x, self.p, counts=self.counts, time_dim=self.time_dim, generator=generator)
+
+
+SPIKE_PERTURBATIONS: dict[str, Perturbation] = {
+    fn.__name__: fn for fn in (spike_jitter, spike_deletion, spike_insertion)
+}
 
 
 @dataclass(frozen=True)

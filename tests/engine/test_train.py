@@ -175,6 +175,10 @@ def test_evaluation_equals_direct_computation(tmp_path):
     assert main(["evaluate", "--checkpoint", str(tmp_path / "ev" / LATEST)]) == 0
     beside = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
     assert beside["top1"] == pytest.approx(result.top1) and beside["n"] == n
+    if not torch.cuda.is_available():  # the configured device is honoured, never silently replaced
+        on_gpu1 = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=2", "train.device=cuda:1")
+        with pytest.raises(ConfigError, match="'cuda:1'"):
+            evaluate_job(on_gpu1, tmp_path / "ev" / LATEST, tmp_path / "ev_gpu")
     saved = json.loads((tmp_path / "ev_out" / "evaluation.json").read_text())
     # operations: averaged over the whole test set, independent of the batching
     ops, single = saved["operations"], counter.report()

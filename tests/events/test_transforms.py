@@ -9,7 +9,7 @@ import pytest
 
 from eventsnn.events.transforms import (
     EVENT_PERTURBATIONS,
-    drop_events,
+    drop_event,
     hot_pixels,
     spatial_jitter,
     time_jitter,
@@ -57,10 +57,12 @@ def assert_valid(out: np.ndarray, ref: np.ndarray) -> None:
 def test_severity_zero_is_exact_identity_and_input_untouched(name):
     ev = recording()
     keep = ev.copy()
-    out = EVENT_PERTURBATIONS[name](ev, SENSOR, 0.0, np.random.default_rng(1))
+    out = EVENT_PERTURBATIONS[name](ev, 0.0, sensor_size=SENSOR, generator=np.random.default_rng(1))
     assert out.dtype == ev.dtype and np.array_equal(out, ev)
     assert not np.shares_memory(out, ev)
-    EVENT_PERTURBATIONS[name](ev, SENSOR, SEVERITIES[name][-1], np.random.default_rng(1))
+    EVENT_PERTURBATIONS[name](
+        ev, SEVERITIES[name][-1], sensor_size=SENSOR, generator=np.random.default_rng(1)
+    )
     assert np.array_equal(ev, keep)  # never mutated
 
 
@@ -72,7 +74,12 @@ def test_every_severity_gives_a_valid_recording(name, dtype):
     ev = recording(dtype=dtype)
     for severity in SEVERITIES[name][1:]:
         for seed in range(3):
-            assert_valid(EVENT_PERTURBATIONS[name](ev, SENSOR, severity, np.random.default_rng(seed)), ev)
+            assert_valid(
+                EVENT_PERTURBATIONS[name](
+                    ev, severity, sensor_size=SENSOR, generator=np.random.default_rng(seed)
+                ),
+                ev,
+            )
 
 
 def test_tonic_pitfalls_break_where_ours_stay_valid():
@@ -93,9 +100,9 @@ def test_tonic_pitfalls_break_where_ours_stay_valid():
     assert all(tonic_broken), tonic_broken
     g = np.random.default_rng(0)
     ours = (
-        time_jitter(ev, SENSOR, 50_000, g),
-        spatial_jitter(ev, SENSOR, 2.0, g),
-        uniform_noise(ev, SENSOR, 0.5, g),
+        time_jitter(ev, 50_000, sensor_size=SENSOR, generator=g),
+        spatial_jitter(ev, 2.0, sensor_size=SENSOR, generator=g),
+        uniform_noise(ev, 0.5, sensor_size=SENSOR, generator=g),
     )
     for out in ours:
         assert_valid(out, ev)
@@ -117,7 +124,7 @@ def test_effect_grows_with_severity():
     t_ref = ev["t"].astype(np.int64)
 
     def effect(name, s):
-        out = EVENT_PERTURBATIONS[name](ev, SENSOR, s, np.random.default_rng(3))
+        out = EVENT_PERTURBATIONS[name](ev, s, sensor_size=SENSOR, generator=np.random.default_rng(3))
         if name == "time_jitter":
             return np.abs(np.sort(out["t"].astype(np.int64)) - t_ref).sum()
         if name == "spatial_jitter":
@@ -133,20 +140,24 @@ def test_effect_grows_with_severity():
 def test_counts_and_nesting():
     ev = recording()
     n = len(ev)
-    assert len(uniform_noise(ev, SENSOR, 0.25, np.random.default_rng(0))) == n + round(0.25 * n)
-    small = drop_events(ev, SENSOR, 0.2, np.random.default_rng(5))
-    big = drop_events(ev, SENSOR, 0.6, np.random.default_rng(5))
+    assert len(uniform_noise(ev, 0.25, sensor_size=SENSOR, generator=np.random.default_rng(0))) == n + round(
+        0.25 * n
+    )
+    small = drop_event(ev, 0.2, sensor_size=SENSOR, generator=np.random.default_rng(5))
+    big = drop_event(ev, 0.6, sensor_size=SENSOR, generator=np.random.default_rng(5))
     assert len(small) == n - int(0.2 * n + 0.5) and len(big) == n - int(
         0.6 * n + 0.5
     )  # tonic DropEvent's count
     assert np.isin(big, small).all()  # same seed: the larger drop removes a superset
-    both = drop_events(ev, SENSOR, 1.0, np.random.default_rng(0))
+    both = drop_event(ev, 1.0, sensor_size=SENSOR, generator=np.random.default_rng(0))
     assert sorted(both["p"].tolist()) == [False, True]  # one event of each polarity survives
 
 
 def test_hot_pixels_fire_at_the_rate_with_both_polarities():
     ev = recording(span=100_000)  # 0.1 s
-    out = hot_pixels(ev, SENSOR, 2 / (128 * 128), np.random.default_rng(0), rate_hz=1000.0)
+    out = hot_pixels(
+        ev, 2 / (128 * 128), sensor_size=SENSOR, generator=np.random.default_rng(0), rate_hz=1000.0
+    )
     added = out[~np.isin(out, ev)]
     pix = np.unique(added["x"].astype(int) * 1000 + added["y"].astype(int))
     assert len(pix) == 2
@@ -155,28 +166,33 @@ def test_hot_pixels_fire_at_the_rate_with_both_polarities():
         assert len(a) in (100, 101)  # 1 kHz over 0.1 s
         assert np.allclose(np.diff(a["t"].astype(np.int64)), 1000, atol=1)
         assert a["p"].sum() in (len(a) // 2, (len(a) + 1) // 2)  # alternating ON / OFF
-    on = hot_pixels(ev, SENSOR, 0.001, np.random.default_rng(0), polarity="on")
+    on = hot_pixels(ev, 0.001, sensor_size=SENSOR, generator=np.random.default_rng(0), polarity="on")
     assert on[~np.isin(on, ev)]["p"].all()
 
 
 def test_seeded_reproducible_and_float_time():
     ev = recording()
     for name, sev in SEVERITIES.items():
-        a = EVENT_PERTURBATIONS[name](ev, SENSOR, sev[2], np.random.default_rng(9))
-        b = EVENT_PERTURBATIONS[name](ev, SENSOR, sev[2], np.random.default_rng(9))
-        c = EVENT_PERTURBATIONS[name](ev, SENSOR, sev[2], np.random.default_rng(10))
+        a = EVENT_PERTURBATIONS[name](ev, sev[2], sensor_size=SENSOR, generator=np.random.default_rng(9))
+        b = EVENT_PERTURBATIONS[name](ev, sev[2], sensor_size=SENSOR, generator=np.random.default_rng(9))
+        c = EVENT_PERTURBATIONS[name](ev, sev[2], sensor_size=SENSOR, generator=np.random.default_rng(10))
         assert np.array_equal(a, b) and not np.array_equal(a, c)
     fdt = np.dtype([("t", "<f8"), ("x", "<i2"), ("y", "<i2"), ("p", "<i1")])
     evf = recording(dtype=fdt)
     for name, sev in SEVERITIES.items():
-        assert_valid(EVENT_PERTURBATIONS[name](evf, SENSOR, sev[-1], np.random.default_rng(0)), evf)
+        assert_valid(
+            EVENT_PERTURBATIONS[name](evf, sev[-1], sensor_size=SENSOR, generator=np.random.default_rng(0)),
+            evf,
+        )
 
 
 def test_time_jitter_reflects_into_the_span():
     ev = np.zeros(3, dtype=CIFAR_DTYPE)
     ev["t"] = [10, 20, 30]
     ev["p"] = [True, False, True]
-    out = time_jitter(ev, SENSOR, 1e9, np.random.default_rng(0))  # huge jitter: still inside [10, 30]
+    out = time_jitter(
+        ev, 1e9, sensor_size=SENSOR, generator=np.random.default_rng(0)
+    )  # huge jitter: still inside [10, 30]
     assert out["t"].min() >= 10 and out["t"].max() <= 30
 
 
@@ -198,7 +214,7 @@ def test_real_recording_stays_valid(real_data):
     ev = tonic.io.read_aedat4(str(real_data / "sample.aedat4"))
     sensor = (320, 240, 2)
     for name, sev in SEVERITIES.items():
-        out = EVENT_PERTURBATIONS[name](ev, sensor, sev[-1], np.random.default_rng(0))
+        out = EVENT_PERTURBATIONS[name](ev, sev[-1], sensor_size=sensor, generator=np.random.default_rng(0))
         assert out.dtype == ev.dtype and len(out) > 0
         assert int(out["x"].max()) < sensor[0] and int(out["y"].max()) < sensor[1]
         assert int(ev["t"].min()) <= int(out["t"].min()) and int(out["t"].max()) <= int(ev["t"].max())

@@ -271,3 +271,35 @@ def test_framed_source_gives_the_same_spike_level_points():
     assert torch.equal(ds_a[4][0], ds_b[4][0]) and not torch.equal(ds_a[4][0], framed.dataset[4][0])
     with pytest.raises(ConfigError, match="need raw recordings"):
         run_sweep(models, framed, SWEEPS, CountingEvaluate())
+
+
+def test_registry_names_are_function_names_with_one_calling_convention():
+    """Each perturbation has one name (its function's), and every one is called
+    fn(data, severity, *, generator=..., **context); severity 0 is the identity for all."""
+    import inspect
+
+    import numpy as np
+
+    from eventsnn import spikes
+    from eventsnn.events import transforms
+    from eventsnn.robustness import PERTURBATIONS
+
+    event = ["time_jitter", "spatial_jitter", "uniform_noise", "drop_event", "hot_pixels"]
+    assert sorted(PERTURBATIONS) == sorted([*event, "spike_jitter", "spike_deletion", "spike_insertion"])
+    for name, p in PERTURBATIONS.items():
+        module = transforms if p.level == "event" else spikes
+        assert p.fn is getattr(module, name) and p.fn.__name__ == name
+        params = inspect.signature(p.fn).parameters
+        first, second = list(params.values())[:2]
+        assert first.kind is second.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        assert all(params[k].kind is inspect.Parameter.KEYWORD_ONLY for k in ("generator", "seed"))
+    events = np.zeros(4, dtype=[("t", "<i8"), ("x", "<u2"), ("y", "<u2"), ("p", "u1")])
+    events["t"], events["x"], events["p"] = [0, 5, 9, 12], [0, 1, 2, 3], [0, 1, 0, 1]
+    frames = torch.tensor([[[[1.0, 0.0]], [[2.0, 1.0]]]] * 3)  # [T=3, P=2, H=1, W=2] counts
+    for name, p in PERTURBATIONS.items():
+        if p.level == "event":
+            out = p.fn(events, 0.0, sensor_size=(4, 1, 2), generator=np.random.default_rng(0))
+            assert np.array_equal(out, events), name
+        else:
+            out = p.fn(frames, 0.0, counts=True, generator=torch.Generator().manual_seed(0))
+            assert torch.equal(out, frames), name

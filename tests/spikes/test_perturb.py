@@ -13,13 +13,13 @@ from eventsnn.spikes.perturb import (
     ComposeSpikes,
     SpikeDeletion,
     SpikeInsertion,
-    TemporalJitter,
+    SpikeJitter,
     spike_deletion,
     spike_insertion,
-    temporal_jitter,
+    spike_jitter,
 )
 
-FNS = [temporal_jitter, spike_deletion, spike_insertion]
+FNS = [spike_jitter, spike_deletion, spike_insertion]
 
 
 def _binary(shape, density=0.1, seed=0):
@@ -52,12 +52,12 @@ def test_input_not_mutated_and_seeded(fn):
 
 def test_jitter_conserves_counts_and_moves_them():
     x = _counts((10, 2, 8, 8))
-    y = temporal_jitter(x, 2.0, counts=True, seed=1)
+    y = spike_jitter(x, 2.0, counts=True, seed=1)
     assert torch.equal(x.sum(0), y.sum(0))  # per pixel, exactly
     assert (x - y).abs().sum() > 0
     # time_dim: [B, T, ...] layout conserves per-pixel counts along dim 1
     xb = x.transpose(0, 1).contiguous()
-    yb = temporal_jitter(xb, 2.0, counts=True, time_dim=1, seed=1)
+    yb = spike_jitter(xb, 2.0, counts=True, time_dim=1, seed=1)
     assert torch.equal(xb.sum(1), yb.sum(1))
     assert torch.equal(yb, y.transpose(0, 1))
 
@@ -66,7 +66,7 @@ def test_jitter_binary_without_collisions_keeps_spikes():
     T, N = 50, 300
     x = torch.zeros(T, N)
     x[torch.randint(5, 45, (N,), generator=torch.Generator().manual_seed(0)), torch.arange(N)] = 1
-    y = temporal_jitter(x, 1.5, seed=2)  # one spike per neuron: no collisions possible
+    y = spike_jitter(x, 1.5, seed=2)  # one spike per neuron: no collisions possible
     assert torch.equal(y.sum(0), torch.ones(N))
     moved = (y.argmax(0) - x.argmax(0)).float()
     assert moved.abs().sum() > 0
@@ -77,7 +77,7 @@ def test_jitter_binary_without_collisions_keeps_spikes():
 def test_jitter_clamps_to_window():
     x = torch.zeros(4, 1000)
     x[0] = 1
-    y = temporal_jitter(x, 10.0, seed=0)
+    y = spike_jitter(x, 10.0, seed=0)
     assert y.shape == x.shape and torch.equal(y.sum(0), torch.ones(1000))
     assert y[0].sum() > 300 and y[-1].sum() > 300  # clamped mass piles on the edges
 
@@ -104,29 +104,29 @@ def test_deletion_and_insertion_rates():
 
 def test_compose_and_transforms():
     x = _binary((10, 4, 32), seed=1)
-    chain = ComposeSpikes([TemporalJitter(1.0), SpikeDeletion(0.2), SpikeInsertion(0.05)], seed=4)
+    chain = ComposeSpikes([SpikeJitter(1.0), SpikeDeletion(0.2), SpikeInsertion(0.05)], seed=4)
     assert torch.equal(chain(x), chain(x))
     g = torch.Generator().manual_seed(4)
-    manual = SpikeInsertion(0.05)(SpikeDeletion(0.2)(TemporalJitter(1.0)(x, g), g), g)
+    manual = SpikeInsertion(0.05)(SpikeDeletion(0.2)(SpikeJitter(1.0)(x, g), g), g)
     assert torch.equal(chain(x), manual)
     assert hash(chain) == hash(
-        ComposeSpikes([TemporalJitter(1.0), SpikeDeletion(0.2), SpikeInsertion(0.05)], seed=4)
+        ComposeSpikes([SpikeJitter(1.0), SpikeDeletion(0.2), SpikeInsertion(0.05)], seed=4)
     )
 
 
 def test_errors():
     with pytest.raises(SpikeInputError, match="binary"):
-        temporal_jitter(torch.tensor([[0.0, 2.0]]), 1.0)
+        spike_jitter(torch.tensor([[0.0, 2.0]]), 1.0)
     with pytest.raises(SpikeInputError, match="non-negative integers"):
         spike_deletion(torch.tensor([[0.5, 2.0]]), 0.1, counts=True)
     with pytest.raises(SpikeInputError, match="NaN"):
         spike_insertion(torch.tensor([[0.0, float("nan")]]), 0.1)
     with pytest.raises(SpikeInputError, match="time_dim"):
-        temporal_jitter(torch.zeros(3, 4), 1.0, time_dim=2)
+        spike_jitter(torch.zeros(3, 4), 1.0, time_dim=2)
     with pytest.raises(ValueError, match="p must"):
         spike_deletion(torch.zeros(3, 4), 1.5)
     with pytest.raises(ValueError, match="std must"):
-        temporal_jitter(torch.zeros(3, 4), -1.0)
+        spike_jitter(torch.zeros(3, 4), -1.0)
 
 
 @pytest.mark.gpu
@@ -136,4 +136,4 @@ def test_perturbations_on_cuda():
     for fn in FNS:
         y = fn(x, 0.5, counts=True, generator=g)
         assert y.device == x.device and y.shape == x.shape
-    assert torch.equal(temporal_jitter(x, 1.0, counts=True, seed=0).sum(0), x.sum(0))
+    assert torch.equal(spike_jitter(x, 1.0, counts=True, seed=0).sum(0), x.sum(0))
