@@ -48,7 +48,7 @@ def perturbed_layer(
     severity: float,
     generator: torch.Generator,
 ) -> Iterator[list[int]]:
-    """While active, `layer`'s output is replaced by `perturbation.fn(out, severity, generator,
+    """While active, `layer`'s output is replaced by `perturbation.fn(out, severity, generator=generator,
     counts=False)`; yields a list that counts the perturbed calls (severity 0: no hook)."""
     modules = dict(model.named_modules())
     if layer not in modules:
@@ -60,7 +60,7 @@ def perturbed_layer(
 
     def hook(_module, _args, out):
         calls.append(1)
-        return perturbation.fn(out, severity, generator, counts=False)
+        return perturbation.fn(out, severity, counts=False, generator=generator)
 
     handle = modules[layer].register_forward_hook(hook)
     try:

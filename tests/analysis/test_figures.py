@@ -191,7 +191,7 @@ def test_hook_perturbs_exactly_the_chosen_layer(trained):
         seen = record_outputs(
             model, [upstream, target, "classifier"], x
         )  # hook registered after: sees the result
-    by_hand = pert.fn(clean[target], 0.5, layer_generator(3, pert.name, target), counts=False)
+    by_hand = pert.fn(clean[target], 0.5, counts=False, generator=layer_generator(3, pert.name, target))
     assert len(calls) == 1
     assert torch.equal(seen[target], by_hand) and not torch.equal(by_hand, clean[target])
     assert torch.equal(seen[upstream], clean[upstream])  # nothing before the layer changes
