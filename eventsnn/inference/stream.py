@@ -76,7 +76,8 @@ class Source:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=5)
 
     def _guarded(self) -> None:
         try:
@@ -91,7 +92,7 @@ class Source:
     def produce(self, emit: Callable[[np.ndarray], None]) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def packets(self, wait: float = 0.0) -> Iterator[list[tuple[np.ndarray, float]]]:
+    def packets(self) -> Iterator[list[tuple[np.ndarray, float]]]:
         """Yield lists of the packets available (at least one; blocks for the first) until the end."""
         while True:
             first = self._queue.get()
