@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from eventsnn.errors import DataError
+from eventsnn.errors import ArgumentError, DataError
 
 _BACKENDS = ("auto", "numba", "torch", "numpy")
 _OUT_DTYPES = (np.int16, np.int32, np.int64)
@@ -80,16 +80,18 @@ def to_frames(
     here such frames are empty and a span shorter than M puts every event in the last frame.
 
     Raises:
+        ArgumentError (a ValueError): bad argument values or combinations (n_frames, split_by,
+            time_window, event_count, sensor_size, dtype, backend), events of the wrong kind.
         DataError: missing fields, coordinates outside the sensor, negative or unsorted t in a
-            time mode, bad argument combinations.
+            time mode.
     """
     mode, value = _mode(n_frames, split_by, time_window, event_count)
     W, H, P = _sensor(sensor_size)
     out_dtype = np.dtype(dtype)
     if out_dtype not in [np.dtype(d) for d in _OUT_DTYPES]:
-        raise DataError(f"to_frames: dtype must be int16, int32 or int64, got {out_dtype}")
+        raise ArgumentError(f"to_frames: dtype must be int16, int32 or int64, got {out_dtype}")
     if backend not in _BACKENDS:
-        raise DataError(f"to_frames: backend must be one of {_BACKENDS}, got {backend!r}")
+        raise ArgumentError(f"to_frames: backend must be one of {_BACKENDS}, got {backend!r}")
     needs_t = mode in ("time", "time_window")
     fields = _fields(events, needs_t)
     is_torch = any(_is_tensor(a) for a in fields.values())
@@ -256,28 +258,28 @@ def _mode(n_frames, split_by, time_window, event_count) -> tuple[str, float]:
         if v is not None
     ]
     if len(given) != 1:
-        raise DataError(
+        raise ArgumentError(
             "to_frames: give exactly one of n_frames, time_window, event_count"
             + (f" (got {', '.join(given)})" if given else " (got none)")
         )
     if n_frames is not None:
         if split_by not in ("count", "number", "time"):
-            raise DataError(f"to_frames: split_by must be 'count' or 'time', got {split_by!r}")
+            raise ArgumentError(f"to_frames: split_by must be 'count' or 'time', got {split_by!r}")
         if not _is_int(n_frames) or n_frames < 1:
-            raise DataError(f"to_frames: n_frames must be a positive integer, got {n_frames!r}")
+            raise ArgumentError(f"to_frames: n_frames must be a positive integer, got {n_frames!r}")
         return ("time" if split_by == "time" else "count"), int(n_frames)
     if split_by != "count":
-        raise DataError(f"to_frames: split_by={split_by!r} applies only with n_frames")
+        raise ArgumentError(f"to_frames: split_by={split_by!r} applies only with n_frames")
     if time_window is not None:
         if (
             isinstance(time_window, bool)
             or not isinstance(time_window, int | float | np.number)
             or not time_window > 0
         ):
-            raise DataError(f"to_frames: time_window must be a positive number, got {time_window!r}")
+            raise ArgumentError(f"to_frames: time_window must be a positive number, got {time_window!r}")
         return "time_window", time_window
     if not _is_int(event_count) or event_count < 1:
-        raise DataError(f"to_frames: event_count must be a positive integer, got {event_count!r}")
+        raise ArgumentError(f"to_frames: event_count must be a positive integer, got {event_count!r}")
     return "event_count", int(event_count)
 
 
@@ -292,7 +294,9 @@ def _sensor(sensor_size) -> tuple[int, int, int]:
     except (TypeError, ValueError):
         ok = False
     if not ok or min(W, H, P) < 1:
-        raise DataError(f"to_frames: sensor_size must be (W, H, P) positive integers, got {sensor_size!r}")
+        raise ArgumentError(
+            f"to_frames: sensor_size must be (W, H, P) positive integers, got {sensor_size!r}"
+        )
     return W, H, P
 
 
@@ -308,7 +312,7 @@ def _fields(events, needs_t: bool) -> dict[str, Any]:
         names = tuple(events)
         get = events.__getitem__
     else:
-        raise DataError(
+        raise ArgumentError(
             f"to_frames: events must be a structured numpy array or a mapping, got {type(events).__name__}"
         )
     required = ("t", "x", "y", "p") if needs_t else ("x", "y", "p")

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from eventsnn.errors import ConfigError, DataError
+from eventsnn.errors import ArgumentError, DataError
 
 _DTYPES = {
     "uint8": torch.uint8,
@@ -54,11 +54,15 @@ def frames_to_input(
 
     Returns:
         `[T, C, H', W']` of `dtype`; the input is not modified.
+
+    Raises:
+        ArgumentError (a ValueError): unknown dtype / resize_mode, resize not two positive sizes.
+        DataError: frames that are not `[T, P, H, W]`.
     """
     if dtype not in _DTYPES:
-        raise ConfigError(f"frames_to_input: dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
+        raise ArgumentError(f"frames_to_input: dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
     if resize_mode not in _MODES:
-        raise ConfigError(f"frames_to_input: resize_mode must be one of {_MODES}, got {resize_mode!r}")
+        raise ArgumentError(f"frames_to_input: resize_mode must be one of {_MODES}, got {resize_mode!r}")
     is_numpy = isinstance(frames, np.ndarray)
     x = torch.from_numpy(frames) if is_numpy else frames
     if not isinstance(x, torch.Tensor) or x.dim() != 4:
@@ -67,7 +71,7 @@ def frames_to_input(
     if resize is not None:
         size = tuple(int(s) for s in resize)
         if len(size) != 2 or min(size) < 1:
-            raise ConfigError(f"frames_to_input: resize must be (H, W) positive, got {resize!r}")
+            raise ArgumentError(f"frames_to_input: resize must be (H, W) positive, got {resize!r}")
         x = x.to(torch.float32)
         if tuple(x.shape[-2:]) != size:
             kw = {"align_corners": False, "antialias": True} if resize_mode == "bilinear" else {}

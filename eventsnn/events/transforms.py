@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from eventsnn.errors import DataError
+from eventsnn.errors import ArgumentError, DataError
 
 FIELDS = ("t", "x", "y", "p")
 
@@ -53,7 +53,7 @@ def check_recording(events: np.ndarray, sensor_size: tuple[int, ...]) -> None:
         got = getattr(events, "dtype", type(events))
         raise DataError(f"events must be a structured array with fields {FIELDS}, got {got}")
     if len(sensor_size) != 3:
-        raise DataError(f"sensor_size must be (W, H, P), got {sensor_size!r}")
+        raise ArgumentError(f"sensor_size must be (W, H, P), got {sensor_size!r}")
 
 
 def _span(events: np.ndarray) -> tuple[int | float, int | float]:
@@ -120,7 +120,7 @@ def time_jitter(
     check_recording(events, sensor_size)
     rng = resolve_rng(generator, seed)
     if std_us < 0:
-        raise ValueError(f"time jitter std must be >= 0, got {std_us}")
+        raise ArgumentError(f"time jitter std must be >= 0, got {std_us}")
     out = events.copy()
     if std_us == 0 or len(events) == 0:
         return out
@@ -143,7 +143,7 @@ def spatial_jitter(
     check_recording(events, sensor_size)
     rng = resolve_rng(generator, seed)
     if std_px < 0:
-        raise ValueError(f"spatial jitter std must be >= 0, got {std_px}")
+        raise ArgumentError(f"spatial jitter std must be >= 0, got {std_px}")
     out = events.copy()
     if std_px == 0 or len(events) == 0:
         return out
@@ -171,7 +171,7 @@ def uniform_noise(
     check_recording(events, sensor_size)
     rng = resolve_rng(generator, seed)
     if fraction < 0:
-        raise ValueError(f"noise fraction must be >= 0, got {fraction}")
+        raise ArgumentError(f"noise fraction must be >= 0, got {fraction}")
     n = round(float(fraction) * len(events))
     if n == 0:
         return events.copy()
@@ -200,7 +200,7 @@ def drop_event(
     check_recording(events, sensor_size)
     rng = resolve_rng(generator, seed)
     if not 0 <= probability <= 1:
-        raise ValueError(f"drop probability must be in [0, 1], got {probability}")
+        raise ArgumentError(f"drop probability must be in [0, 1], got {probability}")
     n = len(events)
     k = int(probability * n + 0.5)  # tonic DropEvent's count
     if k == 0:
@@ -238,9 +238,9 @@ def hot_pixels(
     check_recording(events, sensor_size)
     rng = resolve_rng(generator, seed)
     if not 0 <= fraction <= 1:
-        raise ValueError(f"hot pixel fraction must be in [0, 1], got {fraction}")
+        raise ArgumentError(f"hot pixel fraction must be in [0, 1], got {fraction}")
     if polarity not in ("both", "on", "off"):
-        raise ValueError(f"hot pixel polarity must be 'both', 'on' or 'off', got {polarity!r}")
+        raise ArgumentError(f"hot pixel polarity must be 'both', 'on' or 'off', got {polarity!r}")
     W, H = int(sensor_size[0]), int(sensor_size[1])
     k = round(float(fraction) * W * H)
     if k == 0 or len(events) == 0:

@@ -19,6 +19,7 @@ from typing import Literal
 
 import torch
 
+from eventsnn.errors import ArgumentError
 from eventsnn.spikes.stats import SpikeInputError
 
 
@@ -76,11 +77,11 @@ def latency_encode(
         t_f = torch.round((1.0 - xf) * (T - 1))
     elif mode == "log":
         if not 0 < x_min < 1:
-            raise ValueError(f"x_min must be in (0, 1), got {x_min}")
+            raise ArgumentError(f"x_min must be in (0, 1), got {x_min}")
         frac = torch.log(xf.clamp_min(x_min)) / math.log(x_min)
         t_f = torch.round(frac.clamp(0.0, 1.0) * (T - 1))
     else:
-        raise ValueError(f"mode must be 'linear' or 'log', got {mode!r}")
+        raise ArgumentError(f"mode must be 'linear' or 'log', got {mode!r}")
     t_f = torch.where(xf > 0, t_f, torch.full_like(t_f, T)).to(torch.int64)  # T = no spike
     steps = torch.arange(T, device=x.device).view(T, *([1] * x.dim()))
     return (steps == t_f.unsqueeze(0)).to(xf.dtype)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from eventsnn.errors import ArgumentError
 from eventsnn.spikes.encode import resolve_generator
 from eventsnn.spikes.stats import SpikeInputError
 
@@ -77,7 +78,7 @@ def spike_jitter(
 ):
     """Move every spike (or unit count) by round(N(0, std^2)) steps, clamped to [0, T-1]."""
     if not std >= 0:
-        raise ValueError(f"std must be >= 0, got {std}")
+        raise ArgumentError(f"std must be >= 0, got {std}")
     xt, was_numpy = _to_torch(x)
     dim = _check_values(xt, counts, time_dim)
     if std == 0 or xt.numel() == 0:
@@ -113,7 +114,7 @@ def spike_deletion(
 ):
     """Remove every spike (unit count) independently with probability p: n -> Binomial(n, 1 - p)."""
     if not 0 <= p <= 1:
-        raise ValueError(f"p must be in [0, 1], got {p}")
+        raise ArgumentError(f"p must be in [0, 1], got {p}")
     xt, was_numpy = _to_torch(x)
     _check_values(xt, counts, time_dim)
     if p == 0 or xt.numel() == 0:
@@ -135,7 +136,7 @@ def spike_insertion(
 ):
     """Add e ~ Bernoulli(p) per (time, neuron) cell: binary max(x, e), counts x + e."""
     if not 0 <= p <= 1:
-        raise ValueError(f"p must be in [0, 1], got {p}")
+        raise ArgumentError(f"p must be in [0, 1], got {p}")
     xt, was_numpy = _to_torch(x)
     _check_values(xt, counts, time_dim)
     if p == 0 or xt.numel() == 0:

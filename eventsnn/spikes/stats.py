@@ -24,14 +24,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from eventsnn.errors import EventsnnError
+from eventsnn.errors import ArgumentError
 
 Array = Any  # np.ndarray | torch.Tensor
 _BACKENDS = ("auto", "numba", "torch")
 _NUMBA_DTYPES = {np.dtype(d) for d in ("uint8", "int8", "int16", "int32", "int64", "float32", "float64")}
 
 
-class SpikeInputError(EventsnnError, ValueError):
+class SpikeInputError(ArgumentError):
     """A spike tensor has the wrong shape, a NaN, or values not allowed (e.g. non-binary)."""
 
 
@@ -86,10 +86,10 @@ def _raise_odd(x: Array, name: str, binary: bool) -> None:
 
 def _use_numba(x: Array, backend: str) -> bool:
     if backend not in _BACKENDS:
-        raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
+        raise ArgumentError(f"backend must be one of {_BACKENDS}, got {backend!r}")
     is_cuda = isinstance(x, torch.Tensor) and x.device.type != "cpu"
     if backend == "numba" and is_cuda:
-        raise ValueError(
+        raise ArgumentError(
             "backend='numba' needs a numpy array or a CPU tensor; got a tensor on " + str(x.device)
         )
     return backend == "numba" or (backend == "auto" and not is_cuda)
@@ -272,7 +272,7 @@ def cofiring_score(
     spikes in every bin.
     """
     if units not in ("channel", "neuron"):
-        raise ValueError(f"units must be 'channel' or 'neuron', got {units!r}")
+        raise ArgumentError(f"units must be 'channel' or 'neuron', got {units!r}")
     shape = _check_layout(spikes, "spikes")
     if units == "neuron":  # [T, B, C * positions]: no spatial dims left to reduce
         spikes = spikes.reshape(*shape[:2], -1)
@@ -298,7 +298,7 @@ def cofiring_score(
 def latency_kernel(dt: Array, sigma: float) -> Array:
     """Gaussian latency kernel g = exp(-dt^2 / (2 sigma^2)), elementwise (float, numpy, or tensor)."""
     if not sigma > 0:
-        raise ValueError(f"sigma must be > 0, got {sigma}")
+        raise ArgumentError(f"sigma must be > 0, got {sigma}")
     if isinstance(dt, torch.Tensor):
         d = dt if dt.is_floating_point() else dt.to(torch.get_default_dtype())
         return torch.exp(-(d * d) / (2.0 * sigma * sigma))
@@ -315,7 +315,7 @@ def latency_kernel_matrix(
     g[b, j, i] = K[tau_post[b, j], tau_pre[b, i]] (the factorised DA-SSDP update uses K).
     """
     if T < 0:
-        raise ValueError(f"T must be >= 0, got {T}")
+        raise ArgumentError(f"T must be >= 0, got {T}")
     steps = torch.arange(T + 1, device=device, dtype=torch.float64)
     K = latency_kernel(steps[:, None] - steps[None, :], sigma)
     return K.to(dtype or torch.get_default_dtype())

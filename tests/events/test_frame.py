@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from spikingjelly.datasets import integrate_events_by_fixed_frames_number
 from tonic.transforms import ToFrame
 
-from eventsnn.errors import DataError
+from eventsnn.errors import ArgumentError, DataError
 from eventsnn.events import to_frames
 
 TONIC_DTYPE = np.dtype([("t", "<u8"), ("x", "<u2"), ("y", "<u2"), ("p", "?")])
@@ -293,15 +293,17 @@ def test_time_errors(backend):
     ],
 )
 def test_argument_errors(kwargs, message):
-    with pytest.raises(DataError, match=message):
+    """Misuse: an ArgumentError, which is also a ValueError (and an EventsnnError for the CLI)."""
+    with pytest.raises(ValueError, match=message) as info:
         to_frames(make_events(5, 8, 8), (8, 8, 2), **kwargs)
+    assert isinstance(info.value, ArgumentError) and not isinstance(info.value, DataError)
 
 
 def test_input_errors():
     ev = make_events(5, 8, 8)
-    with pytest.raises(DataError, match="sensor_size must be"):
+    with pytest.raises(ArgumentError, match="sensor_size must be"):
         to_frames(ev, (8, 8), n_frames=2)
-    with pytest.raises(DataError, match="sensor_size must be"):
+    with pytest.raises(ArgumentError, match="sensor_size must be"):
         to_frames(ev, (8, 0, 2), n_frames=2)
     with pytest.raises(DataError, match="lack field\\(s\\) p"):
         to_frames({"t": ev["t"], "x": ev["x"], "y": ev["y"]}, (8, 8, 2), n_frames=2)
@@ -313,7 +315,7 @@ def test_input_errors():
         to_frames({"x": ev["x"].astype(float), "y": ev["y"], "p": ev["p"]}, (8, 8, 2), n_frames=2)
     with pytest.raises(DataError, match="different lengths"):
         to_frames({"x": ev["x"], "y": ev["y"][:3], "p": ev["p"]}, (8, 8, 2), n_frames=2)
-    with pytest.raises(DataError, match="structured numpy array or a mapping"):
+    with pytest.raises(ArgumentError, match="structured numpy array or a mapping"):
         to_frames([1, 2, 3], (8, 8, 2), n_frames=2)
 
 

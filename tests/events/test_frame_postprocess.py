@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from eventsnn.config import FramingConfig
-from eventsnn.errors import ConfigError, DataError
+from eventsnn.errors import ArgumentError, DataError
 from eventsnn.events import FramePostprocess, frames_from_config, frames_to_input, from_config, to_frames
 
 # antialiased bilinear 4 -> 2 (scale 2): triangle of half-width 2 around centres 1 and 3,
@@ -83,11 +83,11 @@ def test_from_config_and_frames_from_config():
 
 def test_errors():
     f = random_frames()
-    with pytest.raises(ConfigError, match="dtype must be one of"):
+    with pytest.raises(ValueError, match="dtype must be one of"):
         frames_to_input(f, dtype="float64")
-    with pytest.raises(ConfigError, match="resize must be"):
+    with pytest.raises(ArgumentError, match="resize must be"):
         frames_to_input(f, resize=(0, 2))
-    with pytest.raises(ConfigError, match="resize_mode"):
+    with pytest.raises(ArgumentError, match="resize_mode"):
         frames_to_input(f, resize=(2, 2), resize_mode="nearest")
     with pytest.raises(DataError, match=r"expected frames \[T, P, H, W\]"):
         frames_to_input(f[0])

@@ -137,3 +137,19 @@ def test_perturbations_on_cuda():
         y = fn(x, 0.5, counts=True, generator=g)
         assert y.device == x.device and y.shape == x.shape
     assert torch.equal(spike_jitter(x, 1.0, counts=True, seed=0).sum(0), x.sum(0))
+
+
+def test_misuse_is_an_argument_error_that_is_a_value_error():
+    from eventsnn.errors import ArgumentError, EventsnnError
+    from eventsnn.events.transforms import drop_event
+
+    x = torch.zeros(3, 4)
+    for call in (
+        lambda: spike_deletion(x, 1.5),
+        lambda: spike_insertion(x, -0.1),
+        lambda: spike_jitter(x, -1.0),
+        lambda: drop_event(np.zeros(2, dtype=[(f, "<i8") for f in "txyp"]), 2.0, sensor_size=(4, 4, 2)),
+    ):
+        with pytest.raises(ArgumentError) as info:
+            call()
+        assert isinstance(info.value, ValueError) and isinstance(info.value, EventsnnError)
