@@ -169,20 +169,15 @@ def dvs_pixel_events(L, times, thr_on, thr_off, refractory, last):
     return pix[:n], ts[:n], pol[:n]
 
 
-def emulate(image: np.ndarray, params: EmulatorParams = EmulatorParams(), seed: int = 0) -> np.ndarray:
-    """One still image `[h, w]` (values in [0, 1]) -> a DVS recording (`EVENT_DTYPE`, sorted by t).
-
-    Args:
-        seed: sensor seed (threshold mismatch; the same for every recording of a data set) mixed
-            with the recording's own noise seed by the caller (`noise_seed`).
-    """
-    return emulate_recording(image, params, sensor_seed=seed, noise_seed=seed)
-
-
 def emulate_recording(
     image: np.ndarray, params: EmulatorParams, *, sensor_seed: int, noise_seed: int | tuple[int, ...]
 ) -> np.ndarray:
-    """`emulate` with separate sensor (mismatch) and per-recording (noise) seeds."""
+    """One still image `[h, w]` (values in [0, 1]) -> a DVS recording (`EVENT_DTYPE`, sorted by t).
+
+    Args:
+        sensor_seed: threshold mismatch of the sensor (the same for every recording of a data set).
+        noise_seed: this recording's background-activity noise.
+    """
     p = params
     img = np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0)
     thr_on, thr_off = pixel_thresholds(p, sensor_seed)
@@ -201,8 +196,6 @@ def emulate_recording(
                 rng.integers(0, 2, n_noise).astype(np.uint8),
             )
         )
-    if not chunks:
-        return np.zeros(0, dtype=EVENT_DTYPE)
     pix = np.concatenate([c[0] for c in chunks])
     ts = np.concatenate([c[1] for c in chunks])
     pol = np.concatenate([c[2] for c in chunks])
