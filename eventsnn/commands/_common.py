@@ -91,3 +91,18 @@ def inference_model_from_args(args: argparse.Namespace):
         device=args.device,
         precision=args.precision,
     )
+
+
+def checkpoint_job_setup(args: argparse.Namespace, subfolder: str):
+    """(config, output folder) of a job on `--checkpoint`s: the config of `-c` or of the first
+    checkpoint; `--out`, else `<run directory of -c, or the first checkpoint's folder>/<subfolder>`."""
+    from pathlib import Path
+
+    from eventsnn.engine.jobs import run_dir_for
+    from eventsnn.robustness.checkpoints import parse_checkpoint_arg
+
+    first = parse_checkpoint_arg(args.checkpoints[0])[1]
+    cfg = config_for_checkpoint(args, str(first))
+    if args.out:
+        return cfg, Path(args.out)
+    return cfg, (run_dir_for(cfg, args.config) if args.config else first.parent) / subfolder

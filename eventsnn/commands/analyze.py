@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from eventsnn.commands._common import add_config_arguments, config_for_checkpoint
+from eventsnn.commands._common import add_config_arguments, checkpoint_job_setup
 
 COMMAND = "analyze"
 HELP = (
@@ -57,16 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from eventsnn.analysis import jobs
-    from eventsnn.engine.jobs import run_dir_for
     from eventsnn.errors import ConfigError
-    from eventsnn.robustness.checkpoints import parse_checkpoint_arg
 
-    first = parse_checkpoint_arg(args.checkpoints[0])[1]
-    cfg = config_for_checkpoint(args, str(first))
-    if args.out:
-        out = Path(args.out)
-    else:
-        out = (run_dir_for(cfg, args.config) if args.config else first.parent) / "analysis"
+    cfg, out = checkpoint_job_setup(args, "analysis")
     if args.figure == "attention":
         paths = jobs.attention_job(cfg, args.checkpoints, out, args.items)
     elif args.figure == "synchrony":

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from eventsnn.commands._common import add_config_arguments, config_for_checkpoint
+from eventsnn.commands._common import add_config_arguments, checkpoint_job_setup
 
 COMMAND = "robustness"
 HELP = "accuracy under event/spike perturbation sweeps for one or more checkpoints (CSV/JSON/MD/PNG)"
@@ -33,16 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from eventsnn.engine.jobs import run_dir_for
-    from eventsnn.robustness.checkpoints import parse_checkpoint_arg
     from eventsnn.robustness.job import robustness_job
 
-    first = parse_checkpoint_arg(args.checkpoints[0])[1]
-    cfg = config_for_checkpoint(args, str(first))
-    if args.out:
-        out = Path(args.out)
-    else:
-        out = (run_dir_for(cfg, args.config) if args.config else first.parent) / "robustness"
+    cfg, out = checkpoint_job_setup(args, "robustness")
     robustness_job(
         cfg,
         args.checkpoints,

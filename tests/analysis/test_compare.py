@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import matplotlib.image
 import pytest
@@ -13,19 +12,7 @@ from eventsnn.analysis.stats import paired_summary
 from eventsnn.config import load_config
 from eventsnn.engine.checkpoint import LATEST
 from eventsnn.errors import ConfigError
-
-REPO = Path(__file__).resolve().parents[2]
-SMOKE = REPO / "configs" / "smoke" / "images.yaml"
-TINY = [
-    "train.epochs=1",
-    "train.max_steps_per_epoch=2",
-    "train.batch_size=16",
-    "train.eval_batch_size=200",
-    "train.precise_bn_batches=2",
-    "plasticity.warmup=1",
-    "plasticity.warmup_unit=steps",
-    "output.tensorboard=false",
-]
+from tests.analysis import SMOKE, TINY
 
 
 def test_config_differences_ignores_output_and_new_keys():
@@ -72,8 +59,8 @@ def test_compare_trains_every_run_once_and_summarizes_paired_seeds(tmp_path):
     ]
 
     # the same folder with another training setup is refused before anything runs
-    with pytest.raises(ConfigError, match="train.max_steps_per_epoch: 2 -> 3"):
-        compare_job(SMOKE, [*TINY, "train.max_steps_per_epoch=3"], seeds=[0], out_dir=out, log=logs.append)
+    with pytest.raises(ConfigError, match="train.max_steps_per_epoch: 3 -> 4"):
+        compare_job(SMOKE, [*TINY, "train.max_steps_per_epoch=4"], seeds=[0], out_dir=out, log=logs.append)
 
 
 def test_cli_bad_arguments_exit_2(tmp_path, capsys):

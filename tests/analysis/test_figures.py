@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import matplotlib.image
 import numpy as np
@@ -21,19 +20,7 @@ from eventsnn.engine.jobs import load_model_for_eval, train_job
 from eventsnn.robustness.analysis import spiking_layers
 from eventsnn.robustness.inner import layer_generator, perturbed_layer, run_layer_sweep, spike_perturbation
 from eventsnn.spikes import cofiring_score
-
-REPO = Path(__file__).resolve().parents[2]
-SMOKE = REPO / "configs" / "smoke" / "images.yaml"
-TINY = [
-    "train.epochs=1",
-    "train.max_steps_per_epoch=3",
-    "train.batch_size=16",
-    "train.eval_batch_size=200",
-    "train.precise_bn_batches=2",
-    "plasticity.warmup=1",
-    "plasticity.warmup_unit=steps",
-    "output.tensorboard=false",
-]
+from tests.analysis import SMOKE, TINY
 
 
 def brute_force_pairs(s: np.ndarray) -> np.ndarray:
