@@ -55,3 +55,62 @@ def test_env_lists_versions_and_devices(capsys):
     out = capsys.readouterr().out
     for key in ("torch", "numba", "spikingjelly", "tonic", "devices", "cuda available"):
         assert key in out
+
+
+def _leaf_commands(parser, prefix="eventsnn"):
+    """(command line prefix, parser) of every leaf subcommand."""
+    import argparse
+
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield prefix, parser
+        return
+    for name, child in subs[0].choices.items():
+        yield from _leaf_commands(child, f"{prefix} {name}")
+
+
+def test_readme_table_lists_every_command_and_option(repo_root):
+    """The README's command table names every subcommand and exactly its visible options."""
+    import argparse
+    import re
+
+    from eventsnn.cli import build_parser
+
+    rows = {}
+    for line in (repo_root / "README.md").read_text().splitlines():
+        found = re.match(r"\| `(eventsnn [a-z -]+)` \| (.*) \|$", line)
+        if found:
+            rows[found.group(1)] = found.group(2)
+    commands = dict(_leaf_commands(build_parser()))
+    assert set(rows) == set(commands) - {"eventsnn"}
+    for command, parser in commands.items():
+        if command == "eventsnn":
+            continue
+        flags = {
+            s
+            for a in parser._actions
+            if a.option_strings and a.help != argparse.SUPPRESS and not isinstance(a, argparse._HelpAction)
+            for s in a.option_strings
+            if s.startswith("--")
+        }
+        listed = set(re.findall(r"(--[a-z][a-z-]*)", rows[command]))
+        assert listed == flags, (command, sorted(listed ^ flags))
+
+
+def test_same_option_same_meaning(tmp_path):
+    """--limit exists for demo and demo-data; --workers is 'N processes, 0: all cores' everywhere."""
+    from eventsnn.cli import build_parser
+
+    commands = dict(_leaf_commands(build_parser()))
+    for name in ("eventsnn demo", "eventsnn demo-data"):
+        limit = next(a for a in commands[name]._actions if "--limit" in a.option_strings)
+        assert limit.type("3") == 3 and limit.metavar == "N"
+    helps = {
+        name: next(a.help for a in p._actions if "--workers" in a.option_strings)
+        for name, p in commands.items()
+        if any("--workers" in a.option_strings for a in p._actions)
+    }
+    assert set(helps) == {"eventsnn demo-data", "eventsnn preprocess", "eventsnn predict"}
+    assert all("(0: all cores, 1: in this process" in h for h in helps.values())
+    out = run_cli("demo-data", "--root", str(tmp_path / "d"), "--limit", "0")
+    assert out.returncode == 2 and "--limit: must be >= 1, got 0" in out.stderr

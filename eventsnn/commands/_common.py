@@ -23,6 +23,26 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, required: bool = Tr
     )
 
 
+def add_workers_argument(parser: argparse.ArgumentParser, *, default: int | None, what: str) -> None:
+    """`--workers N`, the same meaning in every command: N processes doing `what` (0: all cores,
+    1: in this process)."""
+    shown = "the config's data.preprocess_workers" if default is None else str(default)
+    parser.add_argument(
+        "--workers",
+        type=non_negative_int,
+        default=default,
+        metavar="N",
+        help=f"processes {what} (0: all cores, 1: in this process; default {shown})",
+    )
+
+
+def worker_processes(n: int) -> int:
+    """The number of processes `--workers n` means (0: all cores)."""
+    import os
+
+    return n or os.cpu_count() or 1
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
     return _int_at_least(text, 1)

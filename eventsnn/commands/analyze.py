@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("synchrony", help="Fig. 5: batch synchrony per mini-batch (neuron and channel pairs)")
     _common(p)
     p.add_argument("--layer", metavar="NAME", help="spiking layer (default: the last)")
-    p.add_argument("--batch-size", type=int, default=32, help="mini-batch size (default 32)")
+    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="mini-batch size (default 32)")
     p.add_argument("--max-batches", type=int, default=None, metavar="N", help="first N test mini-batches")
     p = sub.add_parser("layers", help="spike-level perturbations inside the network, layer by layer")
     _common(p)

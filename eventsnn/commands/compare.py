@@ -23,7 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--robustness", action="store_true", help="also sweep each run with the config's robustness sweeps"
     )
-    parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples (default 10000)")
+    parser.add_argument(
+        "--resamples", type=int, default=10_000, metavar="N", help="bootstrap resamples (default 10000)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

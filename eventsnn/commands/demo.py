@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from eventsnn.commands._common import positive_int
+
 COMMAND = "demo"
 HELP = "record digits-DVS, preprocess, train baseline and DA-SSDP, evaluate, robustness sweep, report"
 
@@ -14,7 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", default=DEFAULT_CONFIG, metavar="FILE")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
     parser.add_argument("--out", default="runs/demo", metavar="DIR", help="where the runs and report.md go")
-    parser.add_argument("--limit", type=int, default=None, metavar="N", help="record only the first N digits")
+    parser.add_argument(
+        "--limit", type=positive_int, default=None, metavar="N", help="record only the first N digits"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from eventsnn.commands._common import (
     add_inference_arguments,
+    add_workers_argument,
     inference_model_from_args,
-    non_negative_int,
     positive_int,
+    worker_processes,
 )
 
 COMMAND = "predict"
@@ -26,9 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-size", type=positive_int, default=32, metavar="N", help="inputs per model call"
     )
-    parser.add_argument(
-        "--workers", type=non_negative_int, default=0, metavar="N", help="reading processes (0: in-process)"
-    )
+    add_workers_argument(parser, default=1, what="reading inputs")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no per-file lines")
 
 
@@ -48,7 +47,12 @@ def run(args: argparse.Namespace) -> int:
     model = inference_model_from_args(args)
     paths = expand_inputs(args.inputs, model.kind)
     rows = predict_files(
-        model, paths, k=args.top_k, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet
+        model,
+        paths,
+        k=args.top_k,
+        batch_size=args.batch_size,
+        workers=_loader_workers(args.workers),
+        progress=not args.quiet,
     )
     if not args.out and not args.quiet:
         for row in rows:
@@ -66,3 +70,8 @@ def run(args: argparse.Namespace) -> int:
         }
         print(f"wrote {write_predictions(args.out, rows, k=args.top_k, meta=meta)}")
     return 0
+
+
+def _loader_workers(n: int) -> int:
+    """`--workers n` (0: all cores, 1: in this process) -> DataLoader `num_workers` (0: in-process)."""
+    return 0 if n == 1 else worker_processes(n)

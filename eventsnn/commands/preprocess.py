@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from eventsnn.commands._common import add_config_arguments, config_from_args, non_negative_int, positive_int
+from eventsnn.commands._common import (
+    add_config_arguments,
+    add_workers_argument,
+    config_from_args,
+    positive_int,
+)
 
 COMMAND = "preprocess"
 HELP = "frame event recordings into datasets_cache/<dataset>/<key>/ (resumable, all cores)"
@@ -12,13 +17,14 @@ HELP = "frame event recordings into datasets_cache/<dataset>/<key>/ (resumable, 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
+    add_workers_argument(parser, default=None, what="framing recordings")
     parser.add_argument(
-        "--workers", type=non_negative_int, default=None, help="processes (default data.preprocess_workers)"
+        "--max-items",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="stop after N recordings (resume later)",
     )
-    parser.add_argument(
-        "--max-items", type=positive_int, default=None, help="stop after N recordings (resume later)"
-    )
-
     parser.add_argument(
         "--no-wait",
         action="store_true",

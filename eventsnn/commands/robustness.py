@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from eventsnn.commands._common import add_config_arguments, checkpoint_job_setup
+from eventsnn.commands._common import add_config_arguments, checkpoint_job_setup, positive_int
 
 COMMAND = "robustness"
 HELP = "accuracy under event/spike perturbation sweeps for one or more checkpoints (CSV/JSON/MD/PNG)"
@@ -28,7 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-analysis", action="store_true", help="skip the raster/count/co-firing figures")
     parser.add_argument("--layer", metavar="NAME", help="spiking layer for the analysis (default: the last)")
-    parser.add_argument("--channels", type=int, default=64, help="channels shown in the raster (default 64)")
+    parser.add_argument(
+        "--channels",
+        type=positive_int,
+        default=64,
+        metavar="N",
+        help="channels shown in the raster (default 64)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
