@@ -8,7 +8,14 @@ import torch
 
 from eventsnn.config import FramingConfig
 from eventsnn.errors import ArgumentError, DataError
-from eventsnn.events import FramePostprocess, frames_from_config, frames_to_input, from_config, to_frames
+from eventsnn.events import (
+    FramePostprocess,
+    framer_from_config,
+    frames_from_config,
+    frames_to_input,
+    from_config,
+)
+from tests.reference import antialias_matrix
 
 # antialiased bilinear 4 -> 2 (scale 2): triangle of half-width 2 around centres 1 and 3,
 # weights 1/4, 3/4, 3/4, 1/4 at offsets -1.5..1.5, truncated at the border and renormalised
@@ -67,7 +74,7 @@ def test_dtypes_and_no_mutation():
     np.testing.assert_array_equal(f, before)
 
 
-def test_from_config_and_frames_from_config():
+def test_from_config_and_frames_from_config_against_a_slow_loop():
     cfg = FramingConfig(n_frames=5, polarity_sum_channel=True, resize=(8, 8), dtype="float32")
     post = from_config(cfg)
     assert post == FramePostprocess(True, (8, 8), "float32") and hash(post)
@@ -77,8 +84,26 @@ def test_from_config_and_frames_from_config():
     ev["x"], ev["y"], ev["p"] = rng.integers(0, 16, 1000), rng.integers(0, 16, 1000), rng.integers(0, 2, 1000)
     out = frames_from_config(ev, (16, 16, 2), cfg)
     assert out.shape == (5, 3, 8, 8) and out.dtype == np.float32
-    expected = post(to_frames(ev, (16, 16, 2), n_frames=5))
-    np.testing.assert_array_equal(out, expected)
+    counts = np.zeros((5, 2, 16, 16))  # count split: 1000 events -> 5 frames of 200, in order
+    for k, e in enumerate(ev):
+        counts[k // 200, int(e["p"]), e["y"], e["x"]] += 1
+    R = antialias_matrix(16, 8)
+    assert np.allclose(R[0], [3 / 7, 3 / 7, 1 / 7] + [0] * 13)  # the border row of `A` above, widened
+    small = np.einsum("ih,tphw,jw->tpij", R, counts, R)
+    expected = np.concatenate([small, small.sum(1, keepdims=True)], axis=1)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_configured_framer_by_time_against_a_slow_loop():
+    cfg = FramingConfig(n_frames=4, split_by="time")
+    t = np.array([0, 10, 24, 25, 49, 50, 99, 100], dtype=np.int64)
+    ev = np.zeros(len(t), dtype=[("t", "<i8"), ("x", "<u2"), ("y", "<u2"), ("p", "u1")])
+    ev["t"], ev["x"], ev["y"], ev["p"] = t, np.arange(8) % 3, 1, np.arange(8) % 2
+    frames = framer_from_config(cfg, (3, 2, 2))(ev)
+    expected = np.zeros((4, 2, 2, 3))
+    for e in ev:  # time split over [t0, t1] = [0, 100]: bin = min(floor(t / 25), 3)
+        expected[min(int(e["t"]) // 25, 3), e["p"], e["y"], e["x"]] += 1
+    np.testing.assert_array_equal(np.asarray(frames), expected)
 
 
 def test_errors():
