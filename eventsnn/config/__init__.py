@@ -2,6 +2,7 @@
 
 from eventsnn.config.loader import dump_yaml, from_dict, load_config, save_resolved, to_dict
 from eventsnn.config.schema import (
+    DASSDPParams,
     DataConfig,
     DistributedConfig,
     FramingConfig,
@@ -16,6 +17,7 @@ from eventsnn.config.schema import (
 )
 
 __all__ = [
+    "DASSDPParams",
     "DataConfig",
     "DistributedConfig",
     "FramingConfig",

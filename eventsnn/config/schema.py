@@ -122,11 +122,14 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
-class PlasticityConfig:
-    """DA-SSDP (spec/da_ssdp.md). `mode: off` is the baseline."""
+class DASSDPParams:
+    """The DA-SSDP hyper-parameters (spec/da_ssdp.md), the one place their defaults are written.
 
-    mode: Literal["off", "ssdp", "da_ssdp"] = "off"
-    layers: tuple[str, ...] | None = None  # module names; None: classifier + last Wproj
+    Passed whole to `eventsnn.plasticity.DASSDPRule` (like norse's typed parameter tuples);
+    `PlasticityConfig` extends it with the run-level keys. Defaults are the released code's,
+    except `reference` / `spatial` (docs/dassdp.md compares the variants).
+    """
+
     a_plus: NonNegFloat = 1.5e-3
     a_minus: NonNegFloat = 5e-4
     sigma: PosFloat = 1.0
@@ -136,6 +139,16 @@ class PlasticityConfig:
     gate_max: float = 2.0
     dw_clip: PosFloat = 1.0
     loss_granularity: Literal["batch", "per_sample"] = "batch"
+    reference: Literal["paper", "released"] = "paper"  # activity as the paper words it / as the code does
+    spatial: Literal["any", "positions"] = "any"  # reduce positions with any / each position a pair
+
+
+@dataclass(frozen=True)
+class PlasticityConfig(DASSDPParams):
+    """DA-SSDP (spec/da_ssdp.md): the rule's parameters plus which layers. `mode: off` is the baseline."""
+
+    mode: Literal["off", "ssdp", "da_ssdp"] = "off"
+    layers: tuple[str, ...] | None = None  # module names; None: the model's default layers
 
 
 @dataclass(frozen=True)

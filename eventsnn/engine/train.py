@@ -213,6 +213,7 @@ class Trainer:
             "test_top5": result.top5,
             "test_loss": result.loss,
         }
+        row.update(self.plasticity.epoch_summary())  # DA-SSDP diagnostics: epoch means per layer
         s.history.append(row)
         self.log.scalars("test", {"top1": result.top1, "top5": result.top5, "loss": result.loss}, s.epoch)
         self.log.scalars("firing_rate", result.firing_rates, s.epoch)

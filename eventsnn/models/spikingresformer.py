@@ -124,11 +124,21 @@ class SpikingResformer(nn.Module):
         return {f"{name}.w" for name, m in self.named_modules() if isinstance(m, ParametricLIFNode)}
 
 
-def default_plasticity_layers(model: nn.Module) -> list[str]:
-    """DA-SSDP integration points (paper, Fig. 2): the `Wproj` of the last DSSA block of
-    the last stage, and the classifier."""
+def default_plasticity_layers(model: nn.Module, reference: str = "paper") -> list[str]:
+    """DA-SSDP integration points, the classifier and one DSSA block of the last stage.
+
+    `reference="paper"` (Fig. 2): the `Wproj` conv of the LAST DSSA block of the model.
+    `reference="released"` (NeuroSyd/DA-SSDP): the FIRST DSSA block of the last stage itself
+    (its input and output are the recorded tensors, its `Wproj` is updated). [] when the
+    model has no such structure.
+    """
+    classifier = ["classifier"] if isinstance(getattr(model, "classifier", None), nn.Module) else []
+    if reference == "released":
+        stages = getattr(model, "layers", None)
+        if not isinstance(stages, nn.Sequential) or len(stages) == 0 or not classifier:
+            return []
+        last = len(stages) - 1
+        first = [f"layers.{last}.{i}" for i, m in enumerate(stages[last]) if isinstance(m, DSSA)][:1]
+        return [*first, *classifier] if first else []
     names = [name for name, m in model.named_modules() if isinstance(m, DSSA)]
-    out = [f"{names[-1]}.Wproj"] if names else []
-    if isinstance(getattr(model, "classifier", None), nn.Module):
-        out.append("classifier")
-    return out
+    return [*([f"{names[-1]}.Wproj"] if names else []), *classifier]

@@ -1,10 +1,13 @@
 """DA-SSDP plasticity (Tian et al., TMLR 2025; spec/da_ssdp.md): pure maths, the rule, hooks.
 
-`functional` holds the maths, `rule` the per-layer state, `hooks` the activity recording,
-`distributed` the all-reduces, `core` the engine-facing `build_plasticity`.
+`activity` says what a recorded tensor means (reference paper | released, spatial any |
+positions), `functional` holds the maths, `rule` the per-layer state, `hooks` the recording,
+`diagnostics` the degeneracy measures, `core` the engine-facing `build_plasticity`.
 """
 
+from eventsnn.plasticity.activity import Units, unit_activity
 from eventsnn.plasticity.core import NoPlasticity, Plasticity, build_plasticity, check_config
+from eventsnn.plasticity.diagnostics import layer_diagnostics
 from eventsnn.plasticity.functional import (
     PlasticityInputError,
     da_ssdp_delta_w,
@@ -25,11 +28,14 @@ __all__ = [
     "PlasticityInputError",
     "PlasticityRecord",
     "RuleStep",
+    "Units",
     "build_plasticity",
     "check_config",
     "da_ssdp_delta_w",
     "da_ssdp_numerator",
     "fit_gate_from_sums",
     "gate_from_fit",
+    "layer_diagnostics",
+    "unit_activity",
     "warmup_sums",
 ]

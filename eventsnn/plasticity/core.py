@@ -5,6 +5,7 @@
         out = model(x)                 # [T, B, classes]
     loss.backward(); optimizer.step()
     logs = plasticity.apply(loss=loss.detach(), per_sample_loss=per_sample, epoch=epoch)
+    row.update(plasticity.epoch_summary())   # once per epoch: diagnostics means for metrics.jsonl
 
 `apply()` does the warm-up bookkeeping or `W += dW` under no_grad (never scaled by the
 learning rate). With `mode: off` nothing is hooked and every call is a no-op.
@@ -21,15 +22,19 @@ from torch import nn
 
 from eventsnn.config import PlasticityConfig
 from eventsnn.errors import CheckpointError, ConfigError, TrainingError
+from eventsnn.plasticity.activity import REFERENCES, SPATIAL
+from eventsnn.plasticity.diagnostics import DIAGNOSTIC_KEYS, EpochSummary, layer_diagnostics
 from eventsnn.plasticity.hooks import (
     ActivityRecorder,
     default_layer_names,
+    plastic_weight,
     resolve_layers,
     unwrap_model,
 )
 from eventsnn.plasticity.rule import DASSDPRule, RuleStep
 
 _MODE_CODES = {"ssdp": 1, "da_ssdp": 2}
+_DIAG = "diagnostics"  # state key of the half-finished epoch's diagnostics
 
 
 class NoPlasticity:
@@ -43,6 +48,9 @@ class NoPlasticity:
         yield None
 
     def apply(self, loss=None, per_sample_loss=None, epoch: int | None = None) -> dict[str, float]:
+        return {}
+
+    def epoch_summary(self) -> dict[str, float]:
         return {}
 
     def state_dict(self) -> dict[str, torch.Tensor]:
@@ -68,6 +76,10 @@ def check_config(cfg: PlasticityConfig) -> None:
         raise ConfigError(f"plasticity.gate_min {cfg.gate_min} > gate_max {cfg.gate_max}")
     if not cfg.dw_clip > 0:
         raise ConfigError(f"plasticity.dw_clip: must be > 0, got {cfg.dw_clip}")
+    if cfg.reference not in REFERENCES:
+        raise ConfigError(f"plasticity.reference: {cfg.reference!r}, expected one of {', '.join(REFERENCES)}")
+    if cfg.spatial not in SPATIAL:
+        raise ConfigError(f"plasticity.spatial: {cfg.spatial!r}, expected one of {', '.join(SPATIAL)}")
     if cfg.loss_granularity not in ("batch", "per_sample"):
         raise ConfigError(
             f"plasticity.loss_granularity: {cfg.loss_granularity!r}, expected batch or per_sample"
@@ -75,7 +87,7 @@ def check_config(cfg: PlasticityConfig) -> None:
 
 
 class Plasticity:
-    """DA-SSDP / SSDP on named Linear / 1x1 conv layers: one `DASSDPRule` per layer."""
+    """DA-SSDP / SSDP on named Linear / 1x1 conv / DSSA layers: one `DASSDPRule` per layer."""
 
     def __init__(
         self,
@@ -88,26 +100,21 @@ class Plasticity:
         self.mode = cfg.mode
         self.modules = modules
         self.layers = tuple(modules)
+        self.params = cfg
+        self.weights = {name: plastic_weight(m) for name, m in modules.items()}
         self.rules: dict[str, DASSDPRule] = {
             name: DASSDPRule(
                 name,
+                cfg,
                 mode=cfg.mode,
-                a_plus=cfg.a_plus,
-                a_minus=cfg.a_minus,
-                sigma=cfg.sigma,
-                warmup=cfg.warmup,
-                warmup_unit=cfg.warmup_unit,
-                gate_min=cfg.gate_min,
-                gate_max=cfg.gate_max,
-                dw_clip=cfg.dw_clip,
-                loss_granularity=cfg.loss_granularity,
                 steps_per_epoch=steps_per_epoch,
                 compute_dtype=compute_dtype,
-                device=m.weight.device,
+                device=self.weights[name].device,
             )
-            for name, m in modules.items()
+            for name in modules
         }
-        self.recorder = ActivityRecorder(modules)
+        self.recorder = ActivityRecorder(modules, reference=cfg.reference, spatial=cfg.spatial)
+        self.summary = EpochSummary(self.layers)
 
     def record(self) -> contextlib.AbstractContextManager:
         """Context in which the forward hooks record the layers' activity (training mode only)."""
@@ -118,8 +125,10 @@ class Plasticity:
         """After optimizer.step(): warm-up bookkeeping or W += dW; returns scalars for TensorBoard.
 
         Keys per layer `<name>/...`: phase (0 warm-up, 1 update), S_mean, S_std, k, mu_S, sd_S,
-        warmup_n; in the update phase also gate_mean, gate_min, gate_max, dw_abs_mean, dw_abs_max.
-        S and the gate are this rank's batch; dW, k, mu_S, sd_S are all-reduced (equal on all ranks).
+        warmup_n, and the diagnostics (`eventsnn.plasticity.diagnostics`: active_pre, active_post,
+        latency_pre, latency_post, g_coactive); in the update phase also gate_mean, gate_min,
+        gate_max, dw_abs_mean, dw_abs_max, uniform_share. S, the gate and the diagnostics are this
+        rank's batch; dW, k, mu_S, sd_S are all-reduced (equal on all ranks).
         """
         record = self.recorder.take()
         missing = [n for n in self.layers if n not in record.layers]
@@ -135,15 +144,27 @@ class Plasticity:
         for name, rule in self.rules.items():
             out = rule.step(record.layers[name], loss=loss, per_sample_loss=per_sample_loss, epoch=epoch)
             if out.delta_w is not None:
-                weight = self.modules[name].weight
+                weight = self.weights[name]
                 weight.add_(out.delta_w.view_as(weight).to(weight.dtype))
-            for key, value in self._log_items(rule, out):
+            activity = record.layers[name]
+            diag = layer_diagnostics(
+                activity.pre, activity.post, sigma=self.params.sigma, delta_w=out.delta_w
+            )
+            for key, value in [*self._log_items(rule, out), *diag.items()]:
                 names.append(f"{name}/{key}")
                 values.append(value.detach().to(torch.float64).reshape(()))
         if not values:
             return {}
         flat = torch.stack([v.to(values[0].device) for v in values]).tolist()  # one device sync
-        return dict(zip(names, flat, strict=True))
+        logs = dict(zip(names, flat, strict=True))
+        for name in self.layers:
+            self.summary.add(name, {k: logs[f"{name}/{k}"] for k in DIAGNOSTIC_KEYS if f"{name}/{k}" in logs})
+        return logs
+
+    def epoch_summary(self) -> dict[str, float]:
+        """Epoch means of the diagnostics since the last call, `plasticity/<layer>/<key>` (for
+        metrics.jsonl); warns once per layer when its flags saturated for the whole epoch."""
+        return self.summary.close()
 
     @staticmethod
     def _log_items(rule: DASSDPRule, out: RuleStep) -> list[tuple[str, torch.Tensor]]:
@@ -171,11 +192,14 @@ class Plasticity:
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Flat `{"mode": code, "<layer>.<buffer>": tensor}` like a module's: phase, counters,
-        warm-up sums, k, mu_S, sd_S of every rule (mode code: 1 ssdp, 2 da_ssdp)."""
+        warm-up sums, k, mu_S, sd_S of every rule (mode code: 1 ssdp, 2 da_ssdp), and
+        `<layer>.diagnostics` (the running epoch means, so a resumed epoch reports the same)."""
         out: dict[str, torch.Tensor] = {"mode": torch.tensor(_MODE_CODES[self.mode])}
         for name, rule in self.rules.items():
             for key, value in rule.state_dict().items():
                 out[f"{name}.{key}"] = value
+        for name, value in self.summary.state().items():
+            out[f"{name}.{_DIAG}"] = value
         return out
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
@@ -187,12 +211,15 @@ class Plasticity:
                 f"plasticity state was saved with mode {saved!r}, the config asks for {self.mode!r}"
             )
         expected = {f"{n}.{k}" for n, r in self.rules.items() for k in r.state_dict()} | {"mode"}
+        diag = {k: v for k, v in state.items() if k.endswith(f".{_DIAG}")}  # optional (older checkpoints)
+        state = {k: v for k, v in state.items() if k not in diag}
         if set(state) != expected:
             extra, lost = sorted(set(state) - expected), sorted(expected - set(state))
             raise CheckpointError(
                 f"plasticity state does not match the configured layers {list(self.rules)}: "
                 f"unexpected {extra[:4]}, missing {lost[:4]}"
             )
+        self.summary.load({k[: -len(_DIAG) - 1]: v for k, v in diag.items()})
         for name, rule in self.rules.items():
             prefix = f"{name}."
             rule.load_state_dict(
@@ -213,14 +240,15 @@ def build_plasticity(
 ) -> Plasticity | NoPlasticity:
     """The plasticity of a run. `model` may be wrapped (DDP, DataParallel, torch.compile).
 
-    `cfg.layers` None: `eventsnn.models.default_plasticity_layers(model)` (classifier and the last
-    DSSA's Wproj for SpikingResformer), else a ConfigError asking for `plasticity.layers`.
+    `cfg.layers` None: `eventsnn.models.default_plasticity_layers(model, cfg.reference)` (for
+    SpikingResformer the classifier and the last DSSA's Wproj, or with `reference: released` the
+    first DSSA block of the last stage), else a ConfigError asking for `plasticity.layers`.
     """
     check_config(cfg)
     if cfg.mode == "off":
         return NoPlasticity()
     net = unwrap_model(model)
-    names = list(cfg.layers) if cfg.layers is not None else default_layer_names(net)
+    names = list(cfg.layers) if cfg.layers is not None else default_layer_names(net, cfg.reference)
     return Plasticity(
         resolve_layers(net, names), cfg, steps_per_epoch=steps_per_epoch, compute_dtype=compute_dtype
     )

@@ -1,56 +1,38 @@
 """DA-SSDP maths as pure functions (Tian et al., TMLR 2025, arXiv 2512.07194; spec/da_ssdp.md).
 
-For one layer with input / output activity X `[T, B, C_in, *spatial]`, Y `[T, B, C_out, *spatial]`
-(spike = value > 0, spatial dims reduced with *any*), first-spike latencies tau (T if silent)
-and activity flags a = [tau < T]:
+For one layer, `eventsnn.plasticity.activity.unit_activity` turns the recorded input / output
+X `[T, B, C_in, *spatial]`, Y `[T, B, C_out, *spatial]` into flags a and latencies tau per row r
+(a sample, or a (sample, position) pair with `spatial="positions"`) and unit. Then
 
-    lambda[b,j,i] = a_post[b,j] a_pre[b,i]
-    g[b,j,i]      = exp(-(tau_post[b,j] - tau_pre[b,i])^2 / (2 sigma^2)) = K[tau_post, tau_pre]
-    P[b,j,i]      = g (A+ lambda - A- (1 - lambda))
-    S_b           = mean_{j,i} lambda[b,j,i] = mean_j a_post[b,j] * mean_i a_pre[b,i]
+    lambda[r,j,i] = a_post[r,j] a_pre[r,i]
+    g[r,j,i]      = exp(-(tau_post[r,j] - tau_pre[r,i])^2 / (2 sigma^2))
+    P[r,j,i]      = g (A+ lambda - A- (1 - lambda))
+    S_b           = mean_p (mean_j a_post[b,p,j] * mean_i a_pre[b,p,i])      (P = 1 without positions)
     G_b           = clamp(1 + k (S_b - mu_S) / sd_S, 0, 2)
-    dW[j,i]       = clamp((1/B) sum_b G_b P[b,j,i], -1, 1)
+    dW[j,i]       = clamp((1/R) sum_r G_b(r) P[r,j,i], -1, 1)                  (R = B * P)
 
-Factorisation (never a `[B, C_out, C_in]` tensor): P depends on (b, j, i) only through
-a = tau_post[b,j] and c = tau_pre[b,i] (a_post = [a < T], a_pre = [c < T]), so
-P[b,j,i] = M[a, c] with M[a, c] = K[a, c] (A+ if a < T and c < T else -A-). Hence
+Factorisation (never a `[R, C_out, C_in]` tensor): P depends on (r, j, i) only through the
+small codes u = code_post[r,j], c = code_pre[r,i] (a code fixes latency and flag), so
+P[r,j,i] = M[u, c] with M[u, c] = K(lat(u) - lat(c)) (A+ if act(u) and act(c) else -A-), and
 
-    sum_b G_b P[b,j,i] = sum_{a, b} U[a,b,j] R[a,b,i],
-    U[a,b,j] = G_b [tau_post[b,j] = a],     R[a,b,i] = M[a, tau_pre[b,i]],
+    sum_r G_r P[r,j,i] = sum_u (G [code_post = u])^T  M[u, code_pre]
 
-one GEMM `[C_out, (T+1) B] x [(T+1) B, C_in]`. This is the spec's 2(T+1) GEMMs merged:
-its U_a equals W_a for a < T and is 0 for a = T, so the A+ and A- sums share one left factor.
+one GEMM `[C_out, R] x [R, C_in]` per post code (T + 1 codes; 2T + 1 for the released
+classifier), accumulated: memory O(R (C_in + C_out) + C_out C_in).
 """
 
 from __future__ import annotations
 
 import torch
 
-from eventsnn.errors import EventsnnError
-from eventsnn.spikes import first_spike_time, latency_kernel_matrix
+from eventsnn.plasticity.activity import PlasticityInputError, Units, check_variant, unit_activity
+from eventsnn.spikes import first_spike_time, latency_kernel
 
 SUM_FIELDS = ("n", "sum_S", "sum_S2", "sum_L", "sum_L2", "sum_SL")
 _STD_EPS = 1e-8
 _CONST_REL = 1e-12  # a variance below this fraction of the second moment is float64 rounding: 0
 
-
-class PlasticityInputError(EventsnnError, ValueError):
-    """Pre/post activity, gate or loss with the wrong shape."""
-
-
-def binary_activity(x: torch.Tensor, *, channels_last: bool = False) -> torch.Tensor:
-    """Spikes reduced over spatial dims: `[T, B, C, *spatial]` -> bool `[T, B, C]` (value > 0, any).
-
-    With `channels_last=True` the layout is `[T, B, *spatial, C]` (the input of an `nn.Linear`).
-    """
-    if x.dim() < 3:
-        raise PlasticityInputError(f"expected multi-step activity [T, B, C, ...], got shape {tuple(x.shape)}")
-    x = x.detach()
-    if x.dim() == 3:
-        return x > 0
-    if channels_last:
-        return x.amax(dim=tuple(range(2, x.dim() - 1))) > 0  # [T,B,C]
-    return x.flatten(3).amax(dim=3) > 0  # [T,B,C]
+__all__ = ["SUM_FIELDS", "PlasticityInputError", "Units"]
 
 
 def _check_pair(pre: torch.Tensor, post: torch.Tensor, name: str | None) -> None:
@@ -71,23 +53,51 @@ def _check_pair(pre: torch.Tensor, post: torch.Tensor, name: str | None) -> None
         )
 
 
+def unit_pair(
+    pre: torch.Tensor,
+    post: torch.Tensor,
+    *,
+    reference: str = "paper",
+    spatial: str = "any",
+    channels_last: bool = False,
+    name: str | None = None,
+) -> tuple[Units, Units]:
+    """Checked (pre, post) `Units` of one layer; `positions` needs the same positions on both sides."""
+    _check_pair(pre, post, name)
+    check_variant(reference, spatial)
+    a = unit_activity(pre, reference=reference, spatial=spatial, channels_last=channels_last)
+    b = unit_activity(post, reference=reference, spatial=spatial, channels_last=channels_last)
+    if a.code.shape[0] != b.code.shape[0]:
+        where = f"layer {name!r}: " if name else ""
+        raise PlasticityInputError(
+            f"{where}spatial: positions needs the same positions before and after the layer, got "
+            f"{a.positions} and {b.positions} (pre {tuple(pre.shape)}, post {tuple(post.shape)}); "
+            "use spatial: any for this layer"
+        )
+    return a, b
+
+
 def latencies(spikes: torch.Tensor) -> torch.Tensor:
     """First-spike latency of `[T, B, C, *spatial]` activity, spatial reduced with any: int64 `[B, C]`.
 
-    The FIRST spike (`[0,1,0,1,1,0] -> 1`), T for a silent unit (eventsnn.spikes, torch path).
+    The FIRST spike (`[0,1,0,1,1,0] -> 1`), T for a silent unit (the paper's definition).
     """
-    s = binary_activity(spikes)  # [T,B,C]
-    return first_spike_time(s, backend="torch")
+    s = spikes.detach() > 0
+    return first_spike_time(s.flatten(3).any(dim=3) if s.dim() > 3 else s, backend="torch")
 
 
 def synchrony_from_latency(tau_pre: torch.Tensor, tau_post: torch.Tensor, T: int) -> torch.Tensor:
-    """S_b = mean_j a_post[b,j] * mean_i a_pre[b,i] from latencies: float64 `[B]`.
-
-    Equals `eventsnn.spikes.batch_synchrony(pre, post)` (a = tau < T).
-    """
+    """S_b = mean_j a_post[b,j] * mean_i a_pre[b,i] from paper latencies (a = tau < T): float64 `[B]`."""
     a_pre = (tau_pre < T).to(torch.float64).mean(dim=1)
     a_post = (tau_post < T).to(torch.float64).mean(dim=1)
     return a_pre * a_post
+
+
+def synchrony(pre: Units, post: Units) -> torch.Tensor:
+    """S_b = mean_p (mean_j a_post[b,p,j] * mean_i a_pre[b,p,i]): float64 `[B]`."""
+    rate_pre = pre.active.to(torch.float64).mean(dim=1)  # [R]
+    rate_post = post.active.to(torch.float64).mean(dim=1)
+    return (rate_pre * rate_post).view(pre.samples, -1).mean(dim=1)
 
 
 def _check_gate(gate: torch.Tensor | None, B: int, name: str | None) -> None:
@@ -96,10 +106,16 @@ def _check_gate(gate: torch.Tensor | None, B: int, name: str | None) -> None:
         raise PlasticityInputError(f"{where}gate must have shape [B] = [{B}], got {tuple(gate.shape)}")
 
 
-def numerator_from_latency(
-    tau_pre: torch.Tensor,
-    tau_post: torch.Tensor,
-    T: int,
+def pair_table(post: Units, pre: Units, *, a_plus: float, a_minus: float, sigma: float) -> torch.Tensor:
+    """M `[L_post, L_pre]` float64: P for a (post code, pre code) pair."""
+    K = latency_kernel((post.latency_of[:, None] - pre.latency_of[None, :]).to(torch.float64), sigma)
+    both = post.active_of[:, None] & pre.active_of[None, :]
+    return K * torch.where(both, K.new_tensor(a_plus), K.new_tensor(-a_minus))
+
+
+def numerator(
+    pre: Units,
+    post: Units,
     *,
     a_plus: float,
     a_minus: float,
@@ -107,24 +123,21 @@ def numerator_from_latency(
     gate: torch.Tensor | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
-    """sum_b G_b P[b,j,i] from latencies `[B, C_in]`, `[B, C_out]` (T = silent): `[C_out, C_in]`.
-
-    One GEMM over the merged (latency value, sample) axis; see the module docstring.
-    """
-    device = tau_pre.device
-    B, c_out = tau_post.shape
-    c_in = tau_pre.shape[1]
-    K = latency_kernel_matrix(T, sigma, device=device, dtype=torch.float64)  # [T+1,T+1]
-    fired = torch.arange(T + 1, device=device) < T
-    both = fired[:, None] & fired[None, :]
-    coef = torch.full_like(K, -a_minus).masked_fill_(both, a_plus)  # float64, no float32 rounding
-    M = (K * coef).to(dtype)  # [T+1,T+1]: P for tau_post = a, tau_pre = c
-    R = M[:, tau_pre]  # [T+1,B,C_in]
-    levels = torch.arange(T + 1, device=device).view(-1, 1, 1)
-    U = (tau_post.unsqueeze(0) == levels).to(dtype)  # [T+1,B,C_out]
+    """sum_r G_b(r) P[r,j,i] `[C_out, C_in]` (unclamped, not divided); gate `[B]` or None (= 1)."""
+    M = pair_table(post, pre, a_plus=a_plus, a_minus=a_minus, sigma=sigma).to(dtype)
+    code_pre, code_post = pre.code.long(), post.code
+    R, c_out = code_post.shape
+    row_gate = None
     if gate is not None:
-        U.mul_(gate.to(device=device, dtype=dtype).view(1, B, 1))
-    return U.reshape(-1, c_out).T @ R.reshape(-1, c_in)  # [C_out,C_in]
+        row_gate = gate.to(device=code_post.device, dtype=dtype).repeat_interleave(R // pre.samples)
+        row_gate = row_gate.view(R, 1)
+    out = torch.zeros(c_out, code_pre.shape[1], dtype=dtype, device=code_post.device)
+    for u in range(M.shape[0]):
+        left = (code_post == u).to(dtype)  # [R,C_out]
+        if row_gate is not None:
+            left.mul_(row_gate)
+        out.addmm_(left.T, M[u][code_pre])  # [C_out,R] x [R,C_in]
+    return out
 
 
 def da_ssdp_numerator(
@@ -135,31 +148,23 @@ def da_ssdp_numerator(
     a_minus: float,
     sigma: float,
     gate: torch.Tensor | None = None,
+    spatial: str = "any",
+    reference: str = "paper",
     dtype: torch.dtype = torch.float32,
     name: str | None = None,
 ) -> torch.Tensor:
-    """Unclamped sum_b G_b P[b,j,i]: `[T,B,C_in,*sp]`, `[T,B,C_out,*sp]`, gate `[B]` -> `[C_out, C_in]`.
+    """Unclamped sum_r G_b P[r,j,i]: `[T,B,C_in,*sp]`, `[T,B,C_out,*sp]`, gate `[B]` -> `[C_out, C_in]`.
 
-    Under DDP this is what is all-reduced (with B) before dividing; `name` labels errors.
+    Under DDP this is what is all-reduced (with R = B * positions) before dividing.
     """
-    _check_pair(pre_spikes, post_spikes, name)
-    T, B = pre_spikes.shape[:2]
-    _check_gate(gate, B, name)
-    return numerator_from_latency(
-        latencies(pre_spikes),
-        latencies(post_spikes),
-        T,
-        a_plus=a_plus,
-        a_minus=a_minus,
-        sigma=sigma,
-        gate=gate,
-        dtype=dtype,
-    )
+    pre, post = unit_pair(pre_spikes, post_spikes, reference=reference, spatial=spatial, name=name)
+    _check_gate(gate, pre.samples, name)
+    return numerator(pre, post, a_plus=a_plus, a_minus=a_minus, sigma=sigma, gate=gate, dtype=dtype)
 
 
-def finish_delta_w(numerator: torch.Tensor, batch: int | float | torch.Tensor, dw_clip: float = 1.0):
-    """dW = clamp(numerator / B, -dw_clip, dw_clip)."""
-    return (numerator / batch).clamp_(-dw_clip, dw_clip)
+def finish_delta_w(numerator: torch.Tensor, rows: int | float | torch.Tensor, dw_clip: float = 1.0):
+    """dW = clamp(numerator / R, -dw_clip, dw_clip)."""
+    return (numerator / rows).clamp_(-dw_clip, dw_clip)
 
 
 def da_ssdp_delta_w(
@@ -170,31 +175,30 @@ def da_ssdp_delta_w(
     a_minus: float,
     sigma: float,
     gate: torch.Tensor | None = None,
+    spatial: str = "any",
+    reference: str = "paper",
     dw_clip: float = 1.0,
     dtype: torch.dtype = torch.float32,
     name: str | None = None,
 ) -> torch.Tensor:
-    """Clamped DA-SSDP update dW `[C_out, C_in]` = clamp((1/B) sum_b G_b P[b,j,i], -dw_clip, dw_clip).
+    """Clamped DA-SSDP update dW `[C_out, C_in]` = clamp((1/R) sum_r G_b P[r,j,i], -dw_clip, dw_clip).
 
     Args:
         pre_spikes: `[T, B, C_in, *spatial]` layer input activity (value > 0 is a spike).
         post_spikes: `[T, B, C_out, *spatial]` layer output activity.
         a_plus, a_minus, sigma: potentiation, depression, latency-kernel width.
         gate: per-sample dopamine gate `[B]`; None means 1 (plain SSDP).
+        spatial: "any" (positions reduced with any, R = B) or "positions" (each position its own
+            pre/post pair sharing the weight, R = B * positions; spec "Findings" point 2).
+        reference: "paper" (first spike, any-over-time flags) or "released" (the authors' code:
+            activity by tensor shape; see `eventsnn.plasticity.activity`).
         dw_clip: elementwise clamp of dW.
-        dtype: compute dtype of the GEMM (float32; float64 for reference checks).
+        dtype: compute dtype of the GEMMs (float32; float64 for reference checks).
     """
-    num = da_ssdp_numerator(
-        pre_spikes,
-        post_spikes,
-        a_plus=a_plus,
-        a_minus=a_minus,
-        sigma=sigma,
-        gate=gate,
-        dtype=dtype,
-        name=name,
-    )
-    return finish_delta_w(num, pre_spikes.shape[1], dw_clip)
+    pre, post = unit_pair(pre_spikes, post_spikes, reference=reference, spatial=spatial, name=name)
+    _check_gate(gate, pre.samples, name)
+    num = numerator(pre, post, a_plus=a_plus, a_minus=a_minus, sigma=sigma, gate=gate, dtype=dtype)
+    return finish_delta_w(num, pre.code.shape[0], dw_clip)
 
 
 def gate_from_fit(S, k, mu, sd, *, low: float = 0.0, high: float = 2.0):

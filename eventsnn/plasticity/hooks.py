@@ -1,8 +1,11 @@
 """Forward hooks that record the pre/post activity of the plasticity layers into a typed record.
 
-Only binary activity reduced over spatial dims is kept (bool `[T, B, C]`), never the full
-activations. Hooks exist only inside `ActivityRecorder.record()` and record only modules in
-training mode; nothing is stored on the model.
+Only the rule's view of the activity is kept (`Units`: a uint8 code per row and unit, see
+`eventsnn.plasticity.activity`), never the full activations. Hooks exist only inside
+`ActivityRecorder.record()` and record only modules in training mode; nothing is stored on
+the model. A plasticity layer is a `Linear`, a 1x1 `Conv2d` (its input / output are hooked),
+or a DSSA block (its input / output are hooked and its `Wproj` is updated: the released
+code's Wproj tensors).
 """
 
 from __future__ import annotations
@@ -16,15 +19,21 @@ import torch
 from torch import nn
 
 from eventsnn.errors import ConfigError
-from eventsnn.plasticity.functional import PlasticityInputError, binary_activity
+from eventsnn.plasticity.activity import PlasticityInputError, Units
+from eventsnn.plasticity.functional import unit_pair
 
 
 @dataclass(frozen=True)
 class LayerActivity:
-    """Activity of one layer over one forward pass: bool `[T, B, C_in]` and `[T, B, C_out]`."""
+    """Activity of one layer over one forward pass: `Units` of its input (pre) and output (post)."""
 
-    pre: torch.Tensor
-    post: torch.Tensor
+    pre: Units
+    post: Units
+
+    @classmethod
+    def of(cls, pre: torch.Tensor, post: torch.Tensor, **variant) -> LayerActivity:
+        """From recorded `[T, B, C, *spatial]` tensors; `variant`: reference, spatial, channels_last, name."""
+        return cls(*unit_pair(pre, post, **variant))
 
 
 @dataclass
@@ -45,35 +54,57 @@ def unwrap_model(model: nn.Module) -> nn.Module:
             return model
 
 
+def is_dssa_block(module: nn.Module) -> bool:
+    """A DSSA block: a module with a square 1x1 `Wproj` Conv2d (input and output of equal shape)."""
+    proj = getattr(module, "Wproj", None)
+    return (
+        isinstance(proj, nn.Conv2d) and _conv_problem(proj) is None and proj.in_channels == proj.out_channels
+    )
+
+
+def _conv_problem(module: nn.Conv2d) -> str | None:
+    if tuple(module.kernel_size) != (1, 1):
+        return f"a Conv2d with kernel {tuple(module.kernel_size)}, not 1x1"
+    if tuple(module.stride) != (1, 1):
+        return f"a 1x1 Conv2d with stride {tuple(module.stride)}, not 1"
+    if module.groups != 1:
+        return f"a 1x1 Conv2d with groups={module.groups}, not 1"
+    if module.padding not in ("valid", "same") and tuple(module.padding) != (0, 0):
+        return f"a 1x1 Conv2d with padding {tuple(module.padding)}, not 0"
+    return None
+
+
 def plasticity_layer_problem(module: nn.Module) -> str | None:
-    """Why `module` cannot carry DA-SSDP (None if it can: a Linear or a 1x1 stride-1 ungrouped Conv2d)."""
-    if isinstance(module, nn.Linear):
+    """Why `module` cannot carry DA-SSDP (None if it can: a Linear, a 1x1 stride-1 ungrouped Conv2d,
+    or a DSSA block)."""
+    if isinstance(module, nn.Linear) or is_dssa_block(module):
         return None
     if isinstance(module, nn.Conv2d):
-        if tuple(module.kernel_size) != (1, 1):
-            return f"a Conv2d with kernel {tuple(module.kernel_size)}, not 1x1"
-        if tuple(module.stride) != (1, 1):
-            return f"a 1x1 Conv2d with stride {tuple(module.stride)}, not 1"
-        if module.groups != 1:
-            return f"a 1x1 Conv2d with groups={module.groups}, not 1"
-        if module.padding not in ("valid", "same") and tuple(module.padding) != (0, 0):
-            return f"a 1x1 Conv2d with padding {tuple(module.padding)}, not 0"
-        return None
-    return f"a {type(module).__name__}, not a Linear or a 1x1 Conv2d"
+        return _conv_problem(module)
+    return f"a {type(module).__name__}, not a Linear, a 1x1 Conv2d or a DSSA block"
+
+
+def plastic_weight(module: nn.Module) -> torch.Tensor:
+    """The weight DA-SSDP changes: the layer's own, or a DSSA block's `Wproj.weight`."""
+    return module.Wproj.weight if is_dssa_block(module) else module.weight
 
 
 def resolve_layers(model: nn.Module, names: list[str] | tuple[str, ...]) -> dict[str, nn.Module]:
-    """Module name -> module, checked: known, unique, Linear or 1x1 conv. ConfigError names the layer."""
+    """Module name -> module, checked: known, unique, a Linear, 1x1 conv or DSSA block.
+
+    ConfigError (one line) names the layer and lists the valid names.
+    """
     modules = dict(model.named_modules())
     valid = [n for n, m in modules.items() if n and plasticity_layer_problem(m) is None]
+    listing = ", ".join(valid) if len(valid) <= 12 else ", ".join(valid[:12]) + f", ... ({len(valid)} in all)"
     if not names:
-        raise ConfigError("plasticity.layers: empty list; name at least one Linear or 1x1 Conv2d module")
+        raise ConfigError(f"plasticity.layers: empty list; valid layers: {listing}")
     out: dict[str, nn.Module] = {}
     for name in names:
         if name in out:
             raise ConfigError(f"plasticity.layers: {name!r} is listed twice")
         close = difflib.get_close_matches(name, valid, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; valid layers include {valid[:5]}"
+        hint = (f"; did you mean {close[0]!r}?" if close else "") + f"; valid layers: {listing}"
         if name not in modules or not name:
             raise ConfigError(f"plasticity.layers: the model has no module named {name!r}{hint}")
         problem = plasticity_layer_problem(modules[name])
@@ -83,46 +114,45 @@ def resolve_layers(model: nn.Module, names: list[str] | tuple[str, ...]) -> dict
     return out
 
 
-def default_layer_names(model: nn.Module) -> list[str]:
-    """The model's default plasticity layers (eventsnn.models.default_plasticity_layers), or ConfigError."""
-    try:
-        from eventsnn.models import default_plasticity_layers
-    except ImportError:
-        default_plasticity_layers = None
-    names = None
-    if default_plasticity_layers is not None:
-        try:
-            names = list(default_plasticity_layers(model))
-        except (ValueError, KeyError, AttributeError, TypeError, LookupError, ConfigError):
-            names = None
+def default_layer_names(model: nn.Module, reference: str = "paper") -> list[str]:
+    """The model's default plasticity layers (`eventsnn.models.default_plasticity_layers`), or ConfigError."""
+    from eventsnn.models import default_plasticity_layers
+
+    names = list(default_plasticity_layers(model, reference=reference))
     if not names:
+        need = " (reference: released needs a last stage with a DSSA block and a classifier)"
         raise ConfigError(
-            f"plasticity.layers: the model {type(model).__name__} has no default plasticity layers; "
-            "set plasticity.layers to a list of Linear / 1x1 Conv2d module names"
+            f"plasticity.layers: the model {type(model).__name__} has no default plasticity layers"
+            + (need if reference == "released" else "")
+            + "; set plasticity.layers to a list of Linear / 1x1 Conv2d / DSSA module names"
         )
     return names
 
 
-def _layer_activity(module: nn.Module, name: str, x: torch.Tensor, y: torch.Tensor) -> LayerActivity:
+def _layer_activity(
+    module: nn.Module, name: str, x: torch.Tensor, y: torch.Tensor, reference: str, spatial: str
+) -> LayerActivity:
     linear = isinstance(module, nn.Linear)
     if not linear and (x.dim() != 5 or y.dim() != 5):
         raise PlasticityInputError(
-            f"layer {name!r}: a 1x1 Conv2d must run multi-step on [T, B, C, H, W] (spikingjelly "
-            f"step_mode='m'), got input {tuple(x.shape)}"
+            f"layer {name!r}: a 1x1 Conv2d or DSSA block must run multi-step on [T, B, C, H, W] "
+            f"(spikingjelly step_mode='m'), got input {tuple(x.shape)}"
         )
     if x.dim() < 3 or y.dim() < 3:
         raise PlasticityInputError(
             f"layer {name!r}: expected multi-step input [T, B, ..., C] (spikingjelly step_mode='m'), "
             f"got {tuple(x.shape)}"
         )
-    return LayerActivity(binary_activity(x, channels_last=linear), binary_activity(y, channels_last=linear))
+    pre, post = unit_pair(x, y, reference=reference, spatial=spatial, channels_last=linear, name=name)
+    return LayerActivity(pre, post)
 
 
 class ActivityRecorder:
     """Registers forward hooks on the named modules inside `record()` and collects a PlasticityRecord."""
 
-    def __init__(self, modules: dict[str, nn.Module]):
+    def __init__(self, modules: dict[str, nn.Module], *, reference: str = "paper", spatial: str = "any"):
         self.modules = modules
+        self.reference, self.spatial = reference, spatial
         self._record = PlasticityRecord()
 
     def _hook(self, name: str):
@@ -133,7 +163,9 @@ class ActivityRecorder:
                 raise PlasticityInputError(
                     f"layer {name!r} ran twice inside one plasticity.record(); record one forward pass"
                 )
-            self._record.layers[name] = _layer_activity(module, name, args[0], output)
+            self._record.layers[name] = _layer_activity(
+                module, name, args[0], output, self.reference, self.spatial
+            )
 
         return hook
 

@@ -3,7 +3,9 @@
 Phases (spec/da_ssdp.md steps 5-8): during warm-up (`warmup` epochs or steps) the weights
 are not changed and, in `da_ssdp` mode, the pairs (S_b, L) go into float64 streaming sums
 (n, sum S, sum S^2, sum L, sum L^2, sum S L). At the first update after warm-up the gate is
-fitted once (k, mu_S, sd_S) and frozen; then dW = clamp((1/B) sum_b G_b P, -clip, clip).
+fitted once (k, mu_S, sd_S) and frozen; then dW = clamp((1/R) sum_r G_b P, -clip, clip) over
+the rows r (samples, or (sample, position) pairs with `spatial: positions`). The
+hyper-parameters are one `DASSDPParams` object, passed whole.
 
 Modes: `da_ssdp` (fitted gate) and `ssdp` (gate fixed at 1, no statistics, no fit). `ssdp`
 honours the same warm-up without weight change, so the two modes differ only in the gate
@@ -12,7 +14,7 @@ trips and a resumed run continues exactly.
 
 DDP: each step's warm-up sums are all-reduced as they are added (6 floats), so every rank
 holds the global sums at all times: the gate fit is identical on all ranks and the rank-0
-checkpoint alone resumes it exactly. The dW numerator and B are all-reduced before dividing.
+checkpoint alone resumes it exactly. The dW numerator and R are all-reduced before dividing.
 """
 
 from __future__ import annotations
@@ -22,18 +24,18 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from eventsnn.config import DASSDPParams
 from eventsnn.plasticity.functional import (
     SUM_FIELDS,
     PlasticityInputError,
     finish_delta_w,
     fit_gate_from_sums,
     gate_from_fit,
-    numerator_from_latency,
-    synchrony_from_latency,
+    numerator,
+    synchrony,
     warmup_sums,
 )
 from eventsnn.plasticity.hooks import LayerActivity
-from eventsnn.spikes import first_spike_time
 from eventsnn.utils.distributed import all_reduce_sum, world_size
 
 WARMUP, UPDATE = 0, 1
@@ -63,17 +65,9 @@ class DASSDPRule(nn.Module):
     def __init__(
         self,
         name: str,
+        params: DASSDPParams | None = None,
         *,
         mode: str = "da_ssdp",
-        a_plus: float = 1.5e-3,
-        a_minus: float = 5e-4,
-        sigma: float = 1.0,
-        warmup: int = 100,
-        warmup_unit: str = "epochs",
-        gate_min: float = 0.0,
-        gate_max: float = 2.0,
-        dw_clip: float = 1.0,
-        loss_granularity: str = "batch",
         steps_per_epoch: int | None = None,
         compute_dtype: torch.dtype = torch.float32,
         device: torch.device | str | None = None,
@@ -82,10 +76,7 @@ class DASSDPRule(nn.Module):
         if mode not in ("ssdp", "da_ssdp"):
             raise ValueError(f"mode must be 'ssdp' or 'da_ssdp', got {mode!r}")
         self.name, self.mode = name, mode
-        self.a_plus, self.a_minus, self.sigma = float(a_plus), float(a_minus), float(sigma)
-        self.warmup, self.warmup_unit = int(warmup), warmup_unit
-        self.gate_min, self.gate_max, self.dw_clip = float(gate_min), float(gate_max), float(dw_clip)
-        self.loss_granularity = loss_granularity
+        self.params = params if params is not None else DASSDPParams()
         self.steps_per_epoch = steps_per_epoch
         self.compute_dtype = compute_dtype
 
@@ -111,15 +102,16 @@ class DASSDPRule(nn.Module):
         """True while the warm-up lasts (before the gate fit); the phase never goes back."""
         if self._phase != WARMUP:
             return False
-        if self.warmup_unit == "steps":
-            return self._steps < self.warmup
+        p = self.params
+        if p.warmup_unit == "steps":
+            return self._steps < p.warmup
         if epoch is None:
             if not self.steps_per_epoch:
                 raise PlasticityInputError(
                     f"layer {self.name!r}: warm-up in epochs needs apply(epoch=...) or steps_per_epoch"
                 )
             epoch = self._steps // self.steps_per_epoch
-        return epoch < self.warmup
+        return epoch < p.warmup
 
     def _sums(self) -> torch.Tensor:
         return torch.stack([getattr(self, f) for f in SUM_FIELDS])
@@ -138,10 +130,11 @@ class DASSDPRule(nn.Module):
         """G_b `[B]` from the frozen fit (None in ssdp mode: gate 1)."""
         if self.mode == "ssdp":
             return None
-        return gate_from_fit(S, self.k, self.mu_S, self.sd_S, low=self.gate_min, high=self.gate_max)
+        p = self.params
+        return gate_from_fit(S, self.k, self.mu_S, self.sd_S, low=p.gate_min, high=p.gate_max)
 
     def _loss_pairs(self, B: int, loss, per_sample_loss, device) -> torch.Tensor:
-        if self.loss_granularity == "per_sample":
+        if self.params.loss_granularity == "per_sample":
             if per_sample_loss is None:
                 raise PlasticityInputError(
                     "plasticity.loss_granularity is per_sample: apply() needs per_sample_loss [B]"
@@ -169,16 +162,14 @@ class DASSDPRule(nn.Module):
         epoch: int | None = None,
     ) -> RuleStep:
         """Warm-up bookkeeping, or the (all-reduced) dW `[C_out, C_in]` for this batch."""
-        pre, post = activity.pre, activity.post  # bool [T,B,C_in], [T,B,C_out]
-        if pre.dim() != 3 or post.dim() != 3 or pre.shape[:2] != post.shape[:2]:
+        pre, post = activity.pre, activity.post
+        if pre.samples != post.samples or pre.code.shape[0] != post.code.shape[0] or pre.T != post.T:
             raise PlasticityInputError(
-                f"layer {self.name!r}: pre and post must be [T, B, C] with the same T and B, "
-                f"got pre {tuple(pre.shape)} and post {tuple(post.shape)}"
+                f"layer {self.name!r}: pre and post must share T, B and positions, got pre rows "
+                f"{tuple(pre.code.shape)} and post rows {tuple(post.code.shape)}"
             )
-        T, B = pre.shape[:2]
-        tau_pre = first_spike_time(pre, backend="torch")  # [B,C_in], T if silent
-        tau_post = first_spike_time(post, backend="torch")  # [B,C_out]
-        S = synchrony_from_latency(tau_pre, tau_post, T)  # [B] float64
+        B, p = pre.samples, self.params
+        S = synchrony(pre, post)  # [B] float64
         warm = self.in_warmup(epoch)
         dw, gate = None, None
         if warm:
@@ -191,18 +182,17 @@ class DASSDPRule(nn.Module):
             if self._phase == WARMUP:
                 self.fit_gate()
             gate = self.gate(S)
-            num = numerator_from_latency(
-                tau_pre,
-                tau_post,
-                T,
-                a_plus=self.a_plus,
-                a_minus=self.a_minus,
-                sigma=self.sigma,
+            num = numerator(
+                pre,
+                post,
+                a_plus=p.a_plus,
+                a_minus=p.a_minus,
+                sigma=p.sigma,
                 gate=gate,
                 dtype=self.compute_dtype,
             )
-            num, total = _all_reduce_numerator(num, B)
-            dw = finish_delta_w(num, total, self.dw_clip)
+            num, total = _all_reduce_numerator(num, pre.code.shape[0])
+            dw = finish_delta_w(num, total, p.dw_clip)
         self._steps += 1
         self.step_count.fill_(self._steps)
         if epoch is not None:
@@ -210,7 +200,4 @@ class DASSDPRule(nn.Module):
         return RuleStep(dw, S, gate, warm)
 
     def extra_repr(self) -> str:
-        return (
-            f"{self.name!r}, mode={self.mode}, a_plus={self.a_plus}, a_minus={self.a_minus}, "
-            f"sigma={self.sigma}, warmup={self.warmup} {self.warmup_unit}"
-        )
+        return f"{self.name!r}, mode={self.mode}, {self.params}"

@@ -1,6 +1,6 @@
 """Rank worker for test_ddp.py: DA-SSDP on half of each batch under a gloo group, saves its weights.
 
-Usage: python ddp_worker.py RANK WORLD INIT_FILE OUT_DIR   (WORLD 1: the whole batch, no group)
+Usage: python ddp_worker.py RANK WORLD INIT_FILE OUT_DIR [SPATIAL]   (WORLD 1: the whole batch, no group)
 """
 
 import sys
@@ -19,6 +19,7 @@ from tests.plasticity.nets import TinyNet, make_batches
 
 def main() -> None:
     rank, world, init, out_dir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+    spatial = sys.argv[5] if len(sys.argv) > 5 else "any"
     torch.set_num_threads(1)
     torch.manual_seed(0)
     model = TinyNet().double()
@@ -34,6 +35,7 @@ def main() -> None:
         a_plus=0.02,
         a_minus=0.01,
         loss_granularity="per_sample",
+        spatial=spatial,
     )
     plasticity = build_plasticity(net, cfg, compute_dtype=torch.float64)
     history = []

@@ -7,16 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
-def test_two_gloo_ranks_match_single_process(tmp_path):
+@pytest.mark.parametrize("spatial", ["any", "positions"])
+def test_two_gloo_ranks_match_single_process(tmp_path, spatial):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     init = tmp_path / "init"
-    cmds = [[sys.executable, str(WORKER), str(r), "2", str(init), str(tmp_path)] for r in (0, 1)]
-    cmds.append([sys.executable, str(WORKER), "0", "1", str(init), str(tmp_path)])
+    cmds = [[sys.executable, str(WORKER), str(r), "2", str(init), str(tmp_path), spatial] for r in (0, 1)]
+    cmds.append([sys.executable, str(WORKER), "0", "1", str(init), str(tmp_path), spatial])
     procs = [subprocess.Popen(c, env=env, stderr=subprocess.PIPE, text=True) for c in cmds]
     for p in procs:
         _, err = p.communicate(timeout=120)
@@ -29,8 +31,9 @@ def test_two_gloo_ranks_match_single_process(tmp_path):
         for key in a:
             assert torch.equal(a[key], b[key]), (step, key)  # every rank applies the same dW
             assert torch.allclose(a[key], c[key], rtol=0, atol=1e-12), (step, key)
-    assert not torch.equal(single["history"][-1]["head.weight"], init_w["head.weight"])  # dW was applied
-    for key in r0["plasticity"]:
+    for key in ("head.weight", "proj.weight"):
+        assert not torch.equal(single["history"][-1][key], init_w[key])  # dW was applied
+    for key in (k for k in r0["plasticity"] if not k.endswith(".diagnostics")):  # diagnostics: per rank
         assert torch.equal(r0["plasticity"][key], r1["plasticity"][key]), key  # same fitted gate
         assert torch.allclose(
             r0["plasticity"][key].double(), single["plasticity"][key].double(), atol=1e-12

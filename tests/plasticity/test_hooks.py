@@ -31,7 +31,10 @@ def test_unknown_and_invalid_layers_are_named():
         build_plasticity(model, _cfg(("grouped",)))
     with pytest.raises(ConfigError, match="'strided'.*stride"):
         build_plasticity(model, _cfg(("strided",)))
-    with pytest.raises(ConfigError, match="'act' is a ReLU, not a Linear or a 1x1 Conv2d"):
+    valid = "valid layers: proj, head, plain$"
+    with pytest.raises(
+        ConfigError, match=f"'act' is a ReLU, not a Linear, a 1x1 Conv2d or a DSSA block; {valid}"
+    ):
         build_plasticity(model, _cfg(("act",)))
     with pytest.raises(ConfigError, match="listed twice"):
         build_plasticity(model, _cfg(("head", "head")))
@@ -62,13 +65,14 @@ def test_records_binary_activity_only_inside_record_and_in_training():
     rec = p.recorder.take()
     for name, (xin, xout) in seen.items():
         act = rec.layers[name]
-        assert act.pre.dtype == torch.bool and act.pre.shape[:2] == (4, 3) and act.pre.dim() == 3
-        if xin.dim() == 5:
-            assert torch.equal(act.pre, (xin > 0).flatten(3).any(3))
-            assert torch.equal(act.post, (xout > 0).flatten(3).any(3))
-        else:
-            assert torch.equal(act.pre, xin > 0) and torch.equal(act.post, xout > 0)
-    assert rec.layers["proj"].pre.shape == (4, 3, 8) and rec.layers["head"].post.shape == (4, 3, 3)
+        assert act.pre.code.dtype == torch.uint8 and act.pre.samples == 3 and act.pre.T == 4
+        for units, v in ((act.pre, xin), (act.post, xout)):
+            s = (v > 0).flatten(3).any(3) if v.dim() == 5 else v > 0  # [T,B,C]
+            first = torch.tensor(  # the first spiking step by a loop, T if silent
+                [[next((t for t in range(4) if s[t, b, c]), 4) for c in range(s.shape[2])] for b in range(3)]
+            )
+            assert torch.equal(units.latency, first) and torch.equal(units.active, s.any(0))
+    assert rec.layers["proj"].pre.code.shape == (3, 8) and rec.layers["head"].post.code.shape == (3, 3)
     model.eval()
     with p.record():
         model(x)
@@ -82,7 +86,9 @@ def test_linear_on_tokens_and_single_step_conv():
     with p.record():
         y = lin(x)
     act = p.recorder.take().layers["0"]
-    assert torch.equal(act.pre, (x > 0).any(2)) and torch.equal(act.post, (y > 0).any(2))
+    assert torch.equal(act.pre.active, (x > 0).any(2).any(0)) and torch.equal(
+        act.post.active, (y > 0).any(2).any(0)
+    )
     conv = nn.Sequential(nn.Conv2d(4, 5, 1))
     p = build_plasticity(conv, _cfg(("0",)))
     with pytest.raises(PlasticityInputError, match=r"layer '0'.*\[T, B, C, H, W\]"):

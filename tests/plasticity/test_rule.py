@@ -5,16 +5,18 @@ from __future__ import annotations
 import copy
 import io
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from eventsnn.config import PlasticityConfig
+from eventsnn.config import DASSDPParams, PlasticityConfig
 from eventsnn.errors import CheckpointError, ConfigError, TrainingError
 from eventsnn.plasticity import DASSDPRule, LayerActivity, NoPlasticity, build_plasticity
 from eventsnn.plasticity._reference import direct_delta_w, direct_synchrony
+from eventsnn.plasticity.diagnostics import DIAGNOSTIC_KEYS
 from eventsnn.plasticity.functional import PlasticityInputError
 
 from .nets import TinyNet, make_batches
@@ -45,11 +47,12 @@ def test_warmup_untouched_then_fit_exactly_at_epoch_boundary():
     plasticity = build_plasticity(model, cfg, steps_per_epoch=3)
     w0 = _weights(model)
     S_seen, L_seen = [], []
+    seen = {}
+    model.head.register_forward_hook(lambda m, a, o: seen.update(pre=a[0].detach(), post=o.detach()))
     batches = make_batches(7)
     for step, (x, y) in enumerate(batches[:6]):  # epochs 0 and 1: warm-up
         _, per_sample = _forward(model, plasticity, x, y)
-        rec = plasticity.recorder._record.layers["head"]
-        S_seen.append(direct_synchrony(rec.pre, rec.post))
+        S_seen.append(direct_synchrony(seen["pre"], seen["post"]))
         L_seen.append(per_sample.detach().double())
         logs = plasticity.apply(loss=per_sample.mean(), per_sample_loss=per_sample, epoch=step // 3)
         assert logs["head/phase"] == 0.0 and "head/gate_mean" not in logs
@@ -59,7 +62,7 @@ def test_warmup_untouched_then_fit_exactly_at_epoch_boundary():
     assert int(rule.phase) == 0 and float(rule.n) == 36 and float(rule.k) == 0.0  # not fitted yet
     x, y = batches[6]
     _, per_sample = _forward(model, plasticity, x, y)
-    act = plasticity.recorder._record.layers["head"]
+    pre, post = seen["pre"], seen["post"]  # the head's input and output of this batch
     logs = plasticity.apply(
         loss=per_sample.mean(), per_sample_loss=per_sample, epoch=2
     )  # first step of epoch 2
@@ -74,10 +77,8 @@ def test_warmup_untouched_then_fit_exactly_at_epoch_boundary():
     )
     assert logs["head/k"] == pytest.approx(k, abs=1e-9)
     # the update used the gate fitted from the 6 warm-up batches only
-    gate = (1 + k * (direct_synchrony(act.pre, act.post).numpy() - mu) / sd).clip(0, 2)
-    expected = direct_delta_w(
-        act.pre, act.post, a_plus=0.02, a_minus=0.01, sigma=1.0, gate=torch.tensor(gate)
-    )
+    gate = (1 + k * (direct_synchrony(pre, post).numpy() - mu) / sd).clip(0, 2)
+    expected = direct_delta_w(pre, post, a_plus=0.02, a_minus=0.01, sigma=1.0, gate=torch.tensor(gate))
     dw = model.head.weight.detach() - w0["head.weight"]
     assert torch.allclose(dw, expected.float(), atol=1e-7)
     assert logs["head/gate_mean"] == pytest.approx(gate.mean(), abs=1e-6)
@@ -97,37 +98,41 @@ def test_warmup_untouched_then_fit_exactly_at_epoch_boundary():
         "gate_max",
         "dw_abs_mean",
         "dw_abs_max",
+        *DIAGNOSTIC_KEYS,
     }
     assert {key.split("/", 1)[1] for key in logs} == expected_keys
     assert all(isinstance(v, float) for v in logs.values())
 
 
 def test_steps_boundary_silent_warmup_and_ssdp():
-    rule = DASSDPRule("fc", mode="da_ssdp", warmup=3, warmup_unit="steps", a_plus=0.01, a_minus=0.0)
-    silent = LayerActivity(torch.zeros(4, 5, 3, dtype=torch.bool), torch.zeros(4, 5, 2, dtype=torch.bool))
+    params = DASSDPParams(warmup=3, warmup_unit="steps", a_plus=0.01, a_minus=0.0)
+    rule = DASSDPRule("fc", params, mode="da_ssdp")
+    silent = LayerActivity.of(torch.zeros(4, 5, 3, dtype=torch.bool), torch.zeros(4, 5, 2, dtype=torch.bool))
     for i in range(3):
         out = rule.step(silent, loss=torch.tensor(float(i)))
         assert out.warmup and out.delta_w is None
-    active = LayerActivity(torch.ones(4, 5, 3, dtype=torch.bool), torch.ones(4, 5, 2, dtype=torch.bool))
+    active = LayerActivity.of(torch.ones(4, 5, 3, dtype=torch.bool), torch.ones(4, 5, 2, dtype=torch.bool))
     out = rule.step(active, loss=torch.tensor(1.0))  # step index 3 = warmup: fit, then update
     assert not out.warmup and int(rule.phase) == 1
     assert float(rule.k) == 0.0 and float(rule.mu_S) == 0.0  # silent warm-up: S = 0 throughout -> k = 0
     assert torch.equal(out.gate, torch.ones(5, dtype=torch.float64))
     assert torch.allclose(out.delta_w, torch.full((2, 3), 0.01))
-    ssdp = DASSDPRule("fc", mode="ssdp", warmup=1, warmup_unit="steps", a_plus=0.01, a_minus=0.0)
+    ssdp = DASSDPRule("fc", replace(params, warmup=1), mode="ssdp")
     assert ssdp.step(active, loss=None).delta_w is None  # warm-up: no change, no statistics needed
     out = ssdp.step(active)
     assert out.gate is None and torch.allclose(out.delta_w, torch.full((2, 3), 0.01)) and float(ssdp.n) == 0
 
 
 def test_first_spike_through_the_rule():
-    rule = DASSDPRule("fc", mode="ssdp", warmup=0, warmup_unit="steps", a_plus=1.0, a_minus=0.0, sigma=1.0)
+    params = DASSDPParams(warmup=0, warmup_unit="steps", a_plus=1.0, a_minus=0.0, sigma=1.0)
+    rule = DASSDPRule("fc", params, mode="ssdp")
     pre = torch.tensor([0, 1, 0, 1, 1, 0], dtype=torch.bool).view(6, 1, 1)
     post = torch.tensor([0, 0, 0, 1, 0, 0], dtype=torch.bool).view(6, 1, 1)
-    dw = rule.step(LayerActivity(pre, post)).delta_w
+    dw = rule.step(LayerActivity.of(pre, post)).delta_w
     assert float(dw) == pytest.approx(math.exp(-2.0))  # first pre spike at 1; the last (4) gives e^-0.5
-    with pytest.raises(PlasticityInputError, match="'fc'.*same T and B"):
-        rule.step(LayerActivity(pre, post[:5]))
+    other = LayerActivity.of(pre[:5], post[:5])
+    with pytest.raises(PlasticityInputError, match="'fc'.*share T, B and positions"):
+        rule.step(LayerActivity(LayerActivity.of(pre, post).pre, other.post))
 
 
 def _run(steps, batches, *, resume_at=None, cfg=None):
