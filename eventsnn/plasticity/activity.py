@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import torch
 
 from eventsnn.errors import EventsnnError
-from eventsnn.spikes import first_spike_time
 
 REFERENCES = ("paper", "released")
 SPATIAL = ("any", "positions")
@@ -88,11 +87,27 @@ def _rows(x: torch.Tensor, spatial: str, channels_last: bool) -> tuple[torch.Ten
     return x.amax(dim=2), True
 
 
-def _last_spike(s: torch.Tensor) -> torch.Tensor:
-    """Index of the LAST true step of bool `[T, R, C]` -> int64 `[R, C]` (0 if none)."""
+def _spikes(v: torch.Tensor) -> torch.Tensor:
+    """bool spikes: value > 0 (bool input as is)."""
+    return v if v.dtype == torch.bool else v > 0
+
+
+def _first_spike(s: torch.Tensor) -> torch.Tensor:
+    """Index of the FIRST true step of bool `[T, R, C]` -> uint8 `[R, C]`, T if none."""
     T = s.shape[0]
-    steps = torch.arange(T, device=s.device, dtype=torch.int64).view(T, 1, 1)
-    return torch.where(s, steps, torch.zeros_like(steps)).amax(dim=0)
+    out = torch.full(s.shape[1:], T, dtype=torch.uint8, device=s.device)
+    for t in range(T - 1, -1, -1):
+        out.masked_fill_(s[t], t)
+    return out
+
+
+def _last_spike(s: torch.Tensor, silent: int) -> torch.Tensor:
+    """Index of the LAST true step of bool `[T, R, C]` -> uint8 `[R, C]`, `silent` if none
+    (the released code's `cumsum(0).argmax(0)`, with its silent value set)."""
+    out = torch.full(s.shape[1:], silent, dtype=torch.uint8, device=s.device)
+    for t in range(s.shape[0]):
+        out.masked_fill_(s[t], t)
+    return out
 
 
 def unit_activity(
@@ -112,21 +127,15 @@ def unit_activity(
     steps = torch.arange(T + 1, device=device)
     if reference == "paper":
         v, _ = _rows(x, spatial, channels_last)
-        code = first_spike_time(v > 0, backend="torch")  # [R,C], T if silent
-        return Units(code.to(torch.uint8), steps, steps < T, T, B)
+        return Units(_first_spike(_spikes(v)), steps, steps < T, T, B)  # code = latency, T if silent
     if x.dim() == 3:
         v = x.detach()  # [T,B,C]: the classifier hook
-        s = v > 0
-        active = v.mean(dim=0) > 0
-        fired = s.any(dim=0)
-        last = torch.where(fired, _last_spike(s), torch.full_like(fired, T, dtype=torch.int64))
-        code = torch.where(active, last, last + T)  # active => fired => last < T
+        last = _last_spike(_spikes(v), silent=T)  # T if it never spikes
+        code = torch.where(v.mean(dim=0) > 0, last, last + T)  # active => it spiked => last < T
         latency_of = torch.cat([steps[:T], steps])
         active_of = torch.arange(2 * T + 1, device=device) < T
-        return Units(code.to(torch.uint8), latency_of, active_of, T, B)
+        return Units(code, latency_of, active_of, T, B)
     v, _ = _rows(x, spatial, channels_last)  # [T,R,C]
-    s = v > 0
-    active = s.any(dim=0)
-    code = torch.where(active, _last_spike(s), torch.full_like(active, T, dtype=torch.int64))
+    code = _last_spike(_spikes(v), silent=T)  # code T: silent (latency 0)
     latency_of = torch.cat([steps[:T], steps.new_zeros(1)])
-    return Units(code.to(torch.uint8), latency_of, steps < T, T, B)
+    return Units(code, latency_of, steps < T, T, B)

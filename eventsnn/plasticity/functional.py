@@ -17,8 +17,9 @@ P[r,j,i] = M[u, c] with M[u, c] = K(lat(u) - lat(c)) (A+ if act(u) and act(c) el
 
     sum_r G_r P[r,j,i] = sum_u (G [code_post = u])^T  M[u, code_pre]
 
-one GEMM `[C_out, R] x [R, C_in]` per post code (T + 1 codes; 2T + 1 for the released
-classifier), accumulated: memory O(R (C_in + C_out) + C_out C_in).
+one GEMM `[C_out, R] x [R, C_in]` per post code but the last (T + 1 codes; 2T + 1 for the
+released classifier), accumulated; the last code (silent) is a rank-1 term, because every
+(r, j) carries exactly one code. Memory O(R (C_in + C_out) + C_out C_in).
 """
 
 from __future__ import annotations
@@ -131,12 +132,17 @@ def numerator(
     if gate is not None:
         row_gate = gate.to(device=code_post.device, dtype=dtype).repeat_interleave(R // pre.samples)
         row_gate = row_gate.view(R, 1)
-    out = torch.zeros(c_out, code_pre.shape[1], dtype=dtype, device=code_post.device)
-    for u in range(M.shape[0]):
+    # sum_u [code_post = u] = 1, so the last code (silent / never spiked) is a rank-1 term:
+    # sum_u left_u^T M[u][pre] = sum_{u<last} left_u^T (M[u] - M[last])[pre] + 1 (G^T M[last][pre])
+    last = M.shape[0] - 1
+    base = M[last][code_pre]  # [R,C_in]
+    g = row_gate.view(1, R) if row_gate is not None else torch.ones(1, R, dtype=dtype, device=base.device)
+    out = (g @ base).expand(c_out, -1).clone()  # [C_out,C_in]
+    for u in range(last):
         left = (code_post == u).to(dtype)  # [R,C_out]
         if row_gate is not None:
             left.mul_(row_gate)
-        out.addmm_(left.T, M[u][code_pre])  # [C_out,R] x [R,C_in]
+        out.addmm_(left.T, (M[u] - M[last])[code_pre])  # [C_out,R] x [R,C_in]
     return out
 
 
