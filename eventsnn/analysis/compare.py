@@ -27,7 +27,7 @@ from eventsnn.errors import ConfigError
 from eventsnn.utils.io import atomic_write_text
 
 METRICS_FILE = "compare_metrics.json"
-IGNORED_SECTIONS = ("output",)  # where a run is written does not change what it is
+IGNORED_SECTIONS = ("output", "robustness")  # where a run is written and how it is swept later
 UNITS = {"top1": "%", "top5": "%", "energy_mj": "mJ"}
 
 
@@ -79,7 +79,8 @@ def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def config_differences(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
-    """`key: saved -> wanted` for every field both configs have that differs (output.* ignored)."""
+    """`key: saved -> wanted` for every field both configs have that differs (output.*, robustness.*
+    ignored: they do not change what is trained)."""
     a, b = _flatten(saved), _flatten(wanted)
     keys = [k for k in b if k in a and not k.startswith(IGNORED_SECTIONS)]
     return [f"{k}: {a[k]!r} -> {b[k]!r}" for k in keys if json.dumps(a[k]) != json.dumps(b[k])]

@@ -58,6 +58,17 @@ def test_compare_trains_every_run_once_and_summarizes_paired_seeds(tmp_path):
         r["metrics"]["top1"] for r in result["records"]
     ]
 
+    # --robustness on the same runs: still not retrained; top-1 under each sweep point is a metric
+    sweep = "robustness.sweeps=[{name: spike_deletion, level: spike, severities: [0, 0.5]}]"
+    extra = [sweep, "robustness.seeds=[0]", "robustness.max_samples=40"]
+    swept = compare_job(SMOKE, [*TINY, *extra], seeds=[0, 1], out_dir=out, robustness=True, log=logs.append)
+    assert {label: (out / label / LATEST).stat().st_mtime_ns for label in labels} == stamps
+    for record in swept["records"]:
+        label = f"{record['mode']}_seed{record['seed']}"
+        points = json.loads((out / label / "robustness" / "robustness.json").read_text())["points"]
+        assert record["metrics"]["robust/spike_deletion@0.5"] == points[-1]["top1"]
+    assert "robust/spike_deletion@0.5" in (out / "compare.md").read_text()
+
     # the same folder with another training setup is refused before anything runs
     with pytest.raises(ConfigError, match="train.max_steps_per_epoch: 3 -> 4"):
         compare_job(SMOKE, [*TINY, "train.max_steps_per_epoch=4"], seeds=[0], out_dir=out, log=logs.append)
