@@ -18,7 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by train and finetune."""
     parser.add_argument("--resume", action="store_true", help="continue the run in the run directory")
-    parser.add_argument("--overwrite", action="store_true", help="start again in an existing run directory")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="start again in an existing run directory (removes its run)"
+    )
+    parser.add_argument(
+        "--allow-changes",
+        nargs="+",
+        default=[],
+        metavar="KEY",
+        help="with --resume: settings (section.key) that may differ from the checkpoint's config",
+    )
     parser.add_argument("--stop-at-step", type=int, default=None, help=argparse.SUPPRESS)  # tests: interrupt
 
 
@@ -36,6 +45,7 @@ def run(args: argparse.Namespace, init_checkpoint: str | None = None) -> int:
             overwrite=args.overwrite,
             init_checkpoint=init_checkpoint,
             stop_at_step=args.stop_at_step,
+            allow_changes=args.allow_changes,
         )
     except StopRequested as stop:
         print(f"eventsnn {args.command}: {stop}; continue with --resume")

@@ -48,8 +48,6 @@ from eventsnn.data.cache_files import (
     cache_lock,
     create_partial,
     disk_full_error,
-    free_bytes,
-    is_disk_full,
     read_complete,
     resume_partial,
     row_crc,
@@ -62,7 +60,7 @@ from eventsnn.data.recordings import (
     split_indices,
 )
 from eventsnn.errors import ConfigError, DataError
-from eventsnn.utils.io import atomic_write_text
+from eventsnn.utils.io import atomic_write_text, free_bytes, is_disk_full
 
 __all__ = ["COMPLETE", "DONE", "FINAL", "MANIFEST", "PARTIAL", "SKIPPED", "TODO"]  # re-exported
 

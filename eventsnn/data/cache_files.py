@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import socket
 import zlib
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from eventsnn.errors import DataError
-from eventsnn.utils.io import atomic_write_text
+from eventsnn.utils.io import atomic_write_text, free_bytes, human_bytes
 
 PARTIAL, FINAL, MANIFEST, COMPLETE = "frames.partial.h5", "frames.h5", "manifest.json", "COMPLETE"
 RESERVE = ".space-reserve"
@@ -86,27 +85,6 @@ def _holder(owner: Path) -> str:
 
 
 # ---- disk space -----------------------------------------------------------------------------------
-def human_bytes(n: float) -> str:
-    """1536 -> '1.5 KiB'."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} GiB"  # pragma: no cover
-
-
-def is_disk_full(exc: BaseException) -> bool:
-    """Whether `exc` (or an exception it was raised from) is ENOSPC, as OSError or inside h5py's text."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if getattr(seen, "errno", None) == errno.ENOSPC or "errno = 28" in str(seen):
-            return True
-        if "No space left on device" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
 class SpaceReserve:
     """A file of `nbytes` in `folder` that is deleted when the disk fills, so HDF5 can still
     flush and close its file (without it, closing on a full disk segfaults)."""
@@ -135,11 +113,6 @@ class SpaceReserve:
 
     def release(self) -> None:
         self.path.unlink(missing_ok=True)
-
-
-def free_bytes(folder: Path) -> int:
-    """Bytes free for this user on the file system that holds `folder`."""
-    return shutil.disk_usage(folder).free
 
 
 def disk_full_error(folder: Path, done: int, total: int) -> DiskFullError:

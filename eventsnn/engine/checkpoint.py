@@ -63,9 +63,15 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
-    """Write `state` (plus the format tag) to `path` via a temporary file and a rename."""
-    with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, **state}, tmp)
+    """Write `state` (plus the format tag) to `path` via a temporary file and a rename.
+
+    Raises:
+        TrainingError: the disk filled up; the file previously at `path` is left as it was.
+    """
+    from eventsnn.engine.runfolder import disk_full_is_one_line
+
+    with disk_full_is_one_line(path, "checkpoint"), atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save({"format": FORMAT, **state}, fh)  # a Python file: ENOSPC stays visible in the error
     return Path(path)
 
 

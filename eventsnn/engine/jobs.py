@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +12,10 @@ from torch import nn
 
 from eventsnn.config import RunConfig
 from eventsnn.engine import builders
-from eventsnn.engine.checkpoint import LATEST
+from eventsnn.engine.checkpoint import LATEST, require_training_checkpoint
 from eventsnn.engine.distributed import resolve_device, shutdown_distributed
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
+from eventsnn.engine.runfolder import clean_run_folder, refuse_config_changes
 from eventsnn.engine.sampling import EvalSampler
 from eventsnn.engine.train import Trainer, TrainResult
 from eventsnn.errors import CheckpointError, ConfigError
@@ -34,8 +37,15 @@ def train_job(
     overwrite: bool = False,
     init_checkpoint: str | None = None,
     stop_at_step: int | None = None,
+    allow_changes: Sequence[str] = (),
 ) -> TrainResult:
-    """Train (or continue with `resume`) into `run_dir`. Refuses to clobber an existing run."""
+    """Train (or continue with `resume`) into `run_dir`. Refuses to clobber an existing run.
+
+    A new run starts from `init_checkpoint` (finetune), else `model.pretrained`, with the
+    transfer rules of `load_checkpoint(transfer=True)`. `overwrite` removes the previous run's
+    outputs first. `resume` refuses settings that differ from the checkpoint's config unless
+    `allow_changes` names them (see `runfolder.FREE_TO_CHANGE` for those that may always change).
+    """
     latest = run_dir / LATEST
     if resume and not latest.is_file():
         raise CheckpointError(f"{latest}: nothing to resume (no checkpoint_latest in the run directory)")
@@ -44,10 +54,24 @@ def train_job(
             f"{run_dir}: already holds a run; use --resume to continue it, --overwrite to start again, "
             "or --set output.name=<new name>"
         )
-    trainer = Trainer(cfg, run_dir, init_checkpoint=None if resume else init_checkpoint)
+    ckpt = None
+    if resume:
+        ckpt = read_checkpoint(latest)
+        require_training_checkpoint(ckpt, latest)
+        for key, old, new in refuse_config_changes(ckpt.get("config"), cfg, allow_changes, where=latest):
+            print(f"resume: {key} changed from {old} to {new} (allowed)")
+    init = None if resume else (init_checkpoint or cfg.model.pretrained)
+    if init and not Path(init).is_file():
+        what = "--checkpoint" if init_checkpoint else "model.pretrained"
+        raise ConfigError(f"{what}={init}: checkpoint not found")
+    if overwrite and not resume and int(os.environ.get("RANK", "0")) == 0:
+        removed = clean_run_folder(run_dir)
+        if removed:
+            print(f"overwrite: removed the previous run's {', '.join(removed)} from {run_dir}")
+    trainer = Trainer(cfg, run_dir, init_checkpoint=init)
     try:
         if resume:
-            trainer.resume(latest)
+            trainer.resume(latest, ckpt)
         return trainer.fit(stop_at_step=stop_at_step)
     finally:
         shutdown_distributed()
@@ -62,10 +86,7 @@ def load_model_for_eval(
     ckpt = read_checkpoint(checkpoint)
     check_checkpoint_model(ckpt, cfg.model.name, where=checkpoint)
     model = builders.build_model(cfg, data)
-    try:
-        load_checkpoint(model, ckpt)
-    except CheckpointError as exc:
-        raise CheckpointError(f"{checkpoint}: {exc}") from None
+    load_checkpoint(model, ckpt, where=checkpoint)
     return model
 
 

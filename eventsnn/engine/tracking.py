@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from eventsnn.engine.runfolder import disk_full_is_one_line
+
 
 class _NullBar:
     def update(self, _n: int = 1) -> None: ...
@@ -35,11 +37,23 @@ class MetricsLog:
         for key, value in values.items():
             writer.add_scalar(f"{prefix}/{key}", float(value), step)
 
+    def reset_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Make `metrics.jsonl` hold exactly `rows` (a run's history as its checkpoint has it)."""
+        if not self.enabled:
+            return
+        from eventsnn.utils.io import atomic_write_text
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        path = self.run_dir / "metrics.jsonl"
+        with disk_full_is_one_line(path, "metrics"):
+            atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+
     def epoch_row(self, row: dict[str, Any]) -> None:
         if not self.enabled:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.run_dir / "metrics.jsonl", "a") as fh:
+        path = self.run_dir / "metrics.jsonl"
+        with disk_full_is_one_line(path, "metrics"), open(path, "a") as fh:
             fh.write(json.dumps(row) + "\n")
         print(
             f"epoch {row['epoch'] + 1}: test top1 {row['test_top1']:.2f}%  top5 {row['test_top5']:.2f}%  "

@@ -33,6 +33,7 @@ from eventsnn.engine.checkpoint import (
 from eventsnn.engine.distributed import DistContext, init_distributed
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
 from eventsnn.engine.precise_bn import recalibrate_batchnorm
+from eventsnn.engine.runfolder import disk_full_is_one_line
 from eventsnn.engine.sampling import EpochSampler, EvalSampler, mix_seed
 from eventsnn.engine.tracking import MetricsLog
 from eventsnn.errors import TrainingError
@@ -143,11 +144,12 @@ class Trainer:
         if self.dist.is_main:
             save_checkpoint(self.run_dir / name, self.checkpoint_state())
 
-    def resume(self, path: Path) -> None:
-        ckpt = read_checkpoint(path)
+    def resume(self, path: Path, checkpoint: dict[str, Any] | None = None) -> None:
+        """Continue from the training checkpoint at `path` (`checkpoint`: its already-read dict)."""
+        ckpt = read_checkpoint(path) if checkpoint is None else checkpoint
         require_training_checkpoint(ckpt, path)
         check_checkpoint_model(ckpt, self.cfg.model.name, where=path)
-        load_checkpoint(self.model, ckpt)
+        load_checkpoint(self.model, ckpt, where=path)
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if self.scheduler is not None and ckpt["scheduler"] is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
@@ -170,7 +172,9 @@ class Trainer:
         cfg, s = self.cfg, self.state
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            save_resolved(cfg, self.run_dir)
+            with disk_full_is_one_line(self.run_dir / "config.yaml", "config"):
+                save_resolved(cfg, self.run_dir)
+            self.log.reset_rows(s.history)  # the checkpoint's rows only: no row twice after a resume
         final: EvalResult | None = None
         with self._stop_on_sigint():
             while s.epoch < cfg.train.epochs:
@@ -293,10 +297,12 @@ class Trainer:
         if float(bad) > 0:
             s = self.state
             kept = self.run_dir / LATEST
-            where = f"kept {kept}" if kept.exists() else "no checkpoint was written yet"
+            where = "no checkpoint was written yet"
+            if kept.exists():
+                where = f"the last good checkpoint is {kept}"
             raise TrainingError(
                 f"loss is {float(loss.detach())} at step {s.global_step + 1} (epoch {s.epoch + 1}, "
-                f"batch {s.step_in_epoch + 1}); training stopped, last good checkpoint {where}"
+                f"batch {s.step_in_epoch + 1}); training stopped ({where})"
             )
 
     @contextlib.contextmanager

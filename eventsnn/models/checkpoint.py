@@ -125,10 +125,17 @@ def _summary(kind: str, keys: list[str]) -> str:
 
 
 def load_checkpoint(
-    model: nn.Module, source: str | os.PathLike[str] | Mapping[str, Any], *, transfer: bool = False
+    model: nn.Module,
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    transfer: bool = False,
+    where: str | os.PathLike[str] | None = None,
 ) -> list[str]:
-    """Load weights into `model` strictly; returns the keys that were dropped (transfer only)."""
-    obj, where = _read(source)
+    """Load weights into `model` strictly; returns the keys that were dropped (transfer only).
+
+    `where` names the file in messages when `source` is an already-read dict."""
+    obj, name = _read(source)
+    where = str(where) if where is not None else name
     try:
         state = extract_state_dict(obj)
     except CheckpointError as exc:

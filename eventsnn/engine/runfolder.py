@@ -1,0 +1,143 @@
+"""Run-folder bookkeeping: what `--overwrite` removes, what `--resume` may change, disk-full lines.
+
+A run folder (`output.root/output.name`) holds `config.yaml`, `metrics.jsonl`, `tensorboard/`,
+`checkpoint_latest.pt`, `checkpoint_best.pt` and `evaluation.json`. `--overwrite` removes
+exactly these (and the temporary files of interrupted atomic writes) before a new run starts;
+`metrics.jsonl` always holds one row per epoch of the checkpoint's history (rewritten from it
+when a run starts or resumes, so a resume after a failed checkpoint save repeats no row).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from eventsnn.config import RunConfig, to_dict
+from eventsnn.errors import ConfigError, TrainingError
+from eventsnn.utils.io import free_bytes, human_bytes, is_disk_full
+
+METRICS = "metrics.jsonl"
+RUN_OUTPUTS = (
+    "checkpoint_latest.pt",
+    "checkpoint_best.pt",
+    METRICS,
+    "config.yaml",
+    "tensorboard",
+    "evaluation.json",
+)
+# settings that do not change what a resumed run computes (paths, logging, loader processes)
+FREE_TO_CHANGE = (
+    "output.",
+    "robustness.",
+    "data.root",
+    "data.cache_dir",
+    "data.num_workers",
+    "data.preprocess_workers",
+    "train.device",
+    "train.log_every",
+    "train.eval_batch_size",
+    "distributed.backend",
+)
+
+
+def clean_run_folder(run_dir: Path) -> list[str]:
+    """Remove a previous run's outputs from `run_dir` (`--overwrite`); returns the names removed."""
+    removed = []
+    if not run_dir.is_dir():
+        return removed
+    for name in RUN_OUTPUTS:
+        path = run_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        removed.append(name)
+    for tmp in run_dir.glob(".*.tmp"):  # left by an interrupted atomic write
+        tmp.unlink()
+    return removed
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, Mapping):
+        out: dict[str, Any] = {}
+        for key, value in tree.items():
+            out.update(_flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: tree}
+
+
+def _normalise(value: Any) -> Any:
+    """Tuples and lists compare equal (YAML and checkpoints store lists), recursively."""
+    if isinstance(value, (list, tuple)):
+        return [_normalise(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _normalise(v) for k, v in value.items()}
+    return value
+
+
+def config_changes(stored: Mapping[str, Any], current: RunConfig) -> list[tuple[str, Any, Any]]:
+    """(dotted key, stored value, current value) of every setting that differs, in schema order,
+    leaving out `FREE_TO_CHANGE`. A key the stored config lacks compares against the default."""
+    from eventsnn.config.loader import config_from_mapping
+
+    try:
+        stored_tree = to_dict(config_from_mapping(dict(stored), (), source="checkpoint"))
+    except ConfigError:  # a config of an older schema: compare what is there
+        stored_tree = dict(stored)
+    old, new = _flatten(_normalise(stored_tree)), _flatten(_normalise(to_dict(current)))
+    changes = []
+    for key, value in new.items():
+        if any(key == free or (free.endswith(".") and key.startswith(free)) for free in FREE_TO_CHANGE):
+            continue
+        if key in old and old[key] != value:
+            changes.append((key, old[key], value))
+    return changes
+
+
+def refuse_config_changes(
+    stored: Mapping[str, Any] | None, current: RunConfig, allowed: Iterable[str], *, where: Path
+) -> list[tuple[str, Any, Any]]:
+    """`ConfigError` listing the settings `--resume` would change that `--allow-changes` does not
+    name; returns the allowed changes (for a note)."""
+    if not isinstance(stored, Mapping):
+        return []
+    allowed = set(allowed)
+    changes = config_changes(stored, current)
+    refused = [c for c in changes if c[0] not in allowed]
+    if refused:
+        listed = ", ".join(f"{k} {_show(a)} -> {_show(b)}" for k, a, b in refused)
+        keys = " ".join(k for k, _, _ in refused)
+        raise ConfigError(
+            f"{where}: --resume with settings that differ from the checkpoint's: {listed}; resume with "
+            f"the checkpoint's settings, or allow them with --allow-changes {keys}"
+        )
+    return changes
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@contextlib.contextmanager
+def disk_full_is_one_line(path: str | os.PathLike[str], what: str) -> Iterator[None]:
+    """Turn a full disk while writing `path` (the `what`: checkpoint, metrics, config) into one
+    `TrainingError` line naming the file, the free space and whether the previous file is kept."""
+    try:
+        yield
+    except (OSError, RuntimeError) as exc:  # torch.save reports ENOSPC as a RuntimeError
+        if not is_disk_full(exc):
+            raise
+        path = Path(path)
+        kept = "the previous one is kept" if path.exists() else "nothing was written"
+        raise TrainingError(
+            f"{path}: disk full while writing the {what} ({human_bytes(free_bytes(path.parent))} free in "
+            f"{path.parent}); {kept}: free some space and continue with --resume"
+        ) from None

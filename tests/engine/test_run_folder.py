@@ -1,0 +1,207 @@
+"""Runs that never mislabel or miscount (issue 11): pretrained weights, metrics rows, --overwrite,
+--resume with changed settings, NaN wording, wrong-size checkpoints, a full disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+from eventsnn.cli import main
+from eventsnn.config import load_config
+from eventsnn.engine import builders
+from eventsnn.engine.checkpoint import LATEST
+from eventsnn.engine.jobs import train_job
+from eventsnn.engine.train import StopRequested, Trainer
+from eventsnn.errors import CheckpointError, ConfigError, TrainingError
+from eventsnn.models.checkpoint import read_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
+SMOKE = REPO / "configs" / "smoke" / "images.yaml"
+FAST = [
+    "train.epochs=2",
+    "train.max_steps_per_epoch=2",
+    "train.batch_size=16",
+    "train.precise_bn_batches=0",
+    "plasticity.warmup=2",
+    "plasticity.warmup_unit=steps",
+    "output.tensorboard=false",
+]
+
+
+def fast_cfg(tmp_path: Path, *extra: str):
+    return load_config(SMOKE, [*FAST, f"output.root={tmp_path}", *extra])
+
+
+def rows(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+# ---- model.pretrained -------------------------------------------------------------------------------
+def test_model_pretrained_is_loaded_with_the_finetune_transfer_rules(tmp_path):
+    cfg = fast_cfg(tmp_path, "plasticity.mode=off", "optim.lr=1e-12", "optim.weight_decay=0")
+    donor = builders.build_model(cfg, builders.build_datasets(cfg))
+    sd = {k: (v + 0.25 if v.is_floating_point() else v) for k, v in donor.state_dict().items()}
+    sd["classifier.weight"] = torch.randn(7, sd["classifier.weight"].shape[1])  # another class count
+    sd["classifier.bias"] = torch.randn(7)
+    path = tmp_path / "original.pth"
+    torch.save({"model": sd, "epoch": 10}, path)  # the original SpikingResformer format
+    with pytest.raises(StopRequested):  # one step with lr 1e-12: the weights are still the file's
+        train_job(load_config(SMOKE, [*FAST, f"output.root={tmp_path}", "plasticity.mode=off",
+                                      "optim.lr=1e-12", "optim.weight_decay=0",
+                                      f"model.pretrained={path}"]), tmp_path / "ft", stop_at_step=1)  # fmt: skip
+    got = read_checkpoint(tmp_path / "ft" / LATEST)["model"]
+    params = {name for name, _ in donor.named_parameters()}
+    for key in params:
+        if key.startswith("classifier."):
+            assert got[key].shape[0] == 10  # a fresh classifier for the 10 digits
+        else:
+            torch.testing.assert_close(got[key], sd[key], atol=1e-6, rtol=0, msg=key)
+
+
+def test_missing_pretrained_file_is_one_line(tmp_path, capsys):
+    missing = tmp_path / "nowhere.pth"
+    argv = [
+        "train",
+        "-c",
+        str(SMOKE),
+        "--set",
+        f"output.root={tmp_path}",
+        "--set",
+        f"model.pretrained={missing}",
+    ]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"eventsnn train: error: model.pretrained={missing}: checkpoint not found"
+    ]
+    assert not (tmp_path / "smoke_images").exists()
+
+
+# ---- metrics rows, --overwrite ------------------------------------------------------------------------
+def test_resume_after_a_failed_checkpoint_save_repeats_no_metrics_row(tmp_path):
+    cfg = fast_cfg(tmp_path)
+    reference = rows(train_job(cfg, tmp_path / "ref").run_dir)
+    run = tmp_path / "run"
+    with pytest.raises(StopRequested):
+        train_job(cfg, run, stop_at_step=3)  # epoch 2, step 1: history holds epoch 1's row
+    previous = (run / LATEST).read_bytes()
+    train_job(cfg, run, resume=True)
+    assert len(rows(run)) == 2
+    (run / LATEST).write_bytes(previous)  # the final save failed: the previous checkpoint was kept
+    train_job(cfg, run, resume=True)
+    assert rows(run) == reference  # epoch 2 ran again, and its row is there once
+
+
+def test_overwrite_starts_a_clean_run_folder(tmp_path):
+    cfg = fast_cfg(tmp_path, "train.epochs=1", "output.tensorboard=true")
+    run = train_job(cfg, tmp_path / "r").run_dir
+    old_events = {p.name for p in (run / "tensorboard").iterdir()}
+    (run / "evaluation.json").write_text("{}")
+    train_job(cfg, run, overwrite=True)
+    assert [r["epoch"] for r in rows(run)] == [0]
+    assert not old_events & {p.name for p in (run / "tensorboard").iterdir()}
+    assert not (run / "evaluation.json").exists()
+
+
+# ---- --resume with changed settings -------------------------------------------------------------------
+def test_resume_refuses_changed_settings_unless_allowed(tmp_path):
+    cfg = fast_cfg(tmp_path)
+    run = tmp_path / "r"
+    with pytest.raises(StopRequested):
+        train_job(cfg, run, stop_at_step=1)
+    config_before = (run / "config.yaml").read_bytes()
+    changed = fast_cfg(
+        tmp_path, "train.batch_size=8", "optim.lr=1e-3", "plasticity.mode=ssdp", "train.log_every=3"
+    )
+    with pytest.raises(ConfigError) as info:
+        train_job(changed, run, resume=True)
+    assert str(info.value) == (
+        f"{run / LATEST}: --resume with settings that differ from the checkpoint's: plasticity.mode da_ssdp -> "
+        "ssdp, optim.lr 0.002 -> 0.001, train.batch_size 16 -> 8; resume with the checkpoint's settings, "
+        "or allow them with --allow-changes plasticity.mode optim.lr train.batch_size"
+    )
+    assert (run / "config.yaml").read_bytes() == config_before
+    with pytest.raises(ConfigError, match="train.batch_size 16 -> 8; "):
+        train_job(changed, run, resume=True, allow_changes=["plasticity.mode", "optim.lr"])
+    same_but_logging = fast_cfg(tmp_path, "train.log_every=3", "data.num_workers=0")
+    result = train_job(same_but_logging, run, resume=True)  # what resumes the same computation may differ
+    assert result.state.epoch == 2
+
+
+def test_resume_with_allowed_changes_via_cli(tmp_path, capsys):
+    base = ["train", "-c", str(SMOKE), "--set", f"output.root={tmp_path}"]
+    for item in FAST:
+        base += ["--set", item]
+    assert main([*base, "--stop-at-step", "1"]) == 130
+    assert main([*base, "--set", "train.epochs=1", "--resume"]) == 2
+    assert "train.epochs 2 -> 1" in capsys.readouterr().err
+    assert main([*base, "--set", "train.epochs=1", "--resume", "--allow-changes", "train.epochs"]) == 0
+    assert "resume: train.epochs changed from 2 to 1 (allowed)" in capsys.readouterr().out
+
+
+def test_wrong_size_checkpoint_on_resume_names_the_file(tmp_path):
+    cfg = fast_cfg(tmp_path)
+    run = tmp_path / "r"
+    with pytest.raises(StopRequested):
+        train_job(cfg, run, stop_at_step=1)
+    wider = fast_cfg(tmp_path, "model.planes=[48]")
+    with pytest.raises(CheckpointError) as info:
+        train_job(wider, run, resume=True, allow_changes=["model.planes"])
+    assert str(info.value).startswith(f"{run / LATEST}: does not fit this model: ")
+
+
+def test_nan_before_any_checkpoint_says_so_plainly(tmp_path):
+    trainer = Trainer(fast_cfg(tmp_path, "plasticity.mode=off"), tmp_path / "nan")
+    with torch.no_grad():
+        trainer.model.classifier.weight.fill_(float("nan"))
+    with pytest.raises(TrainingError) as info:
+        trainer.fit()
+    assert str(info.value) == (
+        "loss is nan at step 1 (epoch 1, batch 1); training stopped (no checkpoint was written yet)"
+    )
+
+
+# ---- a full disk --------------------------------------------------------------------------------------
+@pytest.fixture
+def small_disk(tmp_path):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    out = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)], capture_output=True)
+    if out.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {out.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_full_disk_while_writing_a_checkpoint_is_one_line_and_keeps_the_previous(small_disk, capsys):
+    base = ["train", "-c", str(SMOKE), "--set", f"output.root={small_disk}"]
+    for item in FAST:
+        base += ["--set", item]
+    assert main([*base, "--set", "train.epochs=1"]) == 0
+    run = small_disk / "smoke_images"
+    latest = (run / LATEST).read_bytes()
+    st = os.statvfs(small_disk)
+    ballast = small_disk / "ballast"
+    ballast.write_bytes(b"\0" * (st.f_bavail * st.f_frsize - 16384))  # room for config and metrics only
+    capsys.readouterr()
+    assert main([*base, "--resume", "--allow-changes", "train.epochs"]) == 2
+    text = capsys.readouterr().err
+    err = [line for line in text.splitlines() if line.startswith("eventsnn")]  # not the progress bar
+    assert "Traceback" not in text and len(err) == 1, text[-2000:]
+    assert err[0].startswith(f"eventsnn train: error: {run}/checkpoint_"), err
+    assert ": disk full while writing the checkpoint (" in err[0]
+    assert err[0].endswith(
+        f"free in {run}); the previous one is kept: free some space and continue with --resume"
+    )
+    assert (run / LATEST).read_bytes() == latest and not list(run.glob(".*.tmp"))
+    ballast.unlink()
+    assert main([*base, "--resume", "--allow-changes", "train.epochs"]) == 0
+    assert [r["epoch"] for r in rows(run)] == [0, 1]
