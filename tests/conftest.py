@@ -39,3 +39,30 @@ def real_data() -> Path:
 def tiny_folder(tmp_path) -> Path:
     """A fresh 2-class x 4-recording folder data set (16x16 sensor) under tmp_path/rec."""
     return write_tiny_folder(tmp_path / "rec")
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """`tmpfs("6m")` mounts a tmpfs of that size under tmp_path and returns it (root only; the
+    test is skipped where it cannot mount one); unmounted at teardown."""
+    import os
+    import subprocess
+
+    mounted: list[Path] = []
+
+    def mount(size: str) -> Path:
+        mnt = tmp_path / f"tmpfs{len(mounted)}"
+        mnt.mkdir()
+        if os.geteuid() != 0:
+            pytest.skip("mounting a tmpfs needs root")
+        out = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True
+        )
+        if out.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {out.stderr.decode().strip()}")
+        mounted.append(mnt)
+        return mnt
+
+    yield mount
+    for mnt in mounted:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)

@@ -244,19 +244,8 @@ def test_an_unwritten_row_is_never_served(source, tmp_path):
 
 # ---- a full disk --------------------------------------------------------------------------------------
 @pytest.fixture
-def small_disk(tmp_path):
-    """A 6 MiB tmpfs (root only; skipped elsewhere)."""
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    out = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mnt)], capture_output=True)
-    if out.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {out.stderr.decode().strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
+def small_disk(tmpfs):
+    return tmpfs("6m")
 
 
 def _fill(mnt: Path, leave: int) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -167,18 +166,8 @@ def test_nan_before_any_checkpoint_says_so_plainly(tmp_path):
 
 # ---- a full disk --------------------------------------------------------------------------------------
 @pytest.fixture
-def small_disk(tmp_path):
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    out = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)], capture_output=True)
-    if out.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {out.stderr.decode().strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
+def small_disk(tmpfs):
+    return tmpfs("16m")
 
 
 def test_full_disk_while_writing_a_checkpoint_is_one_line_and_keeps_the_previous(small_disk, capsys):
