@@ -48,4 +48,16 @@ def test_demo_runs_every_stage_and_writes_the_report(tmp_path):
     assert len(points) == 2 * 2 * 2 * 2  # checkpoints x perturbations x severities x seeds
     for png in (demo / "robustness").glob("robustness_*.png"):
         assert matplotlib.image.imread(png).shape[:2] == (480, 640)
-    assert "k" in summary["gate"]  # the DA-SSDP run fitted its gate
+    # the DA-SSDP run fitted its gate at the end of warm-up (spec/da_ssdp.md step 6):
+    # k = -corr(S, L) in [-1, 1], sd_S > 0, not the "nothing recorded" default (0, 0, 1),
+    # and the report shows the values the checkpoint holds
+    gate = summary["gate"]
+    assert set(gate) == {"k", "mu_S", "sd_S"}
+    assert -1.0 - 1e-6 <= gate["k"] <= 1.0 + 1e-6 and gate["sd_S"] > 0
+    assert (gate["mu_S"], gate["sd_S"]) != (0.0, 1.0)
+    import torch
+
+    state = torch.load(demo / "da_ssdp" / "checkpoint_latest.pt", weights_only=True)["plasticity"]
+    for key, value in gate.items():
+        assert float(state[f"classifier.{key}"]) == value
+    assert f"k = {gate['k']:.4g}" in report

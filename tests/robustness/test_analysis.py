@@ -22,7 +22,7 @@ from eventsnn.robustness.analysis import (
     record_layer,
 )
 
-from .test_sweep import TinySNN, source
+from .test_sweep import TinySNN, source, trained
 
 
 def reference_cofiring(s: np.ndarray) -> float:
@@ -59,17 +59,36 @@ def test_unknown_layer_names_the_closest():
         find_layer(TinySNN(0), "lif1")
 
 
+def _hand_spikes(model, x) -> np.ndarray:
+    """The TinySNN's LIF output by hand (fc1, scale, LIF), as bool `[T, B, C]`."""
+    from spikingjelly.activation_based import functional
+
+    functional.reset_net(model)
+    with torch.no_grad():
+        return (model.lif(model.fc1(x.transpose(0, 1).flatten(2)) * 0.5) > 0).numpy()
+
+
 def test_analysis_figures_for_a_pair(tmp_path):
-    models = {"baseline": TinySNN(0).eval(), "da_ssdp": TinySNN(1).eval()}
+    models = {"baseline": trained(0), "da_ssdp": trained(1)}
     x, _ = next(iter(loader(1)))
+    assert all(_hand_spikes(m, x).any() for m in models.values())  # the sample makes both fire
     paths = analysis_figures(models, x, loader, tmp_path, channels=10)
     for key in ("raster", "counts", "cofiring"):
         img = mpimg.imread(paths[key])
-        assert paths[key].read_bytes()[:4] == b"\x89PNG"
         assert img.shape[:2] == ((240 * len(models), 640) if key == "raster" else (480, 640))
+        assert (img[..., :3] < 0.9).any(axis=-1).mean() > 0.01  # something is drawn, not a blank page
     doc = json.loads(paths["json"].read_text())
     assert doc["layer"] == "lif" and set(doc["checkpoints"]) == set(models)
-    for lab in models:
+    for lab, model in models.items():
         d = doc["checkpoints"][lab]
-        assert d["raster_shape"] == [4, 10] and len(d["neuron_counts"]) == 12
-        assert len(d["cofiring_per_batch"]) == 3
+        s = _hand_spikes(model, x)  # [T, 1, C]
+        assert d["raster_shape"] == [4, 10]
+        assert d["neuron_counts"] == s[:, 0].sum(0).tolist()  # time steps each channel fired
+        per_batch = [
+            np.mean([reference_cofiring(sb[:, b]) for b in range(sb.shape[1])])
+            for sb in (_hand_spikes(model, xb) for xb, _ in loader())
+        ]
+        assert d["cofiring_per_batch"] == pytest.approx(per_batch)
+        assert d["cofiring_mean"] == pytest.approx(np.mean(per_batch))
+    counts = [doc["checkpoints"][lab]["neuron_counts"] for lab in models]
+    assert counts[0] != counts[1]  # two different networks, two different figures
