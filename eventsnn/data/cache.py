@@ -328,9 +328,14 @@ def _write(cfg, plan, stats, workers, max_items, on_item, progress, say) -> None
         )
         return
     manifest = _manifest(cfg, plan, status, n_events, errors)
-    os.replace(path, plan.folder / FINAL)
-    atomic_write_text(plan.folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
-    atomic_write_text(plan.folder / COMPLETE, f"{plan.key}\n")
+    try:  # the manifest first: if it cannot be written, the complete partial file is resumed
+        atomic_write_text(plan.folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+        os.replace(path, plan.folder / FINAL)
+        atomic_write_text(plan.folder / COMPLETE, f"{plan.key}\n")
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(plan.folder, n, n) from None
+        raise
     stats.complete = True
     skipped = int((status == SKIPPED).sum())
     say(f"preprocess: cache complete at {plan.folder} ({n} recordings, {skipped} skipped)")

@@ -19,6 +19,7 @@ import contextlib
 import errno
 import os
 import socket
+import sys
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -67,6 +68,7 @@ def cache_lock(folder: Path, *, wait: bool = True, say: Callable[[str], None] = 
                 "wait for it to finish, or run again without --no-wait to wait"
             ) from None
         say(f"preprocess: {folder} is being written by {holder}; waiting for it to finish")
+        sys.stdout.flush()  # seen at once, also in a log file
         lock.acquire()
     try:
         atomic_write_text(owner, f"{os.getpid()} {socket.gethostname()}\n")
