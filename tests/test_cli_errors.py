@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from eventsnn.cli import main
@@ -59,3 +61,34 @@ def test_preprocess_counts_must_be_in_range(tiny_folder, tmp_path, capsys, flag)
     err = capsys.readouterr().err
     assert info.value.code == 2 and f"argument {flag[0]}: must be >= " in err
     assert not (tmp_path / "cache").exists()
+
+
+SMOKE = Path(__file__).resolve().parents[1] / "configs" / "smoke" / "images.yaml"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.batch_size=0", "train.batch_size: must be >= 1, got 0"),
+        ("train.epochs=0", "train.epochs: must be >= 1, got 0"),
+        ("model.T=0", "model.T: must be >= 1, got 0"),
+        ("optim.lr=nan", "optim.lr: must be a finite number, got 'nan'"),
+        ("optim.lr=-0.1", "optim.lr: must be > 0, got -0.1"),
+        ("data.train_fraction=1.5", "data.train_fraction: must be in (0, 1), got 1.5"),
+    ],
+)
+def test_train_with_a_bad_value_is_one_line_and_writes_nothing(tmp_path, capsys, override, message):
+    argv = ["train", "-c", str(SMOKE), "--set", f"output.root={tmp_path / 'runs'}", "--set", override]
+    line = _one_line_error(capsys, argv)
+    assert line == f"eventsnn train: error: {SMOKE} (with --set): {message}"
+    assert not (tmp_path / "runs").exists()
+
+
+def test_allow_changes_names_config_keys(tmp_path, capsys):
+    from eventsnn.config import load_config
+    from eventsnn.engine.runfolder import refuse_config_changes
+    from eventsnn.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        refuse_config_changes({}, load_config(SMOKE), ["train.epoch"], where=tmp_path)
+    assert str(info.value) == "--allow-changes train.epoch: not a config key (section.key, e.g. train.epochs)"

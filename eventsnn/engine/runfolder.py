@@ -105,9 +105,13 @@ def refuse_config_changes(
 ) -> list[tuple[str, Any, Any]]:
     """`ConfigError` listing the settings `--resume` would change that `--allow-changes` does not
     name; returns the allowed changes (for a note)."""
+    allowed = set(allowed)
+    known = _flatten(to_dict(current))
+    unknown = sorted(k for k in allowed if k not in known)
+    if unknown:
+        raise ConfigError(f"--allow-changes {unknown[0]}: not a config key (section.key, e.g. train.epochs)")
     if not isinstance(stored, Mapping):
         return []
-    allowed = set(allowed)
     changes = config_changes(stored, current)
     refused = [c for c in changes if c[0] not in allowed]
     if refused:
