@@ -8,6 +8,7 @@ label smoothing) and soft-target cross-entropy.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -159,13 +160,17 @@ def build_scheduler(cfg: RunConfig, optimizer: torch.optim.Optimizer):
 
 
 def build_mixup(cfg: RunConfig, num_classes: int):
-    """timm Mixup (labels become soft targets with label smoothing), or None."""
+    """timm Mixup / CutMix (labels become soft targets with label smoothing), or None.
+
+    Event frames `[B, T, C, H, W]` are mixed as `[B, T*C, H, W]`: timm cuts its CutMix box out
+    of dims 2 and 3, which for 5-D input would be C and H instead of H and W.
+    """
     t = cfg.train
     if t.mixup <= 0 and t.cutmix <= 0:
         return None
     from timm.data import Mixup
 
-    return Mixup(
+    mix = Mixup(
         mixup_alpha=t.mixup,
         cutmix_alpha=t.cutmix,
         prob=t.mixup_prob,
@@ -174,3 +179,14 @@ def build_mixup(cfg: RunConfig, num_classes: int):
         label_smoothing=t.label_smoothing,
         num_classes=num_classes,
     )
+    return functools.partial(_mix_frames, mix)
+
+
+def _mix_frames(mix, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """`mix(x, y)` on images `[B, C, H, W]`, or on frames `[B, T, C, H, W]` folded to `[B, T*C, H, W]`
+    (one box / one lambda for every time step and channel of a sample)."""
+    if x.dim() == 5:
+        B, T, C, H, W = x.shape
+        xm, soft = mix(x.reshape(B, T * C, H, W), y)
+        return xm.reshape(B, T, C, H, W), soft
+    return mix(x, y)

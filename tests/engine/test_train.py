@@ -127,17 +127,22 @@ def test_finetune_loads_original_format_backbone_and_new_classifier(tmp_path):
     cfg = fast_cfg(tmp_path)
     data = builders.build_datasets(cfg)
     donor = builders.build_model(cfg, data)
+    with torch.no_grad():
+        for p in donor.parameters():
+            p.add_(1.0)  # "pretrained": every weight differs from a fresh initialisation
     sd = {k: v for k, v in donor.state_dict().items()}
     w = sd["classifier.weight"]
-    sd["classifier.weight"] = torch.randn(7, w.shape[1])  # pretrained on another class count
+    sd["classifier.weight"] = torch.randn(7, w.shape[1])  # pretrained on 7 classes (no bias)
     path = tmp_path / "original.pth"
     torch.save({"model": sd, "epoch": 10}, path)  # the original training script's format
     trainer = Trainer(cfg, tmp_path / "ft", init_checkpoint=str(path))
     got = trainer.model.state_dict()
+    torch.manual_seed(cfg.train.seed)  # what the run's own fresh model starts from
+    fresh = builders.build_model(cfg, data).state_dict()
     for key, value in sd.items():
-        if key.startswith("classifier"):
-            assert got[key].shape[0] == data.num_classes
-        else:
+        if key.startswith("classifier."):  # a new classifier: the fresh initialisation, 10 classes
+            assert got[key].shape[0] == data.num_classes and torch.equal(got[key], fresh[key]), key
+        else:  # the backbone: the pretrained weights
             assert torch.equal(got[key], value), key
 
 
@@ -152,6 +157,7 @@ def test_evaluation_equals_direct_computation(tmp_path):
     result = evaluate_model(model, loader, torch.device("cpu"), data.num_classes)
     # direct: one sample at a time, plain Python counting
     hits1 = hits5 = 0
+    loss_sum = 0.0
     per_class_hits, per_class_n = [0] * 10, [0] * 10
     model.eval()
     counter = OpsCounter(model)  # operations, one sample per forward pass
@@ -159,6 +165,8 @@ def test_evaluation_equals_direct_computation(tmp_path):
         for i in range(len(data.test)):
             x, y = data.test[i]
             logits = model(x[None]).mean(0)[0]
+            z = logits.double().tolist()  # cross-entropy by hand: log sum_k exp z_k - z_y
+            loss_sum += max(z) + math.log(sum(math.exp(v - max(z)) for v in z)) - z[y]
             order = torch.argsort(logits, descending=True).tolist()
             hits1 += order[0] == y
             hits5 += y in order[:5]
@@ -169,6 +177,7 @@ def test_evaluation_equals_direct_computation(tmp_path):
     assert result.top1 == pytest.approx(100 * hits1 / n, abs=1e-9)
     assert result.top5 == pytest.approx(100 * hits5 / n, abs=1e-9)
     assert result.per_class == pytest.approx([100 * h / c for h, c in zip(per_class_hits, per_class_n)])
+    assert result.loss == pytest.approx(loss_sum / n, rel=1e-5)  # mean plain CE, no label smoothing
     report = evaluate_job(cfg, tmp_path / "ev" / LATEST, tmp_path / "ev_out")
     assert report["top1"] == pytest.approx(result.top1)
     # the CLI without -c: the config stored in the checkpoint, the report beside the checkpoint
@@ -192,7 +201,9 @@ def test_wrong_model_checkpoint_is_a_clear_error(tmp_path):
     cfg = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=1")
     train_job(cfg, tmp_path / "a")
     other = load_config(SMOKE, [*FAST, "model.planes=[48]"])
-    with pytest.raises(CheckpointError, match="wrong-shaped|shape"):
+    with pytest.raises(
+        CheckpointError, match=r"^\S+checkpoint_latest\.pt: does not fit this model: \d+ wrong-shaped \(\S+ \("
+    ):
         load_model_for_eval(other, tmp_path / "a" / LATEST)
     with pytest.raises(CheckpointError, match="not found"):
         load_model_for_eval(cfg, tmp_path / "missing.pt")
