@@ -126,3 +126,18 @@ def test_unknown_model_name_and_argument():
         create_model("spikingresformer_tt")
     with pytest.raises(ConfigError, match="unknown argument"):
         create_model("spikingresformer_ti", depth=3)
+
+
+@pytest.mark.parametrize("name", sorted(ORIGINAL))
+def test_timm_create_model_builds_the_registered_variant(name):
+    """timm's own factory on our names gives the same network as ours (same seed, same weights);
+    pretrained weights are never downloaded."""
+    torch.manual_seed(0)
+    via_timm = timm.create_model(name, **TINY)
+    torch.manual_seed(0)
+    ours = create_model(name, **TINY)
+    assert type(via_timm) is SpikingResformer
+    a, b = via_timm.state_dict(), ours.state_dict()
+    assert list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ConfigError, match="never downloaded"):
+        timm.create_model(name, pretrained=True, **TINY)
