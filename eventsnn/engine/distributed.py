@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 from eventsnn.config import DistributedConfig
 from eventsnn.errors import ConfigError
@@ -64,6 +65,23 @@ def init_distributed(cfg: DistributedConfig, device_name: str) -> DistContext:
     if not dist.is_initialized():
         dist.init_process_group(backend=backend, rank=rank, world_size=world_size)
     return DistContext(rank=rank, world_size=world_size, local_rank=local_rank, device=device)
+
+
+def sync_batchnorm(model: nn.Module, enabled: bool, ctx: DistContext) -> nn.Module:
+    """`distributed.sync_bn`: every BatchNorm of `model` becomes a `SyncBatchNorm` (weights and
+    running statistics kept) when several processes train; unchanged in one process.
+
+    Raises:
+        ConfigError: several CPU processes -- torch's SyncBatchNorm only runs on GPUs.
+    """
+    if not (enabled and ctx.distributed):
+        return model
+    if ctx.device.type != "cuda":
+        raise ConfigError(
+            "distributed.sync_bn: torch's SyncBatchNorm runs on GPUs only; set distributed.sync_bn: false "
+            f"to train on {ctx.device.type} with {ctx.world_size} processes"
+        )
+    return nn.SyncBatchNorm.convert_sync_batchnorm(model)
 
 
 def shutdown_distributed() -> None:

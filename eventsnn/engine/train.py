@@ -30,7 +30,7 @@ from eventsnn.engine.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from eventsnn.engine.distributed import DistContext, init_distributed
+from eventsnn.engine.distributed import DistContext, init_distributed, sync_batchnorm
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
 from eventsnn.engine.precise_bn import recalibrate_batchnorm
 from eventsnn.engine.runfolder import disk_full_is_one_line
@@ -76,8 +76,7 @@ class Trainer:
         model = builders.build_model(cfg, self.data)
         if init_checkpoint:
             load_checkpoint(model, init_checkpoint, transfer=True)
-        if cfg.distributed.sync_bn and self.dist.distributed:
-            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        model = sync_batchnorm(model, cfg.distributed.sync_bn, self.dist)
         self.model = model.to(self.dist.device)
         self.net: nn.Module = self.model  # what forward() runs: the DDP wrapper under torchrun
         if self.dist.distributed:
