@@ -113,6 +113,27 @@ def inference_model_from_args(args: argparse.Namespace):
     )
 
 
+def add_checkpoint_job_arguments(parser: argparse.ArgumentParser, *, what: str, subfolder: str) -> None:
+    """Optional `-c/--set`, repeated `--checkpoint [LABEL=]PATH` and `--out DIR` of the jobs on
+    several checkpoints (robustness, analyze); `checkpoint_job_setup` reads them."""
+    add_config_arguments(parser, required=False)
+    parser.add_argument(
+        "--checkpoint",
+        dest="checkpoints",
+        action="append",
+        required=True,
+        metavar="[LABEL=]PATH",
+        help=f"{what} (repeatable; label defaults to the file stem or its run folder); "
+        "without -c the first checkpoint's stored config is used",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default: <run directory of -c, else the first checkpoint's folder>/"
+        f"{subfolder})",
+    )
+
+
 def checkpoint_job_setup(args: argparse.Namespace, subfolder: str):
     """(config, output folder) of a job on `--checkpoint`s: the config of `-c` or of the first
     checkpoint; `--out`, else `<run directory of -c, or the first checkpoint's folder>/<subfolder>`."""

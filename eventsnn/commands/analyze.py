@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from eventsnn.commands._common import add_config_arguments, checkpoint_job_setup
+from eventsnn.commands._common import add_checkpoint_job_arguments, checkpoint_job_setup
 
 COMMAND = "analyze"
 HELP = (
@@ -13,20 +13,7 @@ HELP = (
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser, required=False)
-    parser.add_argument(
-        "--checkpoint",
-        dest="checkpoints",
-        action="append",
-        required=True,
-        metavar="[LABEL=]PATH",
-        help="a checkpoint (repeatable; baseline first); without -c the first one's stored config is used",
-    )
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        help="output folder (default: <run directory of -c, else the first checkpoint's folder>/analysis)",
-    )
+    add_checkpoint_job_arguments(parser, what="a checkpoint (baseline first)", subfolder="analysis")
 
 
 def _items(text: str) -> list[int]:
