@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.eventsnn-installed
 
-.PHONY: venv demo test lint bench clean-cache
+.PHONY: venv demo test lint bench gpu-check fetch-wheels clean-cache
 
 venv: $(STAMP)
 
@@ -27,6 +27,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/eventsnn bench all --quick
+
+# One command for every GPU check (tests, CUDA smoke train + evaluate, GPU bench rows); uses the
+# machine's python3, so it runs on a GPU image without a registry (wheels: `make fetch-wheels`).
+gpu-check:
+	bash tools/gpu_check.sh
+
+fetch-wheels:
+	bash tools/fetch_wheels.sh
 
 clean-cache:
 	rm -rf datasets_cache/*/

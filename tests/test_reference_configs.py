@@ -207,7 +207,7 @@ def test_reference_config_matches_the_released_values(name):
         min_lr=cfg.optim.min_lr,
         cooldown_epochs=cfg.optim.cooldown_epochs,
         seed=cfg.train.seed,
-        amp=cfg.train.amp,
+        amp=cfg.train.precision != "fp32",  # mixed precision on (auto: bf16 on CUDA; the original: fp16 AMP)
         mixup=cfg.train.mixup,
         cutmix=cfg.train.cutmix,
         label_smoothing=cfg.train.label_smoothing,

@@ -1,45 +1,105 @@
-"""`eventsnn bench train-step`: one training step with plasticity off / ssdp / da_ssdp.
+"""`eventsnn bench train-step`: one training step per precision x compile x plasticity mode.
 
-The same model, batch and optimizer; only `plasticity.mode` changes. The DA-SSDP rule is
-past its warm-up (gate fitted), so the timed steps include the full update. Target: DA-SSDP
-adds at most 3% to the step time, and nothing at inference (no hooks outside training).
-The three modes' steps are timed interleaved (off, ssdp, da_ssdp, off, ...), so a drift of
-the machine during the run does not land on one of them.
+The same model, batch and optimizer in every contender; only `train.precision` (fp32 / bf16 /
+fp16 with GradScaler), `train.compile` and `plasticity.mode` (off / ssdp / da_ssdp) change.
+The DA-SSDP rule is past its warm-up (gate fitted), so the timed steps include the full update.
+All contenders of a case are timed interleaved (A B C A B C ...); rows give images/s and, on
+CUDA, peak memory; ratios are against fp32 eager with the same plasticity mode, and DA-SSDP
+against plasticity off in the same setting (target: at most +3%).
+Compiled contenders (torch.compile, dynamic=False) cost ~30-60 s each to compile on 2 cores:
+`--quick` leaves them out unless EVENTSNN_BENCH_COMPILE=1.
 """
 
 from __future__ import annotations
 
 import copy
+import os
+from collections.abc import Callable
 
 import torch
 
 from eventsnn.bench.core import BenchReport, time_interleaved
 
 NAME = "train-step"
-HELP = "training step time and memory with plasticity off / ssdp / da_ssdp"
+HELP = "training step per precision x compile x plasticity mode (images/s, memory, ratios)"
 MODES = ("off", "ssdp", "da_ssdp")
 
+DEMO = dict(  # the demo model (configs/demo/demo.yaml): 2 polarity channels, 16x16, T 4
+    layers=[["DSSA", "GWFFN"], ["DSSA", "GWFFN"]],
+    planes=[32, 64],
+    num_heads=[1, 2],
+    patch_sizes=[4, 2],
+    group_size=32,
+    in_channels=2,
+    img_size=16,
+    T=4,
+    num_classes=10,
+)
 
-def _cases(quick: bool) -> list[tuple[str, dict, tuple[int, ...], int]]:
-    """(model name, overrides, input shape [B, C, H, W], batch)."""
-    cases = [("spikingresformer_cifar", {"num_classes": 10, "T": 4}, (3, 32, 32), 8 if quick else 32)]
-    if torch.cuda.is_available():
-        cases.append(("spikingresformer_s", {"num_classes": 1000, "T": 4}, (3, 224, 224), 32))
+
+def _cases(quick: bool, cuda: bool) -> list[tuple[str, str, dict, tuple[int, ...], int]]:
+    """(label, variant, overrides, input shape per sample, batch)."""
+    cases = [
+        ("demo", "spikingresformer_cifar", DEMO, (4, 2, 16, 16), 32),
+        (
+            "spikingresformer_cifar",
+            "spikingresformer_cifar",
+            {"num_classes": 10, "T": 4},
+            (3, 32, 32),
+            8 if quick else 32,
+        ),
+    ]
+    if cuda:
+        cases.append(
+            ("spikingresformer_s", "spikingresformer_s", {"num_classes": 1000, "T": 4}, (3, 224, 224), 32)
+        )
     return cases
 
 
-def _step_fn(model, optimizer, plasticity, x, y):
-    from eventsnn.models import mean_logits
+def contenders(quick: bool, device: torch.device) -> list[tuple[str, bool, str]]:
+    """(precision, compiled, plasticity mode) of every contender on `device`."""
+    with_compile = not quick or os.environ.get("EVENTSNN_BENCH_COMPILE") == "1"
+    out = [("fp32", False, mode) for mode in MODES]
+    for precision in ("bf16", "fp16"):
+        out += [(precision, False, mode) for mode in ("off", "da_ssdp")]
+    if with_compile:
+        precisions = ("fp32", "bf16") if device.type == "cpu" else ("fp32", "bf16", "fp16")
+        out += [(p, True, mode) for p in precisions for mode in ("off", "da_ssdp")]
+    return out
+
+
+def label(precision: str, compiled: bool, mode: str) -> str:
+    return f"precision={precision} compile={int(compiled)} plasticity={mode}"
+
+
+def make_step(
+    base: torch.nn.Module, precision: str, compiled: bool, mode: str, x: torch.Tensor, y: torch.Tensor
+) -> Callable[[], None]:
+    """One engine-equivalent training step (autocast, GradScaler, compile, DA-SSDP) on a copy of `base`."""
+    from eventsnn.config import PlasticityConfig
+    from eventsnn.engine.precision import autocast, backward, make_grad_scaler, maybe_compile, optimizer_step
+    from eventsnn.models.readout import per_sample_loss
+    from eventsnn.plasticity import build_plasticity
+
+    model = copy.deepcopy(base)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    plasticity = build_plasticity(
+        model, PlasticityConfig(mode=mode, warmup=1, warmup_unit="steps"), steps_per_epoch=10
+    )
+    net = maybe_compile(model, "require" if compiled else False, plasticity.layers)
+    scaler = make_grad_scaler(x.device, precision)
 
     def step() -> None:
-        with plasticity.record():
-            out = model(x)
-            loss = torch.nn.functional.cross_entropy(mean_logits(out), y)
-        loss.backward()
-        optimizer.step()
+        with plasticity.record(), autocast(x.device, precision):
+            loss = per_sample_loss(net(x).mean(0), y, 0.0).mean()
+        backward(loss, scaler)
+        stepped = optimizer_step(optimizer, scaler, model.parameters())
         optimizer.zero_grad(set_to_none=True)
-        plasticity.apply(loss=loss.detach(), per_sample_loss=None, epoch=0)
+        if stepped:
+            plasticity.apply(loss=loss.detach(), per_sample_loss=None, epoch=0)
 
+    net.train()
+    step()  # warm-up step (compiles); the gate is fitted at the next apply()
     return step
 
 
@@ -53,37 +113,44 @@ def _cuda_peak(step) -> int:
 
 
 def run(quick: bool) -> BenchReport:
-    from eventsnn.config import PlasticityConfig
     from eventsnn.models import create_model
-    from eventsnn.plasticity import build_plasticity
 
     report = BenchReport(NAME)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     sync = torch.cuda.synchronize if device.type == "cuda" else None
     repeat = 3 if quick else 7
-    for name, overrides, shape, batch in _cases(quick):
+    for case_label, name, overrides, shape, batch in _cases(quick, device.type == "cuda"):
         torch.manual_seed(0)
         base = create_model(name, **overrides).to(device)
-        x = torch.rand(batch, *shape, device=device)
+        x = (
+            (torch.rand(batch, *shape, device=device) < 0.3).float()
+            if len(shape) == 4
+            else torch.rand(batch, *shape, device=device)
+        )
         y = torch.randint(0, overrides["num_classes"], (batch,), device=device)
-        case = f"{name} B={batch} {device.type}"
-        steps, models = {}, {}
-        for mode in MODES:
-            model = copy.deepcopy(base)
-            optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-            cfg = PlasticityConfig(mode=mode, warmup=1, warmup_unit="steps")
-            plasticity = build_plasticity(model, cfg, steps_per_epoch=10)
-            steps[mode] = _step_fn(model, optimizer, plasticity, x, y)
-            steps[mode]()  # the warm-up step; the gate is fitted at the next apply()
-            models[mode] = model
+        case = f"{case_label} B={batch} {device.type}"
+        steps = {label(*c): make_step(base, *c, x, y) for c in contenders(quick, device)}
         times = time_interleaved(steps, repeat=repeat, warmup=1, sync=sync)
-        for mode in MODES:
-            peak = _cuda_peak(steps[mode]) if device.type == "cuda" else None
-            hooks = sum(len(m._forward_hooks) for m in models[mode].modules())
-            report.add(
-                case, f"plasticity={mode}", times[mode], peak_mem_bytes=peak, hooks_outside_training=hooks
-            )
-        for mode in ("ssdp", "da_ssdp"):
-            ratio = report.ratio(f"{case}: {mode}/off", case, f"plasticity={mode}", "plasticity=off")
-            report.notes.append(f"{case}: {mode} adds {100 * (ratio - 1):+.1f}% to the step time")
+        for key, fn in steps.items():
+            peak = _cuda_peak(fn) if device.type == "cuda" else None
+            row = report.add(case, key, times[key], peak_mem_bytes=peak)
+            row["images_per_s"] = batch / row["median_s"]
+        _ratios(report, case, [c for c in contenders(quick, device)])
+    report.notes.append(
+        "CPU rows have no peak memory (CUDA only); ratios are median(fp32 eager) / median(row)"
+    )
     return report
+
+
+def _ratios(report: BenchReport, case: str, cs: list[tuple[str, bool, str]]) -> None:
+    """Speed-up vs fp32 eager (same plasticity mode); DA-SSDP overhead in each setting."""
+    for precision, compiled, mode in cs:
+        if (precision, compiled) != ("fp32", False):
+            key = f"{case}: {precision} compile={int(compiled)} {mode} speed-up vs fp32 eager"
+            report.ratio(key, case, label("fp32", False, mode), label(precision, compiled, mode))
+        if mode != "off":
+            key = f"{case}: {precision} compile={int(compiled)} {mode}/off"
+            r = report.ratio(key, case, label(precision, compiled, mode), label(precision, compiled, "off"))
+            report.notes.append(
+                f"{case}: {mode} adds {100 * (r - 1):+.1f}% at {precision} compile={int(compiled)}"
+            )

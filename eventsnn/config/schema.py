@@ -176,7 +176,11 @@ class TrainConfig:
     eval_batch_size: PosInt | None = None
     seed: NonNegInt = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: bool = True  # used on CUDA only
+    # fp32 | bf16 | fp16 | auto: autocast (+ GradScaler for fp16); auto: bf16 on CUDA (fp16 where
+    # bf16 is unsupported), on CPU bf16 where it is native (avx512_bf16/AMX), else fp32 (engine/precision.py)
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = "auto"
+    # torch.compile(dynamic=False) for training: false | true (on failure: one line, eager) | require
+    compile: bool | Literal["require"] = False
     label_smoothing: Annotated[float, Range(0, 1, high_open=True)] = 0.0
     mixup: NonNegFloat = 0.0
     cutmix: NonNegFloat = 0.0

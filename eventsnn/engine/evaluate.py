@@ -65,15 +65,19 @@ def evaluate_model(
     num_classes: int,
     *,
     firing_rates: bool = False,
-    amp: bool = False,
+    precision: str = "fp32",
     operations: bool = False,
     ops_batches: int | None = None,
 ) -> EvalResult:
     """Evaluate `model` on every batch of `loader` (sums are all-reduced under DDP).
 
     `operations`: also count SOPs / MACs per step / energy, averaged over the samples of the
-    first `ops_batches` batches (None: every batch).
+    first `ops_batches` batches (None: every batch). `precision`: fp32 | bf16 | fp16 | auto
+    (`train.precision`), autocast around the forward; the logits are cast to float32 before the
+    loss and the top-k.
     """
+    from eventsnn.engine.precision import autocast as precision_autocast
+    from eventsnn.engine.precision import resolve_precision
     from eventsnn.models.ops import OpsCounter
 
     model.eval()
@@ -86,7 +90,7 @@ def evaluate_model(
     rate_sums: dict[str, torch.Tensor] = {}
     recorder = record_firing_rates(model, rate_sums) if firing_rates else contextlib.nullcontext()
     counter = OpsCounter(model, ops_batches) if operations else None
-    autocast = torch.autocast(device_type="cuda", dtype=torch.float16) if amp else contextlib.nullcontext()
+    autocast = precision_autocast(device, resolve_precision(precision, device))
     with recorder, counter.attached() if counter else contextlib.nullcontext():
         for x, y in loader:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)

@@ -103,7 +103,14 @@ def evaluate_job(
     sampler = EvalSampler(len(data.test))
     loader = builders.build_loader(data.test, bs, sampler, cfg.data.num_workers, train=False)
     result: EvalResult = evaluate_model(
-        model, loader, device, data.num_classes, firing_rates=True, operations=True, ops_batches=ops_batches
+        model,
+        loader,
+        device,
+        data.num_classes,
+        firing_rates=True,
+        operations=True,
+        ops_batches=ops_batches,
+        precision=cfg.train.precision,
     )
     report = {
         "checkpoint": str(checkpoint),

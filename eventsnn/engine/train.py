@@ -2,6 +2,11 @@
 
 One step:  out = model(x) [T,B,K]  ->  loss = CE(mean_T out, y)  ->  backward  ->
 optimizer.step()  ->  plasticity.apply() (W += dW, spec/da_ssdp.md)  ->  zero_grad.
+`train.precision` runs the forward under autocast (fp16 with a GradScaler); a step the
+GradScaler skips (inf/NaN gradients) is a step that did not happen: no dW either, and the
+skip is counted (`scaler_skips` in the metrics rows, `train/scaler_skips` in TensorBoard).
+`train.compile` trains a compiled copy of the model (engine/precision.py) that shares its
+parameters; evaluation, precise BN and checkpoints use the eager model.
 Checkpoints hold everything needed to resume exactly; a stop request (Ctrl-C, or
 `stop_at_step` in tests) is honoured between steps, after writing `checkpoint_latest`.
 """
@@ -33,6 +38,15 @@ from eventsnn.engine.checkpoint import (
 from eventsnn.engine.distributed import DistContext, init_distributed, sync_batchnorm
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
 from eventsnn.engine.precise_bn import recalibrate_batchnorm
+from eventsnn.engine.precision import (
+    autocast,
+    backward,
+    compile_failed,
+    make_grad_scaler,
+    maybe_compile,
+    optimizer_step,
+    resolve_precision,
+)
 from eventsnn.engine.runfolder import disk_full_is_one_line
 from eventsnn.engine.sampling import EpochSampler, EvalSampler, mix_seed
 from eventsnn.engine.tracking import MetricsLog
@@ -56,6 +70,7 @@ class TrainState:
     best_top1: float = -1.0
     history: list[dict[str, Any]] = field(default_factory=list)
     epoch_loss_sum: float = 0.0  # training loss summed over this epoch's steps (this rank)
+    scaler_skips: int = 0  # optimizer steps the GradScaler skipped (inf/NaN gradients), whole run
 
 
 @dataclass
@@ -68,7 +83,14 @@ class TrainResult:
 class Trainer:
     """Owns the model, optimizer, schedule, plasticity and data loaders of one run."""
 
-    def __init__(self, cfg: RunConfig, run_dir: Path, *, init_checkpoint: str | None = None) -> None:
+    def __init__(
+        self,
+        cfg: RunConfig,
+        run_dir: Path,
+        *,
+        init_checkpoint: str | None = None,
+        compile_backend: str = "inductor",
+    ) -> None:
         self.cfg, self.run_dir = cfg, Path(run_dir)
         self.dist: DistContext = init_distributed(cfg.distributed, cfg.train.device)
         torch.manual_seed(cfg.train.seed)
@@ -78,15 +100,11 @@ class Trainer:
             load_checkpoint(model, init_checkpoint, transfer=True)
         model = sync_batchnorm(model, cfg.distributed.sync_bn, self.dist)
         self.model = model.to(self.dist.device)
-        self.net: nn.Module = self.model  # what forward() runs: the DDP wrapper under torchrun
-        if self.dist.distributed:
-            ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
-            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self.optimizer = builders.build_optimizer(cfg, self.model)
         self.scheduler = builders.build_scheduler(cfg, self.optimizer)
         self.mixup = builders.build_mixup(cfg, self.data.num_classes)
-        self.use_amp = cfg.train.amp and self.dist.device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda") if self.use_amp else None
+        self.precision = resolve_precision(cfg.train.precision, self.dist.device)
+        self.scaler = make_grad_scaler(self.dist.device, self.precision)
         d = self.dist
         self.train_sampler = EpochSampler(
             len(self.data.train), shuffle=True, seed=cfg.train.seed, rank=d.rank, world_size=d.world_size
@@ -113,10 +131,23 @@ class Trainer:
         self.steps_per_epoch = steps
         from eventsnn.plasticity import build_plasticity
 
-        self.plasticity = build_plasticity(self.net, cfg.plasticity, steps_per_epoch=steps)
+        self.plasticity = build_plasticity(self.model, cfg.plasticity, steps_per_epoch=steps)
+        # what forward() runs in training: the (compiled) model, in the DDP wrapper under torchrun
+        self._compiled = cfg.train.compile not in (False, "false")
+        self._compile_checked = not self._compiled  # True once a compiled step has run
+        self.net: nn.Module = self._wrap(
+            maybe_compile(self.model, cfg.train.compile, self.plasticity.layers, backend=compile_backend)
+        )
         self.state = TrainState()
         self.log = MetricsLog(self.run_dir, enabled=d.is_main, tensorboard=cfg.output.tensorboard)
         self._stop_requested = False
+
+    def _wrap(self, net: nn.Module) -> nn.Module:
+        """`net` in DistributedDataParallel under torchrun, else `net`."""
+        if not self.dist.distributed:
+            return net
+        ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
+        return nn.parallel.DistributedDataParallel(net, device_ids=ids)
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_state(self) -> dict[str, Any]:
@@ -135,6 +166,7 @@ class Trainer:
             "best_top1": s.best_top1,
             "history": s.history,
             "epoch_loss_sum": s.epoch_loss_sum,
+            "scaler_skips": s.scaler_skips,
             "config": to_dict(self.cfg),
             "data": self.data.describe(),
         }
@@ -163,6 +195,7 @@ class Trainer:
             ckpt["best_top1"],
             list(ckpt["history"]),
             ckpt.get("epoch_loss_sum", 0.0),
+            ckpt.get("scaler_skips", 0),
         )
 
     # ------------------------------------------------------------------ the loop
@@ -199,7 +232,7 @@ class Trainer:
             self.dist.device,
             self.data.num_classes,
             firing_rates=True,
-            amp=self.use_amp,
+            precision=self.precision,
         )
 
     def _record_epoch(self, result: EvalResult) -> None:
@@ -215,6 +248,7 @@ class Trainer:
             "test_top1": result.top1,
             "test_top5": result.top5,
             "test_loss": result.loss,
+            "scaler_skips": s.scaler_skips,
         }
         row.update(self.plasticity.epoch_summary())  # DA-SSDP diagnostics: epoch means per layer
         s.history.append(row)
@@ -261,33 +295,44 @@ class Trainer:
         if self.mixup is not None:
             with _numpy_seeded(mix_seed(cfg.train.seed, s.global_step, self.dist.rank)):
                 x, y = self.mixup(x, y)
-        autocast = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else contextlib.nullcontext()
-        with self.plasticity.record(), autocast:
-            out = self.net(x)  # [T, B, K]
-            per_sample = per_sample_loss(mean_logits(out), y, cfg.train.label_smoothing)  # [B]
-            loss = per_sample.mean()
-        self._check_finite(loss)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            if cfg.optim.grad_clip:
-                self.scaler.unscale_(self.optimizer)
-                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            loss.backward()
-            if cfg.optim.grad_clip:
-                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
-            self.optimizer.step()
+        if self._compile_checked:
+            loss, per_sample = self._forward_backward(x, y)
+        else:  # the first compiled step compiles; a compiler failure falls back to eager here
+            try:
+                loss, per_sample = self._forward_backward(x, y)
+            except TrainingError:
+                raise
+            except Exception as exc:  # compiler error: one line, eager or stop
+                self.net = self._wrap(compile_failed(self.model, self.cfg.train.compile, exc))
+                self.optimizer.zero_grad(set_to_none=True)
+                loss, per_sample = self._forward_backward(x, y)
+            self._compile_checked = True
+        stepped = optimizer_step(self.optimizer, self.scaler, self.model.parameters(), cfg.optim.grad_clip)
         self.optimizer.zero_grad(set_to_none=True)
-        logs = self.plasticity.apply(loss=loss.detach(), per_sample_loss=per_sample.detach(), epoch=s.epoch)
-        value = float(loss.detach())
-        if s.global_step % cfg.train.log_every == 0:
-            self.log.scalars(
-                "train", {"loss": value, "lr": self.optimizer.param_groups[0]["lr"]}, s.global_step
+        if stepped:
+            logs = self.plasticity.apply(
+                loss=loss.detach(), per_sample_loss=per_sample.detach(), epoch=s.epoch
             )
+        else:  # the optimizer step did not happen, so neither does dW (spec, Findings 4)
+            s.scaler_skips += 1
+            logs = {}
+        value = float(loss.detach())
+        if s.global_step % cfg.train.log_every == 0 or not stepped:
+            lr = self.optimizer.param_groups[0]["lr"]
+            row = {"loss": value, "lr": lr, "scaler_skips": s.scaler_skips}
+            self.log.scalars("train", row, s.global_step)
             self.log.scalars("plasticity", logs, s.global_step)
         return value
+
+    def _forward_backward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward under `train.precision` with the plasticity recording, then the (scaled) backward."""
+        with self.plasticity.record(), autocast(self.dist.device, self.precision):
+            out = self.net(x)  # [T, B, K]
+            per_sample = per_sample_loss(mean_logits(out), y, self.cfg.train.label_smoothing)  # [B]
+            loss = per_sample.mean()  # float32: per_sample_loss casts the logits up
+        self._check_finite(loss)
+        backward(loss, self.scaler)
+        return loss, per_sample
 
     def _check_finite(self, loss: torch.Tensor) -> None:
         bad = torch.tensor([0.0 if bool(torch.isfinite(loss.detach())) else 1.0])

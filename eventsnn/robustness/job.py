@@ -128,7 +128,9 @@ def robustness_job(
         from eventsnn.engine.evaluate import evaluate_model
 
         def evaluate(model, loader):
-            return evaluate_model(model, loader, device, data.num_classes).to_dict()
+            return evaluate_model(
+                model, loader, device, data.num_classes, precision=cfg.train.precision
+            ).to_dict()
 
     start = time.perf_counter()
     if images:

@@ -1,0 +1,183 @@
+"""Mixed precision and torch.compile as config switches (`train.precision`, `train.compile`).
+
+precision   CPU                      CUDA
+fp32        plain float32            plain float32
+bf16        autocast(cpu, bf16)      autocast(cuda, bf16)
+fp16        autocast(cpu, fp16) +    autocast(cuda, fp16) + GradScaler
+            GradScaler
+auto        AUTO_CPU (see below)     bf16 where the GPU supports it, else fp16
+
+Autocast runs matmuls / convolutions in the low precision; the spiking neurons cast their
+input back to float32 (`eventsnn.models.neurons`), so the LIF membrane state and its
+threshold test stay in float32, and the loss is computed on float32 logits
+(`models.readout.per_sample_loss`). A GradScaler step that found infinite gradients is skipped
+by the optimizer; `scaled_step` reports it so the engine skips DA-SSDP's dW too.
+
+`train.compile` compiles with `dynamic=False` (the default dynamic shapes fail in inductor on
+SpikingResformer). Forward hooks added after compilation are ignored by dynamo, so the
+modules that DA-SSDP records stay eager: `compile_for_training` compiles every sub-tree that
+holds none of them and returns a shallow copy of the model that shares all parameters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import sys
+from typing import Literal
+
+import torch
+from torch import nn
+
+from eventsnn.errors import ConfigError, TrainingError
+
+Precision = Literal["fp32", "bf16", "fp16", "auto"]
+CompileMode = Literal[False, True, "require"]
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+# What `auto` picks on a CPU. bf16 autocast is 1.5-2.4x faster than fp32 on CPUs with
+# native bf16 (avx512_bf16 / AMX) and reached the same demo accuracy (README, "Precision and
+# compilation"); without native bf16 it is emulated and slower, so auto stays fp32.
+AUTO_CPU_BF16 = False
+
+
+def cpu_has_native_bf16() -> bool:
+    """True on x86 CPUs with avx512_bf16 or AMX-BF16 (bf16 matmuls run natively)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """The concrete precision ('fp32' | 'bf16' | 'fp16') that `precision` means on `device`."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"train.precision: {precision!r}, expected one of {', '.join(PRECISIONS)}")
+    device = torch.device(device)
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device.type == "cpu" and AUTO_CPU_BF16 and cpu_has_native_bf16():
+        return "bf16"
+    return "fp32"
+
+
+def autocast(device: torch.device | str, precision: str) -> contextlib.AbstractContextManager:
+    """The autocast context of a concrete precision on `device` (a no-op for fp32)."""
+    dtype = DTYPES[precision]
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=dtype)
+
+
+def make_grad_scaler(device: torch.device | str, precision: str) -> torch.amp.GradScaler | None:
+    """A GradScaler for fp16 (bf16 has float32's exponent range and needs none), else None."""
+    if precision != "fp16":
+        return None
+    return torch.amp.GradScaler(torch.device(device).type)
+
+
+def backward(loss: torch.Tensor, scaler: torch.amp.GradScaler | None) -> None:
+    """`loss.backward()`, through the GradScaler's scale when there is one."""
+    (scaler.scale(loss) if scaler is not None else loss).backward()
+
+
+def optimizer_step(
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+    parameters,
+    grad_clip: float | None = None,
+) -> bool:
+    """(Unscale, clip,) step after `backward`; False when the GradScaler skipped the step.
+
+    The scaler skips a step whose gradients hold inf/NaN and then lowers its scale
+    (backoff factor < 1), so a lower scale after `update()` is exactly a skipped step.
+    """
+    if scaler is None:
+        if grad_clip:
+            nn.utils.clip_grad_norm_(parameters, grad_clip)
+        optimizer.step()
+        return True
+    if grad_clip:
+        scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(parameters, grad_clip)
+    before = scaler.get_scale()
+    scaler.step(optimizer)
+    scaler.update()
+    return not scaler.get_scale() < before
+
+
+def _subtree_names(model: nn.Module, keep: set[str]) -> set[str]:
+    """`keep` plus every ancestor of a kept module (the eager path to it)."""
+    out = {""}
+    for name in keep:
+        parts = name.split(".")
+        out.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return out
+
+
+def compile_for_training(
+    model: nn.Module, keep_eager: tuple[str, ...] = (), *, backend: str = "inductor"
+) -> nn.Module:
+    """`torch.compile(dynamic=False)` of `model`, leaving the modules named in `keep_eager` (and
+    the path to them) eager so that their forward hooks run; parameters and buffers are shared.
+
+    With nothing to keep the whole model is compiled (an OptimizedModule around `model`).
+    Otherwise returns a shallow copy of the module tree: each child holding no kept module is
+    replaced by its compiled wrapper; the original `model` is left untouched (and eager).
+    """
+    if not keep_eager:
+        return torch.compile(model, dynamic=False, backend=backend)
+    modules = dict(model.named_modules())
+    missing = [n for n in keep_eager if n not in modules]
+    if missing:
+        raise ValueError(f"compile_for_training: the model has no module named {missing[0]!r}")
+    eager = _subtree_names(model, set(keep_eager))
+
+    def rebuild(module: nn.Module, prefix: str) -> nn.Module:
+        clone = copy.copy(module)
+        clone._modules = dict(module._modules)
+        for name, child in module._modules.items():
+            if child is None:
+                continue
+            full = f"{prefix}.{name}" if prefix else name
+            if full in keep_eager:
+                continue  # the very module: hooks on it must fire
+            if full in eager:
+                clone._modules[name] = rebuild(child, full)
+            elif any(True for _ in child.parameters()) or any(True for _ in child.children()):
+                clone._modules[name] = torch.compile(child, dynamic=False, backend=backend)
+        return clone
+
+    return rebuild(model, "")
+
+
+def maybe_compile(
+    model: nn.Module, mode: CompileMode | str, keep_eager: tuple[str, ...] = (), *, backend: str = "inductor"
+) -> nn.Module:
+    """`compile_for_training` when `mode` is true / 'require', else `model`.
+
+    Compilation is lazy (it happens at the first forward); this checks that dynamo can run
+    here at all. On failure: one line on stderr and eager, or TrainingError for 'require'.
+    """
+    if mode is False or mode == "false":
+        return model
+    if mode not in (True, "true", "require"):
+        raise ConfigError(f"train.compile: {mode!r}, expected false, true or require")
+    try:
+        return compile_for_training(model, keep_eager, backend=backend)
+    except Exception as exc:  # any compiler failure means: run eager
+        return compile_failed(model, mode, exc)
+
+
+def compile_failed(model: nn.Module, mode: CompileMode | str, exc: BaseException) -> nn.Module:
+    """One line saying why compilation failed; `model` (eager) unless the config requires it."""
+    reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    if mode == "require":
+        raise TrainingError(f"train.compile: require, but torch.compile failed ({reason})") from None
+    print(f"train.compile: torch.compile failed ({reason}); continuing eager", file=sys.stderr)
+    return model
