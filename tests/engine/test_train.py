@@ -208,9 +208,7 @@ def test_wrong_model_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         load_model_for_eval(cfg, tmp_path / "missing.pt")
     renamed = load_config(SMOKE, [*FAST, "model.name=spikingresformer_ti"])
-    with pytest.raises(
-        CheckpointError, match="checkpoint of model 'spikingresformer_cifar', the config asks"
-    ):
+    with pytest.raises(CheckpointError, match="checkpoint of model 'spikingresformer_cifar', the config asks"):
         load_model_for_eval(renamed, tmp_path / "a" / LATEST)
     weights_only = tmp_path / "weights.pth"
     torch.save({"model": read_checkpoint(tmp_path / "a" / LATEST)["model"]}, weights_only)

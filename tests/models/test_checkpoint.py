@@ -31,12 +31,7 @@ def test_pickled_objects_are_refused_without_torch_advice(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("content", "reason"),
-    [
-        (b"not a zip file at all", "unreadable"),
-        (None, "a list, not a dict"),
-        (b"\x80\x02}q\x00.", "unreadable"),
-    ],
+    ("content", "reason"), [(b"not a zip file at all", "unreadable"), (None, "a list, not a dict"), (b"\x80\x02}q\x00.", "unreadable")]
 )
 def test_corrupt_or_foreign_files_are_one_line(tmp_path, content, reason):
     path = tmp_path / "bad.pth"
@@ -53,9 +48,7 @@ def test_read_returns_the_stored_dict(tmp_path):
     state = {"model": {"w": torch.arange(3.0)}, "model_name": "m", "epoch": 4}
     torch.save(state, tmp_path / "c.pth")
     got = read_checkpoint(tmp_path / "c.pth")
-    assert (
-        got["epoch"] == 4 and got["model_name"] == "m" and torch.equal(got["model"]["w"], torch.arange(3.0))
-    )
+    assert got["epoch"] == 4 and got["model_name"] == "m" and torch.equal(got["model"]["w"], torch.arange(3.0))
 
 
 def test_model_check():
