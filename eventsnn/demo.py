@@ -59,11 +59,21 @@ def run_demo(
 
     out = Path(out_dir)
     start = time.perf_counter()
+    stages: dict[str, float] = {}  # wall seconds per stage: the demo's own timing breakdown
+    mark = [start]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        stages[name] = stages.get(name, 0.0) + now - mark[0]
+        mark[0] = now
+
     base = load_config(config, overrides)
     _stage(1, f"digits-DVS recordings in {base.data.root}")
     ensure_demo_data(base.data.root, limit=limit)
+    lap("recordings")
     _stage(2, "preprocess: events -> frames -> h5 cache")
     build_event_datasets(base)
+    lap("preprocess")
     evaluations: dict[str, dict[str, Any]] = {}
     seconds: dict[str, float] = {}
     for index, name in enumerate(RUNS):
@@ -72,22 +82,45 @@ def run_demo(
         t0 = time.perf_counter()
         train_job(cfg, out / name, overwrite=True)
         seconds[name] = time.perf_counter() - t0
+        lap(f"train {name}")
     for name in RUNS:
         cfg = _run_config(config, overrides, name, out)
         _stage(4, f"evaluate {name}")
         evaluations[name] = evaluate_job(cfg, out / name / "checkpoint_latest.pt", out / name)
+        lap("evaluate")
     _stage(5, "robustness sweep (both checkpoints)")
     cfg = _run_config(config, overrides, "da_ssdp", out)
     checkpoints = [f"{name}={out / name / 'checkpoint_latest.pt'}" for name in RUNS]
     robustness = robustness_job(cfg, checkpoints, out / "robustness")
+    lap("robustness")
     _stage(6, "report")
     report = write_report(
         out, evaluations, seconds, robustness, _gate(out / "da_ssdp" / "checkpoint_latest.pt")
     )
+    lap("report")
     total = time.perf_counter() - start
     print(summary_text(evaluations, seconds, total))
+    print("  stages: " + ", ".join(f"{k} {v:.0f} s" for k, v in stages.items()))
+    _write_stage_times(out, stages, cfg)
     print(f"report: {report}")
     return report
+
+
+def _write_stage_times(out: Path, stages: dict[str, float], cfg: RunConfig) -> None:
+    """`stage_seconds.json`: wall seconds per stage, the precision used and the machine's cores."""
+    import os
+
+    from eventsnn.engine.distributed import resolve_device
+    from eventsnn.engine.precision import resolve_precision
+
+    info = {
+        "stages_s": stages,
+        "total_s": sum(stages.values()),
+        "precision": resolve_precision(cfg.train.precision, resolve_device(cfg.train.device)),
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": os.getloadavg()[0],
+    }
+    atomic_write_text(out / "stage_seconds.json", json.dumps(info, indent=2) + "\n")
 
 
 def summary_text(evaluations: dict[str, dict[str, Any]], seconds: dict[str, float], total: float) -> str:

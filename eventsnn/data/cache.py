@@ -176,7 +176,11 @@ def _init_worker(paths, sensor, framing_cfg, parent_pid: int | None = None) -> N
 
 
 def _frame_one(i: int):
-    """Worker: (i, frames or None, n_events, error or None, decode_s, frame_s, crc32 of the frames)."""
+    """Worker: (i, (lzf chunk, filter mask) or None, n_events, error or None, decode_s, frame_s, crc32).
+
+    The worker also compresses its chunk (eventsnn.data.lzf), so the parent only writes bytes.
+    """
+    from eventsnn.data.lzf import compress_chunk
     from eventsnn.events.postprocess import frame_recording
 
     path = _W["paths"][i]
@@ -186,7 +190,11 @@ def _frame_one(i: int):
     except DataError as exc:
         msg = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
         return i, None, 0, msg, time.perf_counter() - t0, 0.0, 0
-    return i, frames, n_events, None, decode_s, frame_s, row_crc(frames)
+    frames = np.ascontiguousarray(frames, dtype=np.dtype(_W["framing"].dtype))  # the dataset's dtype
+    expected = frame_shape(_W["framing"], _W["sensor"])
+    if frames.shape != tuple(expected):  # a raw chunk of another shape would be silently wrong
+        return i, None, 0, f"{path}: frames {frames.shape}, the cache holds {tuple(expected)}", 0.0, 0.0, 0
+    return i, compress_chunk(frames), n_events, None, decode_s, frame_s, row_crc(frames)
 
 
 # ---- the job -------------------------------------------------------------------------------------
@@ -412,7 +420,8 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_fr
         else:
             _init_worker(*init)
             results = map(_frame_one, todo)
-        for k, (i, frames, n_ev, err, t_dec, t_fr, crc) in enumerate(results):
+        chunk_offset = (0,) * len(plan.shape)
+        for k, (i, chunk, n_ev, err, t_dec, t_fr, crc) in enumerate(results):
             stats.decode_s += t_dec
             stats.frame_s += t_fr
             if err is not None:
@@ -430,7 +439,7 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_fr
                     commit()
                     raise disk_full_error(plan.folder, n - len(todo) + k, n)
                 t0 = time.perf_counter()
-                frames_ds[i] = frames
+                frames_ds.id.write_direct_chunk((i, *chunk_offset), chunk[0], chunk[1])  # compressed
                 events_ds[i], crc_ds[i] = n_ev, crc
                 pending.append((i, DONE))
                 stats.write_s += time.perf_counter() - t0
