@@ -28,7 +28,7 @@ from eventsnn.models import create_model
 from eventsnn.models.neurons import make_neuron
 from eventsnn.models.readout import per_sample_loss
 from eventsnn.plasticity import build_plasticity
-from eventsnn.plasticity.functional import da_ssdp_delta_w, gate_from_fit, latencies, synchrony_from_latency
+from eventsnn.plasticity.functional import da_ssdp_delta_w, gate_from_fit, synchrony, unit_pair
 
 pytestmark = pytest.mark.gpu
 REPO = Path(__file__).resolve().parents[2]
@@ -46,6 +46,11 @@ TINY = dict(
 )
 
 
+def _flags(activity) -> tuple[torch.Tensor, ...]:
+    """Activity flags and latencies of both sides of one layer's record."""
+    return tuple(t.clone() for u in (activity.pre, activity.post) for t in (u.active, u.latency))
+
+
 def _model_and_plasticity(device):
     torch.manual_seed(0)
     model = create_model("spikingresformer_cifar", **TINY).to(device).train()
@@ -59,29 +64,36 @@ def test_amp_da_ssdp_step_on_cuda_applies_the_cpu_dw_of_the_same_activity(precis
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     scaler = make_grad_scaler("cuda", precision)
     x, y = torch.rand(16, 1, 16, 16, device="cuda"), torch.randint(0, 10, (16,), device="cuda")
-    records = []
+    raw: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}  # the hooked layers' tensors, on the CPU
+
+    def keep(name):
+        return lambda mod, args, out: raw.__setitem__(name, (args[0].detach().cpu(), out.detach().cpu()))
+
+    handles = [m.register_forward_hook(keep(n)) for n, m in plasticity.modules.items()]
     for _ in range(2):  # warm-up step (gate fit), then an update
-        with plasticity.record() as record, autocast("cuda", precision):
+        with plasticity.record(), autocast("cuda", precision):
             loss = per_sample_loss(model(x).mean(0), y, 0.0).mean()
         assert loss.dtype == torch.float32
         backward(loss, scaler)
         stepped = optimizer_step(opt, scaler, model.parameters())
         opt.zero_grad(set_to_none=True)
         assert stepped
-        records.append({k: (a.pre.cpu(), a.post.cpu()) for k, a in record.layers.items()})
         after_opt = {n: m.weight.detach().clone() for n, m in plasticity.modules.items()}
         plasticity.apply(loss=loss.detach(), epoch=0)
+    for h in handles:
+        h.remove()
     for name, module in plasticity.modules.items():
         rule = plasticity.rules[name]
-        pre, post = records[-1][name]
-        T = pre.shape[0]
-        S = synchrony_from_latency(latencies(pre), latencies(post), T)
+        p = rule.params
+        pre, post = (t.float() for t in raw[name])
+        linear = isinstance(module, torch.nn.Linear)
+        S = synchrony(*unit_pair(pre, post, channels_last=linear))
         gate = gate_from_fit(
-            S, rule.k.cpu(), rule.mu_S.cpu(), rule.sd_S.cpu(), low=rule.gate_min, high=rule.gate_max
+            S, rule.k.cpu(), rule.mu_S.cpu(), rule.sd_S.cpu(), low=p.gate_min, high=p.gate_max
         )
-        want = da_ssdp_delta_w(
-            pre.float(), post.float(), a_plus=rule.a_plus, a_minus=rule.a_minus, sigma=rule.sigma, gate=gate
-        )
+        if linear and pre.dim() > 3:  # tokens [T, B, *sp, C] -> the conv layout [T, B, C, *sp]
+            pre, post = pre.movedim(-1, 2), post.movedim(-1, 2)
+        want = da_ssdp_delta_w(pre, post, a_plus=p.a_plus, a_minus=p.a_minus, sigma=p.sigma, gate=gate)
         got = (module.weight.detach() - after_opt[name]).view(want.shape).cpu()
         assert want.abs().sum() > 0
         torch.testing.assert_close(got, want, atol=2e-6, rtol=1e-4)
@@ -148,12 +160,12 @@ def test_compile_on_cuda_records_the_same_activity_and_output_as_eager():
     x = torch.rand(8, 1, 16, 16, device="cuda")
     with plasticity.record() as rec_eager:
         out_eager = model(x)
-    eager = {k: (a.pre, a.post) for k, a in rec_eager.layers.items()}
+    eager = {k: _flags(a) for k, a in rec_eager.layers.items()}
     net = compile_for_training(model, plasticity.layers)
     for _ in range(2):
         with plasticity.record() as rec:
             out = net(x)
         assert set(rec.layers) == set(eager)
-        for name, (pre, post) in eager.items():
-            assert torch.equal(rec.layers[name].pre, pre) and torch.equal(rec.layers[name].post, post)
+        for name, flags in eager.items():
+            assert all(torch.equal(a, b) for a, b in zip(_flags(rec.layers[name]), flags, strict=True))
         torch.testing.assert_close(out, out_eager, atol=1e-4, rtol=1e-4)

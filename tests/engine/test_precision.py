@@ -98,9 +98,14 @@ def test_activity_recorded_in_low_precision_gives_fp32_flags_and_dw(precision):
         return fc, model.fc.weight - before
 
     (ref, dw_ref), (low, dw_low) = run("fp32"), run(precision)
-    assert torch.equal(ref.pre, low.pre) and torch.equal(ref.post, low.post)
-    assert ref.post.any() and not ref.post.all()  # the flags carry information
+    assert all(torch.equal(a, b) for a, b in zip(_flags(ref), _flags(low), strict=True))
+    assert ref.post.active.any() and not ref.post.active.all()  # the flags carry information
     assert dw_ref.abs().sum() > 0 and torch.equal(dw_ref, dw_low)
+
+
+def _flags(activity) -> tuple[torch.Tensor, ...]:
+    """Activity flags and latencies of both sides of one layer's record."""
+    return tuple(t.clone() for u in (activity.pre, activity.post) for t in (u.active, u.latency))
 
 
 def _tiny_and_plasticity():
@@ -113,7 +118,7 @@ def _tiny_and_plasticity():
 def _record(net, plasticity, x):
     with plasticity.record() as record:
         out = net(x)
-    return out, {k: (a.pre.clone(), a.post.clone()) for k, a in record.layers.items()}
+    return out, {k: _flags(a) for k, a in record.layers.items()}
 
 
 def test_compiled_model_records_the_same_activity_as_eager():
@@ -128,10 +133,8 @@ def test_compiled_model_records_the_same_activity_as_eager():
     out_c2, rec_c2 = _record(net, plasticity, x)  # hooks re-registered per record(): still seen
     assert torch.allclose(out_eager, out_c) and torch.allclose(out_c, out_c2)
     for name in plasticity.layers:
-        assert torch.equal(rec_eager[name][0], rec_c[name][0]) and torch.equal(
-            rec_eager[name][1], rec_c[name][1]
-        )
-        assert torch.equal(rec_c2[name][1], rec_c[name][1])
+        assert all(torch.equal(a, b) for a, b in zip(rec_eager[name], rec_c[name], strict=True))
+        assert all(torch.equal(a, b) for a, b in zip(rec_c2[name], rec_c[name], strict=True))
     whole = torch.compile(model, dynamic=False, backend="eager")  # the naive way loses the hooks
     whole(x)
     _, rec_whole = _record(whole, plasticity, x)
