@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from eventsnn.cli import main
-from eventsnn.config import load_config
+from eventsnn.config import load_config, to_dict
 from eventsnn.errors import CheckpointError, ConfigError
 from eventsnn.robustness import validate_sweeps
 from eventsnn.robustness.job import robustness_job
@@ -191,7 +191,7 @@ def test_real_pipeline_clean_point_equals_the_cached_evaluation(tmp_path):
     torch.manual_seed(0)
     model = builders.build_model(cfg, data).eval()
     ckpt = tmp_path / "base.pth"
-    torch.save({"model_name": cfg.model.name, "model": model.state_dict()}, ckpt)
+    torch.save({"model_name": cfg.model.name, "model": model.state_dict(), "config": to_dict(cfg)}, ckpt)
     out = tmp_path / "out"
     robustness_job(cfg, [f"base={ckpt}"], out, data=data, analysis=False)
     loader = torch.utils.data.DataLoader(data.test, batch_size=8)
@@ -200,3 +200,12 @@ def test_real_pipeline_clean_point_equals_the_cached_evaluation(tmp_path):
     assert len(points) == 3 and points[0]["n"] == ref.n == len(data.test) == 9
     assert points[0]["top1"] == ref.top1 and points[0]["loss"] == pytest.approx(ref.loss, rel=1e-5)
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*")} == cache_files
+    # the CLI without -c: the config stored in the checkpoint gives the same sweep
+    assert (
+        main(["robustness", "--checkpoint", f"base={ckpt}", "--out", str(tmp_path / "cli"), "--no-analysis"])
+        == 0
+    )
+    via_cli = json.loads((tmp_path / "cli" / "robustness.json").read_text())["points"]
+    assert [{k: v for k, v in q.items() if k != "seconds"} for q in via_cli] == [
+        {k: v for k, v in q.items() if k != "seconds"} for q in points
+    ]
