@@ -33,8 +33,9 @@ step "CUDA smoke train + evaluate (CLI)"
 SMOKE=(--set train.device=cuda --set train.precision=bf16 --set train.epochs=2 --set output.root="$OUT/runs" \
        --set output.name=smoke --set output.tensorboard=false)
 { timeout 120 "$PY" -m eventsnn train -c configs/smoke/images.yaml "${SMOKE[@]}" --overwrite \
-  && timeout 45 "$PY" -m eventsnn evaluate -c configs/smoke/images.yaml "${SMOKE[@]}" \
-       --checkpoint "$OUT/runs/smoke/checkpoint_latest.pt"; } >> "$OUT/gpu_check.log" 2>&1 || status=1
+  && timeout 45 "$PY" -m eventsnn evaluate --checkpoint "$OUT/runs/smoke/checkpoint_latest.pt" \
+       --set train.device=cuda --set train.precision=bf16 --out "$OUT/runs/smoke"; } >> "$OUT/gpu_check.log" 2>&1 \
+  || status=1
 
 step "bench gpu"
 timeout 270 "$PY" -m eventsnn bench gpu --out "$OUT/bench_gpu.json" >> "$OUT/gpu_check.log" 2>&1 || status=1
