@@ -1,7 +1,8 @@
 """`eventsnn bench train-step`: one training step per precision x compile x plasticity mode.
 
 The same model, batch and optimizer in every contender; only `train.precision` (fp32 / bf16 /
-fp16 with GradScaler), `train.compile` and `plasticity.mode` (off / ssdp / da_ssdp) change.
+fp16 with GradScaler), `train.compile` and the plasticity config (off / ssdp / da_ssdp, and at
+fp32 eager also da_ssdp with `spatial: positions` and with `reference: released`) change.
 The DA-SSDP rule is past its warm-up (gate fitted), so the timed steps include the full update.
 All contenders of a case are timed interleaved (A B C A B C ...); rows give images/s and, on
 CUDA, peak memory; ratios are against fp32 eager with the same plasticity mode, and DA-SSDP
@@ -22,7 +23,14 @@ from eventsnn.bench.core import BenchReport, time_interleaved
 
 NAME = "train-step"
 HELP = "training step per precision x compile x plasticity mode (images/s, memory, ratios)"
-MODES = ("off", "ssdp", "da_ssdp")
+MODES = ("off", "ssdp", "da_ssdp", "da_ssdp_positions", "da_ssdp_released")
+VARIANTS = {  # contender -> PlasticityConfig keys (docs/dassdp.md); the variants run at fp32 eager
+    "off": {"mode": "off"},
+    "ssdp": {"mode": "ssdp"},
+    "da_ssdp": {"mode": "da_ssdp"},
+    "da_ssdp_positions": {"mode": "da_ssdp", "spatial": "positions"},
+    "da_ssdp_released": {"mode": "da_ssdp", "reference": "released"},
+}
 
 DEMO = dict(  # the demo model (configs/demo/demo.yaml): 2 polarity channels, 16x16, T 4
     layers=[["DSSA", "GWFFN"], ["DSSA", "GWFFN"]],
@@ -84,7 +92,7 @@ def make_step(
     model = copy.deepcopy(base)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     plasticity = build_plasticity(
-        model, PlasticityConfig(mode=mode, warmup=1, warmup_unit="steps"), steps_per_epoch=10
+        model, PlasticityConfig(**VARIANTS[mode], warmup=1, warmup_unit="steps"), steps_per_epoch=10
     )
     net = maybe_compile(model, "require" if compiled else False, plasticity.layers)
     scaler = make_grad_scaler(x.device, precision)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import torch
+
 from eventsnn.bench.plasticity import B, _cpu_peak
+from eventsnn.bench.train_step import contenders
 
 
 def test_child_peak_memory_probe():
@@ -13,3 +16,14 @@ def test_child_peak_memory_probe():
     assert direct is not None and factorised is not None
     assert direct >= 2 * one_temporary  # lambda, dt, g, P live together
     assert factorised < one_temporary
+
+
+def test_positions_peak_memory_probe_and_train_step_variants():
+    c, hw, batch = 128, 8, 4
+    one_temporary = batch * hw * hw * c * c * 4  # bytes of one float32 [B, N_pos, C_out, C_in]
+    direct = _cpu_peak("direct", c, c, batch, hw)
+    factorised = _cpu_peak("factorised", c, c, batch, hw)
+    assert direct is not None and factorised is not None
+    assert direct >= 2 * one_temporary and factorised < one_temporary / 4
+    names = {mode for _, _, mode in contenders(True, torch.device("cpu"))}
+    assert {"da_ssdp_positions", "da_ssdp_released"} <= names
