@@ -4,6 +4,8 @@ Input: demo recordings played back to back as one stream (timestamps shifted so 
 follows the previous; ~25,000 events/s, 64x64), 10 recordings (3 s; --quick: 4, 1.2 s), the
 demo model (configs/demo/demo.yaml), 1 torch thread. Contenders, interleaved round by round:
   * real-time replay (`--realtime`), windows of 100 ms every 50 ms, and of 300 ms every 100 ms;
+  * the same stream sent in real time by a dv `NetworkWriter` (a forked process,
+    `eventsnn.inference.replay`) and read over tcp on 127.0.0.1 (100 ms / 50 ms windows);
   * the same stream as fast as possible (100 ms / 50 ms windows): the sustained event rate.
 Rows: `median_s` is the median decision latency (last event of a window -> decision) over all
 decisions of all rounds, with its 99th percentile; the as-fast-as-possible row's `median_s` is
@@ -41,6 +43,31 @@ def _concatenated(paths: list[Path], out: Path) -> tuple[Path, float]:
     return out, len(ev) / ((int(ev["t"][-1]) - int(ev["t"][0])) / 1e6)
 
 
+def _over_tcp(model, stream_file: Path, spec):
+    """`run_stream` on a NetworkReader fed in real time by a NetworkWriter in a forked process."""
+    import multiprocessing as mp
+    import socket
+
+    from eventsnn.inference.replay import serve_and_exit
+    from eventsnn.inference.stream import NetworkSource, run_stream, warm_up
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ctx = mp.get_context("fork")
+    ready = ctx.Event()
+    proc = ctx.Process(target=serve_and_exit, args=(str(stream_file), port, ready), daemon=True)
+    proc.start()
+    try:
+        warm_up(model)
+        ready.wait(30)
+        return run_stream(model, NetworkSource(f"tcp://127.0.0.1:{port}", timeout=10), spec, warm=False)
+    finally:
+        proc.join(timeout=30)
+        if proc.is_alive():
+            proc.kill()
+
+
 def run(quick: bool) -> BenchReport:
     from eventsnn.bench._inference_setup import demo_model, demo_recordings
     from eventsnn.inference.stream import FileSource, run_stream
@@ -59,6 +86,10 @@ def run(quick: bool) -> BenchReport:
             contenders = {
                 "real time, 100 ms windows every 50 ms": (True, WindowSpec("time", 100_000, 50_000)),
                 "real time, 300 ms windows every 100 ms": (True, WindowSpec("time", 300_000, 100_000)),
+                "real time over tcp (dv NetworkWriter), 100 ms / 50 ms": (
+                    "tcp",
+                    WindowSpec("time", 100_000, 50_000),
+                ),
                 "as fast as possible, 100 ms / 50 ms": (False, WindowSpec("time", 100_000, 50_000)),
             }
             latencies: dict[str, list[float]] = {k: [] for k in contenders}
@@ -66,7 +97,10 @@ def run(quick: bool) -> BenchReport:
             events = 0
             for _ in range(rounds):
                 for name, (realtime, spec) in contenders.items():
-                    decisions, s = run_stream(model, FileSource(stream_file, realtime=realtime), spec)
+                    if realtime == "tcp":
+                        decisions, s = _over_tcp(model, stream_file, spec)
+                    else:
+                        decisions, s = run_stream(model, FileSource(stream_file, realtime=realtime), spec)
                     latencies[name] += [d.latency_ms / 1e3 for d in decisions]
                     walls[name].append(s["wall_s"])
                     events = s["events"]

@@ -59,7 +59,7 @@ def window_spec(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from eventsnn.errors import ConfigError
-    from eventsnn.inference.stream import open_source, run_stream
+    from eventsnn.inference.stream import open_source, run_stream, warm_up
 
     spec = window_spec(args)
     if not args.timeout > 0 or (args.duration is not None and not args.duration > 0):
@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is None:
         args.threads = 1  # one window at a time: 1 thread is 10x faster than 2 on a busy 2-core CPU
     model = inference_model_from_args(args)
+    warm_up(model)  # before connecting: a live sender starts at once
     source = open_source(args.input, realtime=args.realtime, timeout=args.timeout)
     out = open(args.out, "w") if args.out else None
 
@@ -84,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
             )
 
     try:
-        decisions, s = run_stream(model, source, spec, k=args.top_k, duration=args.duration, on_decision=emit)
+        decisions, s = run_stream(
+            model, source, spec, k=args.top_k, duration=args.duration, on_decision=emit, warm=False
+        )
     finally:
         if out is not None:
             out.close()

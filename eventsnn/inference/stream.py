@@ -233,14 +233,39 @@ def classify_windows(model: InferenceModel, windows: list[Window], sensor_size, 
     ]
 
 
-def warm_up(model: InferenceModel, sensor_size) -> None:
-    """Compile the framing kernel for stream events and run the model once, before timing starts."""
+def batch_sizes(n: int, max_batch: int) -> list[int]:
+    """`n` windows as batches of powers of two <= `max_batch`, largest first (13, 16 -> 8, 4, 1).
+
+    The model's first call on a new batch shape is slow (hundreds of ms on a CPU: kernels are
+    set up per shape), so the stream only ever uses these few shapes, all warmed up in advance.
+    """
+    top = 1 << (max(1, int(max_batch)).bit_length() - 1)
+    out = []
+    while n > 0:
+        size = min(top, 1 << (n.bit_length() - 1))
+        out.append(size)
+        n -= size
+    return out
+
+
+def warm_up(model: InferenceModel, sensor_size=None, max_batch: int = 16) -> None:
+    """Compile the framing kernel for stream events and run the model on every batch size
+    `batch_sizes` can give.
+
+    Call it before connecting to a live source: a sender starts as soon as a client connects,
+    and what it sends meanwhile would otherwise queue up behind the first, slow, calls.
+    """
+    top = 1 << (max(1, int(max_batch)).bit_length() - 1)
+    batches = [1 << i for i in range(top.bit_length())]
     from eventsnn.events.io import EVENT_DTYPE
 
+    sensor_size = sensor_size or model.sensor_size
     n = 4 * (model.cfg.framing.n_frames or 1)
     ev = np.zeros(n, dtype=EVENT_DTYPE)
     ev["t"] = np.arange(n)
-    classify_windows(model, [Window(-1, ev, 0, n, time.perf_counter())], sensor_size, 1)
+    for b in batches:
+        windows = [Window(-1, ev, 0, n, time.perf_counter()) for _ in range(b)]
+        classify_windows(model, windows, sensor_size, 1)
 
 
 def run_stream(
@@ -252,12 +277,17 @@ def run_stream(
     max_batch: int = 16,
     duration: float | None = None,
     on_decision: Callable[[Decision], None] | None = None,
+    warm: bool = True,
 ) -> tuple[list[Decision], dict]:
-    """Classify the windows of `source` until it ends (or `duration` s); (decisions, summary)."""
+    """Classify the windows of `source` until it ends (or `duration` s); (decisions, summary).
+
+    `warm=False`: the caller ran `warm_up(model)` already (before connecting a live source).
+    """
     from eventsnn.inference.inputs import sensor_for
 
     sensor = sensor_for(source.sensor_size, model.sensor_size, model.cfg.framing, source)
-    warm_up(model, sensor)
+    if warm:
+        warm_up(model, sensor, max_batch)
     windower = SlidingWindows(spec)
     decisions: list[Decision] = []
     n_events = 0
@@ -272,8 +302,10 @@ def run_stream(
             for events, arrival in packets:
                 n_events += len(events)
                 pending += windower.push(events, arrival)
-            for i in range(0, len(pending), max_batch):
-                for d in classify_windows(model, pending[i : i + max_batch], sensor, k):
+            i = 0
+            for size in batch_sizes(len(pending), max_batch):
+                chunk, i = pending[i : i + size], i + size
+                for d in classify_windows(model, chunk, sensor, k):
                     decisions.append(d)
                     if on_decision is not None:
                         on_decision(d)

@@ -1,5 +1,9 @@
 """`eventsnn stream` against a real dv-processing NetworkWriter on 127.0.0.1 and file replays.
 
+The writer (`eventsnn.inference.replay`, a plain `dv.io.NetworkWriter` loop) runs in a forked
+process (the stream closes when it exits) or in a thread (a stall: silence, connection open);
+a test never probes the port, which would count as a client.
+
 The decisions must equal an offline computation on the same windows: the recording read
 whole, cut by a plain mask per window, framed and classified in one batch.
 """
@@ -8,7 +12,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-import os
 import socket
 import threading
 import time
@@ -21,6 +24,7 @@ from eventsnn.cli import main
 from eventsnn.events.io import read_events
 from eventsnn.events.postprocess import frames_from_config
 from eventsnn.inference import load_inference_model
+from eventsnn.inference.replay import serve_and_exit
 
 RECORDING = ("4", "4_0000.aedat4")
 SENSOR = (64, 64)
@@ -32,45 +36,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _writer(port: int, path: str, stop_after: float | None, ready=None) -> None:
-    """Serve `path` over a dv NetworkWriter in real time once a client is there (`ready` is set
-    when the server listens; a test never probes the port, which would count as a client).
+def _stalling_writer(port: int, path: str, ready) -> None:
+    """The first 0.16 s of the recording, then silence with the connection open (a stall)."""
+    from eventsnn.inference.replay import serve_recording
 
-    stop_after None: the whole recording, then the process exits (the stream closes).
-    stop_after s: only the first s seconds, then silence with the connection open (a stall).
-    """
-    import dv_processing as dv
-
-    ev = read_events(path)
-    stream = dv.io.Stream.EventStream(0, "events", "eventsnn-test", SENSOR)
-    writer = dv.io.NetworkWriter("127.0.0.1", port, stream)
-    if ready is not None:
-        ready.set()
-    deadline = time.monotonic() + 30
-    while writer.getClientCount() == 0 and time.monotonic() < deadline:
-        time.sleep(0.005)
-    t = ev["t"]
-    start = time.perf_counter()
-    for lo in range(0, len(ev), 200):  # packets of 200 events, sent when their last event is due
-        part = ev[lo : lo + 200]
-        if stop_after is not None and (int(part["t"][-1]) - int(t[0])) / 1e6 > stop_after:
-            break
-        delay = start + (int(part["t"][-1]) - int(t[0])) / 1e6 - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        store = dv.EventStore()
-        for ts, x, y, p in zip(
-            part["t"].tolist(), part["x"].tolist(), part["y"].tolist(), part["p"].tolist(), strict=True
-        ):
-            store.push_back(ts, x, y, bool(p))
-        writer.writeEvents(store)
-    if stop_after is None:
-        time.sleep(0.3)  # let the last packets leave
-        os._exit(0)  # the stream closes with the process
-    deadline = time.monotonic() + 30
-    while writer.getClientCount() > 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    del writer  # the destructor waits for connected clients
+    serve_recording(path, port, stop_after_s=0.16, ready=ready)
 
 
 def _offline(model, ev, windows_us) -> torch.Tensor:
@@ -105,7 +75,7 @@ def test_network_stream_equals_offline_windows(tiny_run, tmp_path, capsys):
     port = _free_port()
     ctx = mp.get_context("fork")
     ready = ctx.Event()
-    proc = ctx.Process(target=_writer, args=(port, str(path), None, ready), daemon=True)
+    proc = ctx.Process(target=serve_and_exit, args=(str(path), port, ready), daemon=True)
     proc.start()
     try:
         assert ready.wait(30)
@@ -130,7 +100,7 @@ def test_stalled_stream_stops_after_timeout(tiny_run, tmp_path, capsys):
     path = tiny_run.root.joinpath(*RECORDING)
     port = _free_port()
     ready = threading.Event()
-    thread = threading.Thread(target=_writer, args=(port, str(path), 0.16, ready), daemon=True)
+    thread = threading.Thread(target=_stalling_writer, args=(port, str(path), ready), daemon=True)
     thread.start()
     assert ready.wait(30)
     out = tmp_path / "decisions.jsonl"

@@ -82,3 +82,15 @@ def test_bad_window_spec():
         WindowSpec("time", 0, 10)
     with pytest.raises(ConfigError):
         WindowSpec("frames", 10, 10)
+
+
+def test_stream_batch_sizes_are_powers_of_two():
+    from eventsnn.inference.stream import batch_sizes
+
+    assert batch_sizes(13, 16) == [8, 4, 1]
+    assert batch_sizes(40, 16) == [16, 16, 8]
+    assert batch_sizes(5, 6) == [4, 1]  # max_batch rounds down to a power of two
+    assert batch_sizes(0, 16) == []
+    for n in range(1, 70):
+        sizes = batch_sizes(n, 16)
+        assert sum(sizes) == n and set(sizes) <= {1, 2, 4, 8, 16} and sizes == sorted(sizes, reverse=True)
