@@ -84,9 +84,8 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     parser.add_argument(
         "--precision",
-        default="fp32",
-        choices=("fp32", "bf16", "fp16"),
-        help="autocast precision of the model (default fp32)",
+        choices=("fp32", "bf16", "fp16", "auto"),
+        help="autocast precision, resolved as train.precision (default: the checkpoint's train.precision)",
     )
     parser.add_argument(
         "--threads",

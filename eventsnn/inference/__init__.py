@@ -8,7 +8,7 @@
 """
 
 from eventsnn.inference.inputs import InputSpec, expand_inputs, prepare_input, recording_sensor
-from eventsnn.inference.model import InferenceModel, autocast, load_inference_model
+from eventsnn.inference.model import InferenceModel, load_inference_model
 from eventsnn.inference.predict import (
     OUTPUT_SUFFIXES,
     Prediction,
@@ -26,7 +26,6 @@ __all__ = [
     "InputSpec",
     "PredictTimes",
     "Prediction",
-    "autocast",
     "expand_inputs",
     "folder_accuracy",
     "format_row",

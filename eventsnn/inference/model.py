@@ -7,12 +7,12 @@ loads the weights strictly; `-c FILE` / `--set` may change everything except the
 A checkpoint without a config (an original SpikingResformer file) needs `-c`.
 
 Prediction: probabilities p = softmax(mean_t z_t) of the time-averaged logits `[B, K]`, as in
-evaluation (`eventsnn.models.mean_logits`).
+evaluation (`eventsnn.models.mean_logits`), under the autocast of `--precision` (default: the
+checkpoint's `train.precision`), resolved as training resolves it (`eventsnn.engine.precision`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -24,8 +24,6 @@ from torch import nn
 
 from eventsnn.config import RunConfig
 from eventsnn.errors import CheckpointError, ConfigError, DataError
-
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
@@ -39,7 +37,7 @@ class InferenceModel:
     input_shape: tuple[int, ...]  # events: [T, C, H, W]; images: [C, H, W]
     sensor_size: tuple[int, int, int] | None  # events: (W, H, P) the model was trained on
     device: torch.device
-    precision: str = "fp32"
+    precision: str = "fp32"  # concrete: fp32, bf16 or fp16 (`engine.precision.resolve_precision`)
     checkpoint: str = ""
 
     @torch.no_grad()
@@ -48,6 +46,8 @@ class InferenceModel:
         from eventsnn.models import mean_logits
 
         x = x.to(self.device, non_blocking=True)
+        from eventsnn.engine.precision import autocast
+
         with autocast(self.device, self.precision):
             out = self.model(x)  # [T, B, K]
         return mean_logits(out).float()
@@ -55,16 +55,6 @@ class InferenceModel:
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """softmax of `logits(x)`: `[B, K]`, rows sum to 1."""
         return torch.softmax(self.logits(x), dim=-1)
-
-
-def autocast(device: torch.device, precision: str):
-    """The autocast context for `precision` ("fp32": none; "bf16"/"fp16": torch.autocast)."""
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
-    dtype = PRECISIONS[precision]
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def inference_config(
@@ -155,7 +145,7 @@ def build_inference_model(
     where: str,
     *,
     device: str = "auto",
-    precision: str = "fp32",
+    precision: str | None = None,
 ) -> InferenceModel:
     """The configured model with the checkpoint's weights (strict), in eval mode on `device`."""
     from eventsnn.engine.builders import DataBundle, build_model
@@ -175,11 +165,11 @@ def build_inference_model(
         dev = resolve_device(device)
     except RuntimeError:
         raise ConfigError(f"--device {device!r}: not a device (auto, cpu, cuda, cuda:N)") from None
-    autocast(dev, precision)  # validates the name
+    from eventsnn.engine.precision import resolve_precision
+
+    concrete = resolve_precision(precision or cfg.train.precision, dev)
     sensor = tuple(int(v) for v in info["sensor_size"]) if info.get("sensor_size") else None
-    return InferenceModel(
-        model.to(dev).eval(), cfg, info["kind"], names, shape, sensor, dev, precision, where
-    )
+    return InferenceModel(model.to(dev).eval(), cfg, info["kind"], names, shape, sensor, dev, concrete, where)
 
 
 def load_inference_model(
@@ -188,7 +178,7 @@ def load_inference_model(
     config: str | None = None,
     overrides: Sequence[str] = (),
     device: str = "auto",
-    precision: str = "fp32",
+    precision: str | None = None,
 ) -> InferenceModel:
     """Everything `predict` and `stream` need from a checkpoint (see the module docstring)."""
     from eventsnn.models.checkpoint import read_checkpoint

@@ -181,6 +181,13 @@ def test_checkpoint_without_config_needs_c(tiny_run, tmp_path, capsys):
 
 
 def test_bf16_precision_close_to_fp32(tiny_run):
+    """--precision resolves as train.precision (default: the checkpoint's); bf16 stays close to fp32."""
+    from eventsnn.engine.precision import resolve_precision
+
+    stored = load_inference_model(tiny_run.checkpoint, device="cpu")
+    assert stored.precision == resolve_precision(tiny_run.cfg.train.precision, "cpu")
+    as_set = load_inference_model(tiny_run.checkpoint, device="cpu", overrides=["train.precision=bf16"])
+    assert as_set.precision == "bf16"
     paths = expand_inputs([tiny_run.root / "1"], "events")
     fp32 = predict_files(load_inference_model(tiny_run.checkpoint, device="cpu"), paths, k=10, progress=False)
     bf16 = predict_files(
