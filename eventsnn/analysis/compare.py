@@ -203,7 +203,7 @@ def _num(x: float, digits: int) -> str:
 
 
 def _digits(metric: str) -> int:
-    return 4 if metric == "energy_mj" else 2
+    return 6 if metric == "energy_mj" else 2
 
 
 def markdown_table(summaries: Sequence[PairedSummary]) -> str:
@@ -344,6 +344,8 @@ def write_outputs(
         f"Modes {', '.join(modes)} (baseline: {modes[0]}); paired differences mode - baseline per seed;",
         f"{level:.0%} intervals of the mean difference: Student t, and percentile bootstrap "
         f"({n_resamples} resamples). Means +- sample std (ddof 1) over the paired seeds.",
+        "With few seeds read the t interval: a percentile bootstrap interval never leaves the range of",
+        "the observed differences, so it is too narrow for small n (with 2 seeds it is exactly that range).",
         "",
         markdown_table(summaries),
         "",
