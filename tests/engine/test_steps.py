@@ -85,7 +85,7 @@ def _step_size(trainer) -> float:
     trainer.net.train()
     trainer._train_step(x, y)
     return math.sqrt(
-        sum(float((p - b).double().square().sum()) for p, b in zip(trainer.model.parameters(), before))
+        sum(float((p.detach() - b).double().square().sum()) for p, b in zip(trainer.model.parameters(), before))
     )
 
 
