@@ -67,6 +67,9 @@ def test_smoke_images_through_cli_learns(tmp_path):
     assert rows[-1]["train_loss"] < rows[0]["train_loss"] < math.log(10)  # ln 10: a uniform guess
     assert rows[-1]["test_loss"] < math.log(10)
     assert max(r["test_top1"] for r in rows) > 40.0  # 10 classes: chance is 10%
+    for key in ("active_pre", "active_post", "g_coactive"):  # DA-SSDP diagnostics: epoch means
+        assert all(0.0 <= r[f"plasticity/classifier/{key}"] <= 1.0 for r in rows), key
+    assert "plasticity/classifier/uniform_share" in rows[-1]  # epoch 2 is past the 1-epoch warm-up
     assert (run / LATEST).is_file() and (run / BEST).is_file() and (run / "config.yaml").is_file()
     assert load_config(run / "config.yaml") == load_config(
         SMOKE, [f"output.root={tmp_path}", "train.max_steps_per_epoch=12"]
