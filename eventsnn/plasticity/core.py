@@ -32,6 +32,7 @@ from eventsnn.plasticity.hooks import (
     unwrap_model,
 )
 from eventsnn.plasticity.rule import DASSDPRule, RuleStep
+from eventsnn.utils.distributed import all_reduce_sum, world_size
 
 _MODE_CODES = {"ssdp": 1, "da_ssdp": 2}
 _DIAG = "diagnostics"  # state key of the half-finished epoch's diagnostics
@@ -127,8 +128,8 @@ class Plasticity:
         Keys per layer `<name>/...`: phase (0 warm-up, 1 update), S_mean, S_std, k, mu_S, sd_S,
         warmup_n, and the diagnostics (`eventsnn.plasticity.diagnostics`: active_pre, active_post,
         latency_pre, latency_post, g_coactive); in the update phase also gate_mean, gate_min,
-        gate_max, dw_abs_mean, dw_abs_max, uniform_share. S, the gate and the diagnostics are this
-        rank's batch; dW, k, mu_S, sd_S are all-reduced (equal on all ranks).
+        gate_max, dw_abs_mean, dw_abs_max, uniform_share. S and the gate are this rank's batch;
+        the diagnostics are averaged over ranks; dW, k, mu_S, sd_S are all-reduced (equal on all ranks).
         """
         record = self.recorder.take()
         missing = [n for n in self.layers if n not in record.layers]
@@ -155,7 +156,14 @@ class Plasticity:
                 values.append(value.detach().to(torch.float64).reshape(()))
         if not values:
             return {}
-        flat = torch.stack([v.to(values[0].device) for v in values]).tolist()  # one device sync
+        stacked = torch.stack([v.to(values[0].device) for v in values])
+        if world_size() > 1:  # diagnostics: the mean over ranks, so every rank holds the same summary
+            is_diag = torch.tensor(
+                [n.rsplit("/", 1)[1] in DIAGNOSTIC_KEYS for n in names], device=stacked.device
+            )
+            mean = all_reduce_sum(torch.where(is_diag, stacked, torch.zeros_like(stacked))) / world_size()
+            stacked = torch.where(is_diag, mean, stacked)
+        flat = stacked.tolist()  # one device sync
         logs = dict(zip(names, flat, strict=True))
         for name in self.layers:
             self.summary.add(name, {k: logs[f"{name}/{k}"] for k in DIAGNOSTIC_KEYS if f"{name}/{k}" in logs})

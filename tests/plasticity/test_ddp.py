@@ -33,9 +33,10 @@ def test_two_gloo_ranks_match_single_process(tmp_path, spatial):
             assert torch.allclose(a[key], c[key], rtol=0, atol=1e-12), (step, key)
     for key in ("head.weight", "proj.weight"):
         assert not torch.equal(single["history"][-1][key], init_w[key])  # dW was applied
-    for key in (k for k in r0["plasticity"] if not k.endswith(".diagnostics")):  # diagnostics: per rank
+    for key in r0["plasticity"]:  # the diagnostics too: averaged over ranks
         assert torch.equal(r0["plasticity"][key], r1["plasticity"][key]), key  # same fitted gate
-        assert torch.allclose(
-            r0["plasticity"][key].double(), single["plasticity"][key].double(), atol=1e-12
-        ), key
+        if not key.endswith(".diagnostics"):  # the diagnostics of a half batch differ from the whole's
+            assert torch.allclose(
+                r0["plasticity"][key].double(), single["plasticity"][key].double(), atol=1e-12
+            ), key
     assert float(r0["plasticity"]["head.n"]) == 16 and int(r0["plasticity"]["head.phase"]) == 1
