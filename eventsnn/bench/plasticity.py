@@ -182,9 +182,13 @@ def _positions_rows(report: BenchReport, device: str, quick: bool) -> None:
             names = ("factorised", "direct") if batch == small else ("factorised",)
             for name in names:
                 fn = _contender(name, positions=True)
-                repeat = (2 if quick else 3) if name == "direct" else (3 if quick else 10)
+                repeat = (2 if quick else 3) if name == "direct" else (7 if quick else 15)
+                warm = 1 if name == "direct" else 3  # the first calls of a new shape are slow (allocator)
                 times = time_call(
-                    lambda fn=fn, a=args: fn(a[0], a[1], gate=a[2], **KW), repeat=repeat, sync=sync
+                    lambda fn=fn, a=args: fn(a[0], a[1], gate=a[2], **KW),
+                    repeat=repeat,
+                    warmup=warm,
+                    sync=sync,
                 )
                 if device == "cuda":
                     peak = _cuda_peak(fn, args)
