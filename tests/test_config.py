@@ -209,3 +209,16 @@ def test_non_utf8_file_is_one_line(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert str(info.value) == f"{path}: not UTF-8 text (byte 0xe9 on line 2); save the file as UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("train", "expected"),
+    [({"amp": True}, "auto"), ({"amp": False}, "fp32"), ({"amp": True, "precision": "bf16"}, "bf16")],
+)
+def test_configs_of_version_0_1_read_amp_as_precision(train, expected):
+    """0.1 checkpoints store `train.amp` (fp16 autocast on CUDA only); it maps to a precision."""
+    from eventsnn.config.loader import config_from_mapping
+
+    cfg = config_from_mapping({"train": dict(train)})
+    assert cfg.train.precision == expected
+    assert not hasattr(cfg.train, "amp")

@@ -45,7 +45,7 @@ def config_from_mapping(
     `--set` overrides applied, checked exactly like a config file."""
     import copy
 
-    data = copy.deepcopy(dict(raw))
+    data = _upgrade_legacy_keys(copy.deepcopy(dict(raw)))
     for item in overrides:
         _apply_override(data, item)
     if overrides:
@@ -53,6 +53,20 @@ def config_from_mapping(
     cfg = from_dict(RunConfig, data, source=source)
     _check_across_fields(cfg, source)
     return cfg
+
+
+def _upgrade_legacy_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """Configs written by eventsnn 0.1 (stored in its checkpoints) in today's keys.
+
+    0.1's `train.amp: true` meant fp16 autocast on CUDA and fp32 on CPU; it is read as
+    `train.precision: auto` (bf16 or fp16 on CUDA, fp32 on CPU), `false` as `fp32`. A config
+    that sets both keeps its `precision`.
+    """
+    train = data.get("train")
+    if isinstance(train, dict) and "amp" in train:
+        amp = train.pop("amp")
+        train.setdefault("precision", "auto" if amp else "fp32")
+    return data
 
 
 def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = "") -> T:

@@ -20,6 +20,13 @@ def world_size() -> int:
 
 def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     """Sum `tensor` over ranks in place and return it (no-op without a group of more than one rank)."""
-    if world_size() > 1:
+    if world_size() <= 1:
+        return tensor
+    if dist.get_backend() == "nccl" and tensor.device.type != "cuda":
+        # NCCL reduces CUDA tensors only: reduce a copy on this rank's GPU, write it back
+        on_gpu = tensor.to(torch.device("cuda", torch.cuda.current_device()))
+        dist.all_reduce(on_gpu, op=dist.ReduceOp.SUM)
+        tensor.copy_(on_gpu)
+    else:
         dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
     return tensor
