@@ -9,7 +9,6 @@ GradScaler-skip rule, evaluation, the fp32 LIF membrane and torch.compile, all o
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 import torch
@@ -29,21 +28,9 @@ from eventsnn.models.neurons import make_neuron
 from eventsnn.models.readout import per_sample_loss
 from eventsnn.plasticity import build_plasticity
 from eventsnn.plasticity.functional import da_ssdp_delta_w, gate_from_fit, synchrony, unit_pair
+from tests.engine import SMOKE, TINY
 
 pytestmark = pytest.mark.gpu
-REPO = Path(__file__).resolve().parents[2]
-SMOKE = REPO / "configs" / "smoke" / "images.yaml"
-TINY = dict(
-    layers=[["DSSA", "GWFFN"]],
-    planes=[32],
-    num_heads=[2],
-    patch_sizes=[4],
-    group_size=16,
-    in_channels=1,
-    img_size=16,
-    T=2,
-    num_classes=10,
-)
 
 
 def _flags(activity) -> tuple[torch.Tensor, ...]:

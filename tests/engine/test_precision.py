@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
@@ -15,20 +13,7 @@ from eventsnn.errors import ConfigError, TrainingError
 from eventsnn.models import create_model
 from eventsnn.models.neurons import make_neuron
 from eventsnn.plasticity import build_plasticity
-
-REPO = Path(__file__).resolve().parents[2]
-SMOKE = REPO / "configs" / "smoke" / "images.yaml"
-TINY = dict(
-    layers=[["DSSA", "GWFFN"]],
-    planes=[32],
-    num_heads=[2],
-    patch_sizes=[4],
-    group_size=16,
-    in_channels=1,
-    img_size=16,
-    T=2,
-    num_classes=10,
-)
+from tests.engine import SMOKE, TINY
 
 
 def test_precision_values_and_config_errors():
