@@ -41,6 +41,8 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             `weights_only` loading refuses; the file is never loaded any other way).
     """
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: a folder, not a checkpoint file (e.g. {path}/checkpoint_best.pt)")
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     try:

@@ -119,6 +119,8 @@ def test_wrong_model_checkpoint_gives_short_counted_message(tmp_path):
         load_checkpoint(create_model("spikingresformer_dvsg", **TINY), {"model": target.state_dict()})
     with pytest.raises(CheckpointError, match="checkpoint not found"):
         load_checkpoint(target, tmp_path / "nope.pth")
+    with pytest.raises(CheckpointError, match="a folder, not a checkpoint file"):
+        load_checkpoint(target, tmp_path)
 
 
 def test_unknown_model_name_and_argument():
