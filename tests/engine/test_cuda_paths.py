@@ -13,7 +13,7 @@ import copy
 import pytest
 import torch
 
-from eventsnn.config import PlasticityConfig, load_config
+from eventsnn.config import PlasticityConfig
 from eventsnn.engine.evaluate import evaluate_model
 from eventsnn.engine.precision import (
     autocast,
@@ -28,7 +28,7 @@ from eventsnn.models.neurons import make_neuron
 from eventsnn.models.readout import per_sample_loss
 from eventsnn.plasticity import build_plasticity
 from eventsnn.plasticity.functional import da_ssdp_delta_w, gate_from_fit, synchrony, unit_pair
-from tests.engine import SMOKE, TINY
+from tests.engine import TINY, tiny_run_config
 
 pytestmark = pytest.mark.gpu
 
@@ -87,20 +87,7 @@ def test_amp_da_ssdp_step_on_cuda_applies_the_cpu_dw_of_the_same_activity(precis
 
 
 def test_gradscaler_skip_on_cuda_applies_no_dw(tmp_path):
-    cfg = load_config(
-        SMOKE,
-        [
-            "train.device=cuda",
-            "train.precision=fp16",
-            "train.max_steps_per_epoch=4",
-            "train.batch_size=16",
-            "train.precise_bn_batches=0",
-            "plasticity.warmup=1",
-            "plasticity.warmup_unit=steps",
-            f"output.root={tmp_path}",
-            "output.tensorboard=false",
-        ],
-    )
+    cfg = tiny_run_config(tmp_path, "train.device=cuda", "train.precision=fp16")
     trainer = Trainer(cfg, tmp_path / "run")
     trainer.scaler = torch.amp.GradScaler("cuda", init_scale=2.0**4)
     x, y = next(iter(trainer.train_loader))

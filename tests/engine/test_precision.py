@@ -13,7 +13,7 @@ from eventsnn.errors import ConfigError, TrainingError
 from eventsnn.models import create_model
 from eventsnn.models.neurons import make_neuron
 from eventsnn.plasticity import build_plasticity
-from tests.engine import SMOKE, TINY
+from tests.engine import SMOKE, TINY, tiny_run_config
 
 
 def test_precision_values_and_config_errors():
@@ -138,21 +138,7 @@ def test_compile_failure_is_one_line_then_eager_or_stops_when_required(capsys):
 
 
 def _trainer(tmp_path, *extra):
-    cfg = load_config(
-        SMOKE,
-        [
-            "train.epochs=1",
-            "train.max_steps_per_epoch=4",
-            "train.batch_size=16",
-            "train.precise_bn_batches=0",
-            "plasticity.warmup=1",
-            "plasticity.warmup_unit=steps",
-            f"output.root={tmp_path}",
-            "output.tensorboard=false",
-            *extra,
-        ],
-    )
-    return Trainer(cfg, tmp_path / "run", compile_backend="eager")
+    return Trainer(tiny_run_config(tmp_path, *extra), tmp_path / "run", compile_backend="eager")
 
 
 def test_gradscaler_skipped_step_applies_no_dw_and_is_counted(tmp_path):
