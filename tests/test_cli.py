@@ -114,3 +114,6 @@ def test_same_option_same_meaning(tmp_path):
     assert all("(0: all cores, 1: in this process" in h for h in helps.values())
     out = run_cli("demo-data", "--root", str(tmp_path / "d"), "--limit", "0")
     assert out.returncode == 2 and "--limit: must be >= 1, got 0" in out.stderr
+    for figure, option in (("synchrony", "--batch-size"), ("synchrony", "--max-batches"), ("layers", "--max-samples")):
+        out = run_cli("analyze", figure, "--checkpoint", str(tmp_path / "none.pt"), option, "0")
+        assert out.returncode == 2 and f"{option}: must be >= 1, got 0" in out.stderr

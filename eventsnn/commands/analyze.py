@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from eventsnn.commands._common import add_checkpoint_job_arguments, checkpoint_job_setup
+from eventsnn.commands._common import add_checkpoint_job_arguments, checkpoint_job_setup, positive_int
 
 COMMAND = "analyze"
 HELP = (
@@ -33,24 +33,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("synchrony", help="Fig. 5: batch synchrony per mini-batch (neuron and channel pairs)")
     _common(p)
     p.add_argument("--layer", metavar="NAME", help="spiking layer (default: the last)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="mini-batch size (default 32)")
-    p.add_argument("--max-batches", type=int, default=None, metavar="N", help="first N test mini-batches")
+    p.add_argument(
+        "--batch-size", type=positive_int, default=32, metavar="N", help="mini-batch size (default 32)"
+    )
+    p.add_argument(
+        "--max-batches", type=positive_int, default=None, metavar="N", help="first N test mini-batches"
+    )
     p = sub.add_parser("layers", help="spike-level perturbations inside the network, layer by layer")
     _common(p)
     p.add_argument("--layers", metavar="A,B,..", help="spiking layers (default: every one)")
-    p.add_argument("--max-samples", type=int, default=None, metavar="N", help="N evenly spaced test items")
+    p.add_argument(
+        "--max-samples", type=positive_int, default=None, metavar="N", help="N evenly spaced test items"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from eventsnn.analysis import jobs
-    from eventsnn.errors import ConfigError
 
     cfg, out = checkpoint_job_setup(args, "analysis")
     if args.figure == "attention":
         paths = jobs.attention_job(cfg, args.checkpoints, out, args.items)
     elif args.figure == "synchrony":
-        if args.batch_size < 1 or (args.max_batches is not None and args.max_batches < 1):
-            raise ConfigError("analyze synchrony: --batch-size and --max-batches must be >= 1")
         paths = jobs.synchrony_job(
             cfg,
             args.checkpoints,
@@ -60,8 +63,6 @@ def run(args: argparse.Namespace) -> int:
             max_batches=args.max_batches,
         )
     else:
-        if args.max_samples is not None and args.max_samples < 1:
-            raise ConfigError("analyze layers: --max-samples must be >= 1")
         layers = [v.strip() for v in args.layers.split(",")] if args.layers else None
         paths = jobs.layers_job(cfg, args.checkpoints, out, layers=layers, max_samples=args.max_samples)
     for kind, path in paths.items():
