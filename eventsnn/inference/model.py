@@ -43,11 +43,10 @@ class InferenceModel:
     @torch.no_grad()
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Inputs `[B, T, C, H, W]` (events) or `[B, C, H, W]` (images) -> mean logits `[B, K]` float32."""
+        from eventsnn.engine.precision import autocast
         from eventsnn.models import mean_logits
 
         x = x.to(self.device, non_blocking=True)
-        from eventsnn.engine.precision import autocast
-
         with autocast(self.device, self.precision):
             out = self.model(x)  # [T, B, K]
         return mean_logits(out).float()
