@@ -16,7 +16,7 @@ the paper's definition) and, in a second panel, with channel units.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -164,28 +164,6 @@ def fig3(
 
 
 @torch.no_grad()
-def batch_synchrony_scores(
-    model: nn.Module,
-    layer: str,
-    batches: Iterable[Any],
-    *,
-    device: Any = "cpu",
-    max_batches: int | None = None,
-) -> dict[str, list[float]]:
-    """Per mini-batch mean synchrony score of `layer`, neuron and channel units (one forward each)."""
-    from eventsnn.spikes import cofiring_score
-
-    scores: dict[str, list[float]] = {u: [] for u in SYNCHRONY_UNITS}
-    for i, batch in enumerate(batches):
-        if max_batches is not None and i >= max_batches:
-            break
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
-        s = (record_outputs(model, [layer], x.to(device))[layer] > 0).to(torch.uint8).cpu()  # [T,B,C,...]
-        for u in SYNCHRONY_UNITS:
-            scores[u].append(float(cofiring_score(s, units=u).mean()))
-    return scores
-
-
 def fig5(
     models: Mapping[str, nn.Module],
     batches_fn,
@@ -199,7 +177,7 @@ def fig5(
     writes fig5_synchrony.png, fig5_synchrony.npz (scores per label and unit) and .json."""
     import json
 
-    from eventsnn.robustness.analysis import find_layer
+    from eventsnn.robustness.analysis import batch_cofiring_by_units, find_layer
     from eventsnn.robustness.plots import new_figure, save_png
     from eventsnn.utils.io import atomic_path, atomic_write_text
 
@@ -208,7 +186,9 @@ def fig5(
     for lab in labels[1:]:
         find_layer(models[lab], layer)
     scores = {
-        lab: batch_synchrony_scores(m, layer, batches_fn(), device=device, max_batches=max_batches)
+        lab: batch_cofiring_by_units(
+            m, layer, batches_fn(), units=SYNCHRONY_UNITS, device=device, max_batches=max_batches
+        )
         for lab, m in models.items()
     }
     out_dir.mkdir(parents=True, exist_ok=True)

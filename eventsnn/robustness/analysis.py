@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,16 +100,33 @@ def batch_cofiring(
     device: Any = "cpu",
     max_batches: int | None = None,
 ) -> list[float]:
-    """Mean co-firing score of `layer` per mini-batch (`batches` yields `x` or `(x, y)`)."""
+    """Mean channel co-firing score of `layer` per mini-batch (`batches` yields `x` or `(x, y)`)."""
+    return batch_cofiring_by_units(
+        model, layer, batches, units=("channel",), device=device, max_batches=max_batches
+    )["channel"]
+
+
+def batch_cofiring_by_units(
+    model: nn.Module,
+    layer: str,
+    batches: Iterable[Any],
+    *,
+    units: Sequence[str],
+    device: Any = "cpu",
+    max_batches: int | None = None,
+) -> dict[str, list[float]]:
+    """Per mini-batch mean co-firing score of `layer` for each of `units` ("channel", "neuron";
+    see `spikes.cofiring_score`), all from one forward per batch."""
     from eventsnn.spikes import cofiring_score
 
-    scores = []
+    scores: dict[str, list[float]] = {u: [] for u in units}
     for i, batch in enumerate(batches):
         if max_batches is not None and i >= max_batches:
             break
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
-        s = record_layer(model, layer, x.to(device))  # [T,B,C,...]
-        scores.append(float(cofiring_score((s > 0).to(torch.float32).cpu()).mean()))
+        s = (record_layer(model, layer, x.to(device)) > 0).to(torch.uint8).cpu()  # [T,B,C,...]
+        for u in units:
+            scores[u].append(float(cofiring_score(s, units=u).mean()))
     return scores
 
 
