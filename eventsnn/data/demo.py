@@ -5,27 +5,32 @@ One `.aedat4` per image (dv-processing writer) in the CIFAR10-DVS folder layout
     <root>/<class>/<class>_<index>.aedat4     class folders '0'..'9', index zero-padded (4 digits)
     <root>/MANIFEST.json                      written last: parameters, seed, counts
 
+    <root>/DEMO_FILES.txt                     written first: every file demo-data writes here
+
 so the preprocess job reads it through the same code path as CIFAR10-DVS. A folder without a
-matching manifest (partial or other parameters) is regenerated. Deterministic for a seed: the
-sensor's threshold mismatch comes from `seed`, each recording's noise from `(seed, index)`.
+matching manifest (partial or other parameters) is regenerated: only the files listed in
+`DEMO_FILES.txt` are replaced, any other file is kept, and a non-empty folder demo-data did not
+write is refused (`eventsnn.data.demo_files`). Deterministic for a seed: the sensor's threshold
+mismatch comes from `seed`, each recording's noise from `(seed, index)`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
+from eventsnn.data.demo_files import MANIFEST, MARKER, prepare_folder, read_marker, write_marker
 from eventsnn.events.emulator import EmulatorParams, emulate_recording
 from eventsnn.events.io import write_aedat4
 from eventsnn.utils.io import atomic_write_text
 
-MANIFEST = "MANIFEST.json"
+__all__ = ["MANIFEST", "MARKER", "demo_data_complete", "ensure_demo_data", "recording_name"]
+
 FORMAT_VERSION = 1
 
 
@@ -75,6 +80,9 @@ def demo_data_complete(root: str | os.PathLike[str], *, size: int = 64, seed: in
     want = _expected_manifest(replace(EmulatorParams(), size=size), seed, found.get("recordings", -1))
     if any(found.get(k) != v for k, v in want.items()):
         return False
+    if (Path(root) / MARKER).is_file():  # the listed recordings, whatever else sits beside them
+        listed = [rel for rel in read_marker(Path(root)) if rel.endswith(".aedat4")]
+        return len(listed) == found["recordings"] and all((Path(root) / rel).is_file() for rel in listed)
     return sum(1 for _ in Path(root).glob("*/*.aedat4")) == found["recordings"]
 
 
@@ -105,16 +113,17 @@ def ensure_demo_data(
             if verbose:
                 print(f"demo-data: {root} is complete ({n} recordings); nothing to do (--force rewrites it)")
             return root
-    for sub in (root / str(c) for c in range(10)):
-        if sub.is_dir():
-            shutil.rmtree(sub)
-    (root / MANIFEST).unlink(missing_ok=True)
     per_class = np.zeros(10, dtype=np.int64)
     jobs = []
     for i in range(n):
         lab = int(labels[i])
         jobs.append((i, lab, int(per_class[lab])))
         per_class[lab] += 1
+    planned = [recording_name(lab, k) for _, lab, k in jobs]
+    kept = prepare_folder(root, planned)  # refuses a folder demo-data did not write; deletes only its own
+    if kept and verbose:
+        shown = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+        print(f"demo-data: keeping {len(kept)} files demo-data did not write under {root}: {shown}")
     workers = workers or os.cpu_count() or 1
     chunks = [jobs[k :: max(workers * 4, 1)] for k in range(max(workers * 4, 1))]
     tasks = [(str(root), params, seed, c) for c in chunks if c]
@@ -127,6 +136,7 @@ def ensure_demo_data(
             events = sum(pool.map(_write_chunk, tasks))
     manifest = _expected_manifest(params, seed, n)
     manifest.update(events=int(events), per_class=per_class.tolist(), sensor_size=list(params.sensor_size))
+    write_marker(root, planned)
     atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     if verbose:
         print(f"demo-data: wrote {n} recordings, {events} events ({events / max(n, 1):.0f} per recording)")
