@@ -15,7 +15,7 @@ from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import LATEST, require_training_checkpoint
 from eventsnn.engine.distributed import resolve_device, shutdown_distributed
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
-from eventsnn.engine.runfolder import clean_run_folder, refuse_config_changes
+from eventsnn.engine.runfolder import clean_run_folder, refuse_config_changes, run_folder_lock
 from eventsnn.engine.sampling import EvalSampler
 from eventsnn.engine.train import Trainer, TrainResult
 from eventsnn.errors import CheckpointError, ConfigError
@@ -43,9 +43,28 @@ def train_job(
 
     A new run starts from `init_checkpoint` (finetune), else `model.pretrained`, with the
     transfer rules of `load_checkpoint(transfer=True)`. `overwrite` removes the previous run's
-    outputs first. `resume` refuses settings that differ from the checkpoint's config unless
-    `allow_changes` names them (see `runfolder.FREE_TO_CHANGE` for those that may always change).
+    outputs once every input (data, model, checkpoint) has been checked. One writer per run
+    folder: a second training into `run_dir` while this one runs is refused (`run_folder_lock`).
+    `resume` refuses settings that differ from the checkpoint's config unless `allow_changes`
+    names them (see `runfolder.FREE_TO_CHANGE` for those that may always change).
     """
+    main = int(os.environ.get("RANK", "0")) == 0
+    with run_folder_lock(run_dir, enabled=main):  # one writer per run folder
+        return _train_locked(
+            cfg, run_dir, resume, overwrite, init_checkpoint, stop_at_step, allow_changes, main
+        )
+
+
+def _train_locked(
+    cfg: RunConfig,
+    run_dir: Path,
+    resume: bool,
+    overwrite: bool,
+    init_checkpoint: str | None,
+    stop_at_step: int | None,
+    allow_changes: Sequence[str],
+    main: bool,
+) -> TrainResult:
     latest = run_dir / LATEST
     if resume and not latest.is_file():
         raise CheckpointError(f"{latest}: nothing to resume (no checkpoint_latest in the run directory)")
@@ -64,11 +83,11 @@ def train_job(
     if init and not Path(init).is_file():
         what = "--checkpoint" if init_checkpoint else "model.pretrained"
         raise ConfigError(f"{what}={init}: checkpoint not found")
-    if overwrite and not resume and int(os.environ.get("RANK", "0")) == 0:
+    trainer = Trainer(cfg, run_dir, init_checkpoint=init)  # checks the data, model and checkpoint
+    if overwrite and not resume and main:  # only now: a bad input leaves the previous run as it was
         removed = clean_run_folder(run_dir)
         if removed:
             print(f"overwrite: removed the previous run's {', '.join(removed)} from {run_dir}")
-    trainer = Trainer(cfg, run_dir, init_checkpoint=init)
     try:
         if resume:
             trainer.resume(latest, ckpt)

@@ -5,6 +5,12 @@ A run folder (`output.root/output.name`) holds `config.yaml`, `metrics.jsonl`, `
 exactly these (and the temporary files of interrupted atomic writes) before a new run starts;
 `metrics.jsonl` always holds one row per epoch of the checkpoint's history (rewritten from it
 when a run starts or resumes, so a resume after a failed checkpoint save repeats no row).
+
+One writer per run folder: a training holds an OS lock on `<run>/.eventsnn.lock` (`filelock`:
+flock, released by the kernel when its holder dies, `kill -9` included) for its whole life; a
+second training into the same folder stops at once with one line naming the holder's pid.
+`--overwrite` deletes the previous run only after every input (config, data, checkpoint, model)
+has been checked.
 """
 
 from __future__ import annotations
@@ -12,13 +18,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from eventsnn.config import RunConfig, to_dict
 from eventsnn.errors import ConfigError, TrainingError
-from eventsnn.utils.io import free_bytes, human_bytes, is_disk_full
+from eventsnn.utils.io import atomic_write_text, free_bytes, human_bytes, is_disk_full
 
 METRICS = "metrics.jsonl"
 RUN_OUTPUTS = (
@@ -29,6 +36,7 @@ RUN_OUTPUTS = (
     "tensorboard",
     "evaluation.json",
 )
+LOCK, LOCK_OWNER = ".eventsnn.lock", ".eventsnn.lock.pid"
 # settings that do not change what a resumed run computes (paths, logging, loader processes)
 FREE_TO_CHANGE = (
     "output.",
@@ -145,3 +153,45 @@ def disk_full_is_one_line(path: str | os.PathLike[str], what: str) -> Iterator[N
             f"{path}: disk full while writing the {what} ({human_bytes(free_bytes(path.parent))} free in "
             f"{path.parent}); {kept}: free some space and continue with --resume"
         ) from None
+
+
+@contextlib.contextmanager
+def run_folder_lock(run_dir: Path, *, enabled: bool = True) -> Iterator[None]:
+    """Hold the run folder's OS lock while the body runs; `ConfigError` naming the holder when
+    another process holds it. A folder this call created and nothing else wrote into is removed
+    again on the way out (a run refused on bad input leaves nothing behind). `enabled=False`
+    (ranks other than 0, which write nothing) is a no-op."""
+    if not enabled:
+        yield
+        return
+    from filelock import FileLock, Timeout
+
+    run_dir = Path(run_dir)
+    created = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(run_dir / LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ConfigError(
+            f"{run_dir}: another run ({_holder(run_dir / LOCK_OWNER)}) is writing this run folder; wait "
+            "for it to finish, or choose another folder (--set output.name=<new name>)"
+        ) from None
+    try:
+        atomic_write_text(run_dir / LOCK_OWNER, f"{os.getpid()} {socket.gethostname()}\n")
+        yield
+    finally:
+        (run_dir / LOCK_OWNER).unlink(missing_ok=True)
+        lock.release()
+        if created and {p.name for p in run_dir.iterdir()} <= {LOCK}:
+            (run_dir / LOCK).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()
+
+
+def _holder(owner: Path) -> str:
+    try:
+        pid, host = owner.read_text().split()[:2]
+    except (OSError, ValueError):
+        return "a process that has not recorded its pid yet"
+    return f"pid {pid}" + ("" if host == socket.gethostname() else f" on host {host}")

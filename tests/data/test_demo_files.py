@@ -54,7 +54,12 @@ def test_a_folder_demo_data_did_not_write_is_refused_and_untouched(tmp_path, cap
             "3/, notes.md); nothing was changed: give a new or empty folder for the demo data"
         )
         _assert_kept(files)
-        assert sorted(p.name for p in root.rglob("*")) == ["3", "my_recording.aedat4", "notes.md", "notes.txt"]
+        assert sorted(p.name for p in root.rglob("*")) == [
+            "3",
+            "my_recording.aedat4",
+            "notes.md",
+            "notes.txt",
+        ]
 
 
 def test_force_replaces_only_the_files_demo_data_wrote(tmp_path, capsys):

@@ -194,3 +194,51 @@ def test_full_disk_while_writing_a_checkpoint_is_one_line_and_keeps_the_previous
     ballast.unlink()
     assert main([*base, "--resume", "--allow-changes", "train.epochs"]) == 0
     assert [r["epoch"] for r in rows(run)] == [0, 1]
+
+
+# ---- one writer per run folder; --overwrite checks every input first (issue 24) ----------------------
+def test_a_second_training_into_a_held_run_folder_is_one_line(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    run = tmp_path / "smoke_images"
+    holder = subprocess.Popen(  # a real second process holds the folder's OS lock
+        [sys.executable, "-c", "import sys, time\nfrom eventsnn.engine.runfolder import run_folder_lock\n"
+         f"with run_folder_lock({str(run)!r}):\n    print('held', flush=True)\n    time.sleep(60)\n"],
+        stdout=subprocess.PIPE, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        argv = ["train", "-c", str(SMOKE), "--overwrite", "--set", f"output.root={tmp_path}"]
+        assert main(argv) == 2
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f"eventsnn train: error: {run}: another run (pid {holder.pid}) is writing this run folder; wait "
+            "for it to finish, or choose another folder (--set output.name=<new name>)"
+        ]
+    finally:
+        holder.kill()
+        holder.wait()
+    with pytest.raises(StopRequested):  # the kernel released the dead holder's lock
+        train_job(fast_cfg(tmp_path), run, stop_at_step=1)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.dataset=folder", "{root}/typo"),
+        ("model.pretrained={root}/typo.pt", "model.pretrained={root}/typo.pt: checkpoint not found"),
+    ],
+)
+def test_overwrite_with_a_bad_input_keeps_the_previous_run(tmp_path, capsys, override, message):
+    run = tmp_path / "smoke_images"
+    with pytest.raises(StopRequested):
+        train_job(fast_cfg(tmp_path), run, stop_at_step=1)
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and not p.name.startswith(".")}
+    assert LATEST in before and "config.yaml" in before
+    sets = [f"output.root={tmp_path}", f"data.root={tmp_path}/typo", override.format(root=tmp_path)]
+    argv = ["train", "-c", str(SMOKE), "--overwrite"] + [a for s in sets for a in ("--set", s)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err  # (the first training's progress bar, then the error)
+    assert "Traceback" not in err and message.format(root=tmp_path) in err.strip().splitlines()[-1], err
+    after = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and not p.name.startswith(".")}
+    assert after == before
