@@ -131,6 +131,34 @@ def add_checkpoint_job_arguments(parser: argparse.ArgumentParser, *, what: str, 
         help="output folder (default: <run directory of -c, else the first checkpoint's folder>/"
         f"{subfolder})",
     )
+    add_allow_changes_argument(parser)
+
+
+def add_allow_changes_argument(parser: argparse.ArgumentParser) -> None:
+    """`--allow-changes KEY ...` of the jobs on trained checkpoints (evaluate, analyze, robustness)."""
+    parser.add_argument(
+        "--allow-changes",
+        nargs="+",
+        default=[],
+        metavar="KEY",
+        help="framing / model settings (section.key) that may differ from the checkpoint's (a warning "
+        "with both values is printed); others are refused",
+    )
+
+
+def check_checkpoint_settings(args: argparse.Namespace, cfg: RunConfig, checkpoints) -> None:
+    """Refuse (one line) framing / model settings of `cfg` that differ from those each checkpoint
+    was trained with, unless `--allow-changes` names them; then print one warning per change."""
+    from eventsnn.engine.runfolder import refuse_input_changes
+    from eventsnn.models.checkpoint import read_checkpoint
+
+    for path in checkpoints:
+        stored = read_checkpoint(path).get("config")
+        for key, old, new in refuse_input_changes(stored, cfg, args.allow_changes, where=path):
+            print(
+                f"{args.command}: warning: {key} is {new} here, {old} in training ({path}); "
+                "the numbers measure another setup than the one trained"
+            )
 
 
 def checkpoint_job_setup(args: argparse.Namespace, subfolder: str):
@@ -141,8 +169,10 @@ def checkpoint_job_setup(args: argparse.Namespace, subfolder: str):
     from eventsnn.engine.jobs import run_dir_for
     from eventsnn.robustness.checkpoints import parse_checkpoint_arg
 
-    first = parse_checkpoint_arg(args.checkpoints[0])[1]
+    paths = [parse_checkpoint_arg(arg)[1] for arg in args.checkpoints]
+    first = paths[0]
     cfg = config_for_checkpoint(args, str(first))
+    check_checkpoint_settings(args, cfg, [p for p in paths if p.is_file()])  # missing: the job says
     if args.out:
         return cfg, Path(args.out)
     return cfg, (run_dir_for(cfg, args.config) if args.config else first.parent) / subfolder

@@ -9,7 +9,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from eventsnn.commands._common import add_config_arguments, config_for_checkpoint, positive_int
+from eventsnn.commands._common import (
+    add_allow_changes_argument,
+    add_config_arguments,
+    check_checkpoint_settings,
+    config_for_checkpoint,
+    positive_int,
+)
 
 COMMAND = "evaluate"
 HELP = "evaluate a checkpoint: top-1/top-5, per-class accuracy, firing rates, SOPs, MACs per step, energy"
@@ -29,12 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="count operations on the first N test batches only (default: every batch)",
     )
+    add_allow_changes_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from eventsnn.engine.jobs import evaluate_job, run_dir_for
 
     cfg = config_for_checkpoint(args, args.checkpoint)
+    check_checkpoint_settings(args, cfg, [args.checkpoint])
     if args.out:
         out = Path(args.out)
     else:

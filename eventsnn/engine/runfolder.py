@@ -36,6 +36,9 @@ RUN_OUTPUTS = (
     "tensorboard",
     "evaluation.json",
 )
+# what the model sees and computes: a checkpoint evaluated with other values is another setup
+MODEL_INPUT = ("framing.", "model.", "data.img_size")
+NOT_MODEL_INPUT = ("framing.backend", "framing.dtype", "model.pretrained")
 LOCK, LOCK_OWNER = ".eventsnn.lock", ".eventsnn.lock.pid"
 # settings that do not change what a resumed run computes (paths, logging, loader processes)
 FREE_TO_CHANGE = (
@@ -89,9 +92,9 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def config_changes(stored: Mapping[str, Any], current: RunConfig) -> list[tuple[str, Any, Any]]:
-    """(dotted key, stored value, current value) of every setting that differs, in schema order,
-    leaving out `FREE_TO_CHANGE`. A key the stored config lacks compares against the default."""
+def _differences(stored: Mapping[str, Any], current: RunConfig) -> list[tuple[str, Any, Any]]:
+    """(dotted key, stored value, current value) of every setting that differs, in schema order.
+    A key the stored config lacks (an older schema) is left out."""
     from eventsnn.config.loader import config_from_mapping
 
     try:
@@ -99,12 +102,47 @@ def config_changes(stored: Mapping[str, Any], current: RunConfig) -> list[tuple[
     except ConfigError:  # a config of an older schema: compare what is there
         stored_tree = dict(stored)
     old, new = _flatten(_normalise(stored_tree)), _flatten(_normalise(to_dict(current)))
-    changes = []
-    for key, value in new.items():
-        if any(key == free or (free.endswith(".") and key.startswith(free)) for free in FREE_TO_CHANGE):
-            continue
-        if key in old and old[key] != value:
-            changes.append((key, old[key], value))
+    return [(key, old[key], value) for key, value in new.items() if key in old and old[key] != value]
+
+
+def _matches(key: str, patterns: Iterable[str]) -> bool:
+    return any(key == p or (p.endswith(".") and key.startswith(p)) for p in patterns)
+
+
+def config_changes(stored: Mapping[str, Any], current: RunConfig) -> list[tuple[str, Any, Any]]:
+    """(dotted key, stored value, current value) of every setting that differs, in schema order,
+    leaving out `FREE_TO_CHANGE`. A key the stored config lacks compares against the default."""
+    return [c for c in _differences(stored, current) if not _matches(c[0], FREE_TO_CHANGE)]
+
+
+def input_changes(stored: Mapping[str, Any], current: RunConfig) -> list[tuple[str, Any, Any]]:
+    """The differences in what the model sees and computes (`MODEL_INPUT`): framing, model
+    architecture, image size. Evaluating with other values measures another setup."""
+    return [
+        c
+        for c in _differences(stored, current)
+        if _matches(c[0], MODEL_INPUT) and not _matches(c[0], NOT_MODEL_INPUT)
+    ]
+
+
+def refuse_input_changes(
+    stored: Mapping[str, Any] | None, current: RunConfig, allowed: Iterable[str], *, where: Path
+) -> list[tuple[str, Any, Any]]:
+    """`ConfigError` listing the `input_changes` from the checkpoint's stored config that
+    `--allow-changes` does not name; returns the allowed ones (for a warning with the numbers).
+    A checkpoint without a stored config (an original SpikingResformer file) is not checked."""
+    if not isinstance(stored, Mapping):
+        return []
+    allowed = set(allowed)
+    changes = input_changes(stored, current)
+    refused = [c for c in changes if c[0] not in allowed]
+    if refused:
+        listed = ", ".join(f"{k} {_show(a)} -> {_show(b)}" for k, a, b in refused)
+        keys = " ".join(k for k, _, _ in refused)
+        raise ConfigError(
+            f"{where}: the model was trained with other settings than these: {listed}; drop the "
+            f"override (the checkpoint's settings are the default), or run anyway with --allow-changes {keys}"
+        )
     return changes
 
 
