@@ -1,25 +1,88 @@
-"""Event recordings on disk: read `.aedat4` / N-MNIST `.bin` / DVS128 Gesture `.npy`, write `.aedat4`.
+"""Event recordings on disk: `read_recording(path)` reads every format of `eventsnn.events.formats`
+(AEDAT 2.0 / 3.1 / 4.0, Prophesee EVT 2.0 / EVT 3.0 / DAT, HDF5, NumPy, N-MNIST `.bin`, Event
+Stream, MATLAB), chosen from the file's header; `write_aedat4` writes `.aedat4`.
 
 Every reader returns one structured array of `EVENT_DTYPE` (fields t in microseconds, x, y, p),
-sorted by t as recorded. Reading goes through tonic (`tonic.io.read_aedat4`, which uses the
-`aedat` package's Rust decoder, and `tonic.io.read_mnist_file`); writing `.aedat4` goes through
-iniVation's dv-processing (`dv.io.MonoCameraWriter`), and tonic reads back exactly what was
-written. Problems raise `DataError` with one line naming the file and the reason:
-corrupt or truncated file, empty recording, events outside the declared sensor.
+in file order. A `Source` names a file plus what the file cannot say itself: the reader options
+(column order of an unnamed array, time unit), a time window cut out of a longer file (DVS128
+Gesture's original recordings hold several gestures) and an orientation map of the data set.
+Problems raise `DataError` with one line naming the file and the reason: corrupt or truncated
+file (with the byte offset), empty recording, events outside the declared sensor (the event index).
+Writing `.aedat4` goes through iniVation's dv-processing (`dv.io.MonoCameraWriter`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from eventsnn.errors import DataError
+from eventsnn.events.formats import (
+    EVENT_DTYPE,
+    SUFFIXES,
+    ReadOptions,
+    declared_sensor,
+    detect_format,
+)
+from eventsnn.events.formats import aedat4 as _aedat4
+from eventsnn.events.orientation import apply_orientation
 from eventsnn.utils.io import atomic_path
 
-EVENT_DTYPE = np.dtype([("t", "<i8"), ("x", "<u2"), ("y", "<u2"), ("p", "u1")])
-SUFFIXES = (".aedat4", ".bin", ".npy")
+__all__ = [
+    "EVENT_DTYPE",
+    "SUFFIXES",
+    "ReadOptions",
+    "Source",
+    "check_events",
+    "declared_sensor_size",
+    "read_aedat4",
+    "read_events",
+    "read_recording",
+    "to_event_array",
+    "write_aedat4",
+]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A recording as a data set serves it: a file plus what the file cannot state itself.
+
+    Attributes:
+        path: the file.
+        options: reader options (`ReadOptions`: column order, time unit).
+        window: (t_start, t_end) in us: keep events with t_start <= t < t_end (one sample cut out
+            of a longer recording), or None for the whole file.
+        orientation: name of an orientation map (`eventsnn.events.orientation.ORIENTATIONS`),
+            applied after reading, or None.
+    """
+
+    path: Path
+    options: ReadOptions = dataclasses.field(default_factory=ReadOptions)
+    window: tuple[int, int] | None = None
+    orientation: str | None = None
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return (
+            str(self.path) if self.window is None else f"{self.path}[t={self.window[0]}..{self.window[1]}us]"
+        )
+
+    def tag(self) -> str:
+        """What besides the file content changes the events read (for cache keys); '' if nothing."""
+        parts = []
+        if self.options != ReadOptions():
+            parts.append(f"cols={self.options.columns},scale={self.options.time_scale:g}")
+        if self.window is not None:
+            parts.append(f"window={self.window[0]}-{self.window[1]}")
+        if self.orientation:
+            parts.append(f"orient={self.orientation}")
+        return ";".join(parts)
 
 
 def to_event_array(t, x, y, p) -> np.ndarray:
@@ -39,81 +102,42 @@ def read_aedat4(path: str | os.PathLike[str], *, raw: bool = False) -> np.ndarra
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: recording not found")
-    import tonic.io
-
-    try:
-        ev = tonic.io.read_aedat4(str(path))
-    except ValueError as exc:  # np.concatenate of zero packets
-        if "at least one array" in str(exc):
-            raise DataError(f"{path}: empty recording (no events)") from None
-        raise DataError(f"{path}: corrupt or truncated .aedat4 ({exc})") from None
-    except Exception as exc:  # the Rust decoder raises RuntimeError / OSError / Exception
-        reason = str(exc).strip() or type(exc).__name__
-        raise DataError(f"{path}: corrupt or truncated .aedat4 ({reason})") from None
-    if raw:
-        return ev
-    return to_event_array(ev["t"], ev["x"], ev["y"], ev["p"])
+    ev = _aedat4.read_raw(path)
+    if len(ev) == 0:
+        raise DataError(f"{path}: empty recording (no events)")
+    return ev if raw else to_event_array(ev["t"], ev["x"], ev["y"], ev["p"])
 
 
 def read_nmnist_bin(path: str | os.PathLike[str]) -> np.ndarray:
-    """N-MNIST / N-Caltech101 `.bin` (40-bit events, tonic's reader) -> events."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: recording not found")
-    size = path.stat().st_size
-    if size % 5:
-        raise DataError(f"{path}: corrupt or truncated .bin ({size} bytes is not a multiple of 5)")
-    import tonic.datasets
-    import tonic.io
-
-    ev = tonic.io.read_mnist_file(str(path), dtype=tonic.datasets.NMNIST.dtype)
-    return to_event_array(ev["t"], ev["x"], ev["y"], ev["p"])
+    """N-MNIST / N-Caltech101 `.bin` (40-bit events) -> events."""
+    return read_events(path)
 
 
 def read_gesture_npy(path: str | os.PathLike[str]) -> np.ndarray:
-    """tonic's DVS128 Gesture `.npy` (columns x, y, p, t in ms) -> events (t in us)."""
-    path = Path(path)
-    try:
-        a = np.load(path)
-    except FileNotFoundError:
-        raise DataError(f"{path}: recording not found") from None
-    except Exception as exc:
-        raise DataError(f"{path}: corrupt or truncated .npy ({exc})") from None
-    if a.ndim != 2 or a.shape[1] != 4:
-        raise DataError(f"{path}: expected an [N, 4] array (x, y, p, t), got shape {a.shape}")
-    return to_event_array(np.round(a[:, 3] * 1000).astype(np.int64), a[:, 0], a[:, 1], a[:, 2])
+    """tonic's DVS128 Gesture `.npy` (unnamed columns x, y, p, t in ms) -> events (t in us)."""
+    return read_events(Source(Path(path), ReadOptions(("x", "y", "p", "t"), 1000.0)))
 
 
-def read_events(path: str | os.PathLike[str], *, raw: bool = False) -> np.ndarray:
-    """Any supported recording (by suffix) -> events. `raw` only applies to `.aedat4`."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".aedat4":
-        return read_aedat4(path, raw=raw)
-    if suffix == ".bin":
-        return read_nmnist_bin(path)
-    if suffix == ".npy":
-        return read_gesture_npy(path)
-    raise DataError(f"{path}: unsupported recording type {suffix!r} (expected one of {SUFFIXES})")
+def read_events(path: str | os.PathLike[str] | Source, *, raw: bool = False) -> np.ndarray:
+    """Any supported recording (format from its header) -> events. `raw` only applies to a plain
+    `.aedat4` (tonic's array, no copy). A `Source` adds its options, window and orientation."""
+    src = path if isinstance(path, Source) else Source(Path(path))
+    fmt = detect_format(src.path)
+    if raw and not src.tag() and fmt.name == "aedat4":
+        return read_aedat4(src.path, raw=True)
+    ev = fmt.read(src.path, src.options).events
+    if src.window is not None:
+        lo, hi = np.searchsorted(ev["t"], src.window, side="left")
+        ev = ev[lo:hi]
+    if src.orientation:
+        ev = apply_orientation(ev, src.orientation)
+    return ev
 
 
-def declared_sensor_size(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
-    """(W, H, P) a recording file declares: an `.aedat4` event stream's resolution (header only),
-    N-MNIST `.bin` (34, 34, 2); None when the file does not say (or is unreadable)."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".bin":
-        return (34, 34, 2)
-    if suffix != ".aedat4":
-        return None
-    try:
-        import aedat
-
-        for stream in aedat.Decoder(str(path)).id_to_stream().values():
-            if stream["type"] == "events" and stream.get("width"):
-                return (int(stream["width"]), int(stream["height"]), 2)
-    except Exception:  # unreadable: reading the events reports it
-        return None
-    return None
+def declared_sensor_size(path: str | os.PathLike[str] | Source) -> tuple[int, int, int] | None:
+    """(W, H, P) a recording file declares in its header; None when the file does not say (N-MNIST
+    `.bin`, NumPy, MATLAB, DSEC HDF5) or is unreadable."""
+    return declared_sensor(path.path if isinstance(path, Source) else path)
 
 
 def check_events(events: np.ndarray, sensor_size: tuple[int, ...], path: str | os.PathLike[str]) -> None:
@@ -126,17 +150,26 @@ def check_events(events: np.ndarray, sensor_size: tuple[int, ...], path: str | o
         v = events[field]
         hi = v.max()
         if hi >= limit or (v.dtype.kind == "i" and v.min() < 0):
-            bad = hi if hi >= limit else v.min()
+            i = int(np.flatnonzero((v >= limit) | (v < 0))[0])
             raise DataError(
-                f"{path}: event field {field}={int(bad)} outside the sensor (W, H, P)={(W, H, P)}"
+                f"{path}: event field {field}={int(v[i])} outside the sensor (W, H, P)={(W, H, P)} "
+                f"(event {i})"
             )
     t = events["t"]
-    if len(t) > 1 and np.any(t[1:] < t[:-1]):
-        raise DataError(f"{path}: timestamps are not sorted")
+    if len(t) > 1:
+        down = t[1:] < t[:-1]
+        if down.any():
+            i = int(np.argmax(down)) + 1
+            raise DataError(f"{path}: timestamps are not sorted (event {i}: t={int(t[i])} < {int(t[i - 1])})")
 
 
-def read_recording(path: str | os.PathLike[str], sensor_size: tuple[int, ...] | None = None) -> np.ndarray:
-    """Read and (with `sensor_size`) check one recording -> `EVENT_DTYPE` events."""
+def read_recording(
+    path: str | os.PathLike[str] | Source, sensor_size: tuple[int, ...] | None = None
+) -> np.ndarray:
+    """Read and (with `sensor_size`) check one recording -> `EVENT_DTYPE` events.
+
+    `path` is a file (format from its header) or a `Source` (file + reader options, window,
+    orientation: what a data set module hands out). The stable entry point of every job."""
     ev = read_events(path)
     if sensor_size is not None:
         check_events(ev, sensor_size, path)

@@ -1,0 +1,83 @@
+"""The text header of Prophesee files (`.raw` EVT 2.0 / 3.0, `.dat`): `%`-prefixed lines.
+
+Header lines look like `% evt 3.0`, `% format EVT3;width=1280;height=720`, `% geometry 640x480`,
+`% Width 640`, `% Height 480`, and may end with `% end`. The binary data start right after the
+last header line (for `.dat`: a 2-byte event type / event size pair comes first).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from eventsnn.events.formats._base import SensorSize, bad
+
+MAX_HEADER_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class PropheseeHeader:
+    """Parsed header: `kind` "evt2", "evt21", "evt3" or None (not stated), sensor or None,
+    `data_start` the byte offset of the first binary byte."""
+
+    kind: str | None
+    sensor_size: SensorSize | None
+    data_start: int
+    fields: dict[str, str]
+
+
+def _kind(fields: dict[str, str]) -> str | None:
+    fmt = fields.get("format", "").split(";")[0].strip().upper()
+    evt = fields.get("evt", "").strip()
+    if fmt in ("EVT2", "EVT21", "EVT3") or evt in ("2.0", "2.1", "3.0"):
+        return {"EVT2": "evt2", "EVT21": "evt21", "EVT3": "evt3"}.get(
+            fmt, {"2.0": "evt2", "2.1": "evt21", "3.0": "evt3"}.get(evt)
+        )
+    return None
+
+
+def _sensor(fields: dict[str, str]) -> SensorSize | None:
+    fmt = fields.get("format", "")
+    kv = dict(part.split("=", 1) for part in fmt.split(";")[1:] if "=" in part)
+    w, h = kv.get("width"), kv.get("height")
+    if w is None and "geometry" in fields:
+        m = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", fields["geometry"])
+        if m:
+            w, h = m.group(1), m.group(2)
+    if w is None:
+        w, h = fields.get("width"), fields.get("height")
+    try:
+        return (int(w), int(h), 2) if w is not None and h is not None else None
+    except ValueError:
+        return None
+
+
+def read_header(path: Path) -> PropheseeHeader:
+    """Parse the `%` lines at the start of `path` (DataError if the header never ends)."""
+    fields: dict[str, str] = {}
+    with open(path, "rb") as f:
+        while True:
+            at = f.tell()
+            if f.read(1) != b"%":
+                f.seek(at)
+                break
+            line = f.readline()
+            if not line.endswith(b"\n"):
+                raise bad(path, f"truncated at byte {f.tell()}: the '%' header line has no end")
+            if f.tell() > MAX_HEADER_BYTES:
+                raise bad(path, f"header longer than {MAX_HEADER_BYTES} bytes (not a Prophesee file?)")
+            text = line.decode("latin-1").strip()
+            if text.lower() == "end":
+                break
+            key, _, value = text.partition(" ")
+            fields.setdefault(key.lower(), value.strip())
+        start = f.tell()
+    return PropheseeHeader(_kind(fields), _sensor(fields), start, fields)
+
+
+def check_sensor_fits(path, header: PropheseeHeader, max_coord: int) -> None:
+    """A header sensor wider than the format can address is a lying header."""
+    s = header.sensor_size
+    if s is not None and (s[0] <= 0 or s[1] <= 0 or s[0] > max_coord or s[1] > max_coord):
+        raise bad(path, f"header declares sensor {s[0]}x{s[1]}, outside 1..{max_coord} of this format")

@@ -1,0 +1,58 @@
+"""jAER AEDAT 2.0 (`#!AER-DAT2.0` header): `#` text lines, then big-endian pairs of int32 address,
+int32 timestamp (us). Addresses follow the DVS128 layout: p = bit 0, x = bits 7..1, y = bits
+14..8 (the raw address fields, as tonic's `get_aer_events_from_file` and spikingjelly's CIFAR10-DVS
+loader decode them; a data set's orientation, e.g. spikingjelly's x' = 127 - y, is applied by the
+data set module, not here). The sensor is the DVS128's (128, 128, 2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from eventsnn.events.formats._base import EVENT_DTYPE, EventFile, Format, ReadOptions, bad
+
+MAGIC = b"#!AER-DAT2"
+SENSOR = (128, 128, 2)
+
+
+def data_start(path: Path) -> int:
+    """Byte offset after the `#` header lines."""
+    with open(path, "rb") as f:
+        while True:
+            at = f.tell()
+            if f.read(1) != b"#":
+                return at
+            line = f.readline()
+            if not line.endswith(b"\n"):
+                raise bad(path, f"truncated at byte {f.tell()}: the '#' header line has no end")
+
+
+def decode_dvs128(address: np.ndarray, timestamp: np.ndarray) -> np.ndarray:
+    """DVS128 addresses + timestamps -> EVENT_DTYPE (raw address fields, no flip)."""
+    ev = np.empty(len(address), EVENT_DTYPE)
+    ev["t"] = timestamp
+    ev["x"] = (address >> 1) & 0x7F
+    ev["y"] = (address >> 8) & 0x7F
+    ev["p"] = address & 1
+    return ev
+
+
+def _read(path: Path, options: ReadOptions) -> EventFile:
+    start = data_start(path)
+    size = path.stat().st_size - start
+    if size % 8:
+        raise bad(path, f"truncated at byte {path.stat().st_size - size % 8}: AEDAT 2.0 events are 8 bytes")
+    raw = np.fromfile(path, dtype=">u4", offset=start)
+    return EventFile(decode_dvs128(raw[0::2], raw[1::2].astype(np.int64)), SENSOR, "aedat2")
+
+
+FORMAT = Format(
+    "aedat2",
+    "jAER AEDAT 2.0 (.aedat, DVS128 addresses)",
+    (".aedat",),
+    lambda head, path: head.startswith(MAGIC),
+    _read,
+    header=lambda path: SENSOR,
+)

@@ -1,0 +1,79 @@
+"""Prophesee EVT 2.0 `.raw`: 32-bit little-endian words, type in bits 31..28.
+
+CD_OFF (0x0) / CD_ON (0x1): t low 6 bits in 27..22, x in 21..11, y in 10..0; EVT_TIME_HIGH (0x8):
+t bits 33..6 in 27..0; t = time_high << 6 | t_low. Other types (EXT_TRIGGER 0xA, OTHERS 0xE,
+CONTINUED 0xF) carry no CD event and are skipped. Spec: docs.prophesee.ai, "EVT 2.0 Format".
+Decoded in chunks (numba), so memory is bounded by the chunk and the output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from eventsnn.events.formats._base import EVENT_DTYPE, EventFile, Format, ReadOptions, bad
+from eventsnn.events.formats._prophesee import check_sensor_fits, read_header
+
+CHUNK_WORDS = 1 << 20  # 4 MiB of file per chunk
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(words, state, t, x, y, p):  # pragma: no cover - compiled
+    th = state[0]
+    n = 0
+    for i in range(words.shape[0]):
+        w = np.int64(words[i])
+        typ = w >> 28
+        if typ <= 1:
+            t[n] = th | ((w >> 22) & 0x3F)
+            x[n] = (w >> 11) & 0x7FF
+            y[n] = w & 0x7FF
+            p[n] = typ
+            n += 1
+        elif typ == 8:
+            th = (w & 0x0FFFFFFF) << 6
+    state[0] = th
+    return n
+
+
+def iter_chunks(path: Path, chunk_words: int = CHUNK_WORDS) -> Iterator[np.ndarray]:
+    """EVENT_DTYPE arrays of at most `chunk_words` events each, in file order."""
+    header = read_header(path)
+    check_sensor_fits(path, header, 2048)
+    size = path.stat().st_size - header.data_start
+    if size % 4:
+        raise bad(path, f"truncated at byte {path.stat().st_size - size % 4}: EVT 2.0 words are 4 bytes")
+    state = np.zeros(1, np.int64)
+    left = size // 4
+    with open(path, "rb") as f:
+        f.seek(header.data_start)
+        while left > 0:
+            words = np.fromfile(f, dtype="<u4", count=min(chunk_words, left))
+            left -= len(words)
+            out = np.empty(len(words), EVENT_DTYPE)
+            n = _decode(words, state, out["t"], out["x"], out["y"], out["p"])
+            yield out[:n]
+
+
+def _read(path: Path, options: ReadOptions) -> EventFile:
+    parts = list(iter_chunks(path))
+    ev = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, EVENT_DTYPE)
+    return EventFile(ev, read_header(path).sensor_size, "evt2")
+
+
+def _sniff(head: bytes, path: Path) -> bool:
+    return head.startswith(b"%") and read_header(path).kind == "evt2"
+
+
+FORMAT = Format(
+    "evt2",
+    "Prophesee EVT 2.0 (.raw)",
+    (".raw",),
+    _sniff,
+    _read,
+    header=lambda path: read_header(path).sensor_size,
+    chunks=lambda path, n: iter_chunks(path, n),
+)
