@@ -3,6 +3,10 @@
 Subcommands live in `eventsnn.commands`: every module there with a `COMMAND` name,
 `add_arguments(parser)` and `run(args) -> int` is registered. A user error
 (`EventsnnError`) prints one line and exits with code 2; `--debug` shows the traceback.
+
+Config overrides may be written Hydra style, as bare `section.key=value` arguments, beside
+`--set section.key=value`: they are collected into `args.extra_overrides` and apply after the
+`--set` ones.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import re
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -17,6 +22,8 @@ from types import ModuleType
 import eventsnn
 import eventsnn.commands
 from eventsnn.errors import EventsnnError
+
+_OVERRIDE = re.compile(r"^[A-Za-z_][\w-]*(\.[\w-]+)+=")
 
 
 def _command_modules() -> list[ModuleType]:
@@ -46,11 +53,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """`parser.parse_args`, except that bare `section.key=value` arguments of a command with
+    `--set` are collected into `args.extra_overrides` instead of being refused."""
+    args, extra = parser.parse_known_args(list(argv))
+    overrides = [item for item in extra if _OVERRIDE.match(item)]
+    rest = [item for item in extra if not _OVERRIDE.match(item)]
+    if rest or (overrides and not hasattr(args, "overrides")):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra_overrides = overrides
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(args_list)
+    args = parse_arguments(parser, args_list)
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 0

@@ -40,7 +40,7 @@ def test_bad_config_is_one_line_exit_2(tmp_path):
     out = run_cli("config", "show", str(path))
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
-        f"eventsnn config: error: {path}: plasticity.a_plsu: unknown key; did you mean a_plus?"
+        f"eventsnn config: error: {path}: plasticity.a_plsu: unknown key; did you mean plasticity.a_plus?"
     ]
     assert "Traceback" not in out.stderr
 
@@ -69,15 +69,16 @@ def _leaf_commands(parser, prefix="eventsnn"):
         yield from _leaf_commands(child, f"{prefix} {name}")
 
 
-def test_readme_table_lists_every_command_and_option(repo_root):
-    """The README's command table names every subcommand and exactly its visible options."""
+def test_cli_reference_lists_every_command_and_option(repo_root):
+    """The CLI reference's command table (docs/cli.md) names every subcommand and exactly its
+    visible options."""
     import argparse
     import re
 
     from eventsnn.cli import build_parser
 
     rows = {}
-    for line in (repo_root / "README.md").read_text().splitlines():
+    for line in (repo_root / "docs" / "cli.md").read_text().splitlines():
         found = re.match(r"\| `(eventsnn [a-z -]+)` \| (.*) \|$", line)
         if found:
             rows[found.group(1)] = found.group(2)

@@ -8,19 +8,55 @@ from eventsnn.config import RunConfig, load_config
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
-    """`-c/--config FILE` and repeated `--set section.key=value`."""
+    """`-c/--config FILE|NAME` and the overrides of `add_override_arguments`."""
     helptext = (
-        "YAML config file" if required else "YAML config file (default: the config stored in the checkpoint)"
+        "YAML config file or shipped config name (`eventsnn config list`)"
+        if required
+        else "YAML config file or shipped config name (default: the config stored in the checkpoint)"
     )
     parser.add_argument("-c", "--config", required=required, metavar="FILE", help=helptext)
+    add_override_arguments(parser)
+
+
+def add_override_arguments(parser: argparse.ArgumentParser) -> None:
+    """Repeated `--set section.key=value`; a bare `section.key=value` argument means the same
+    (Hydra style, collected by `eventsnn.cli.main` into `args.extra_overrides`)."""
     parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="SECTION.KEY=VALUE",
-        help="override one config field (repeatable), e.g. --set train.epochs=2",
+        help="override one config field (repeatable), e.g. --set train.epochs=2 or just train.epochs=2",
     )
+
+
+def add_run_options(parser: argparse.ArgumentParser, *, out_help: str | None = None) -> None:
+    """`--device`, `--precision` and (with `out_help`) `--out`: the same meaning on every job that
+    runs a model. `--device`/`--precision` set `train.device`/`train.precision`."""
+    if out_help is not None:
+        parser.add_argument("--out", metavar="DIR", help=out_help)
+    parser.add_argument(
+        "--device",
+        metavar="DEVICE",
+        help="auto, cpu, cuda or cuda:N (sets train.device; default: the config's, normally auto)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "fp16", "auto"),
+        help="autocast precision (sets train.precision; default: the config's)",
+    )
+
+
+def collect_overrides(args: argparse.Namespace) -> list[str]:
+    """Every config override of the command line, in the order they apply: `--set` items,
+    bare `a.b=c` items, then `--device` and `--precision`."""
+    items = [*getattr(args, "overrides", []), *getattr(args, "extra_overrides", [])]
+    if getattr(args, "device", None):
+        items.append(f"train.device={args.device}")
+    if getattr(args, "precision", None):
+        items.append(f"train.precision={args.precision}")
+    return items
 
 
 def add_workers_argument(parser: argparse.ArgumentParser, *, default: int | None, what: str) -> None:
@@ -64,8 +100,8 @@ def _int_at_least(text: str, low: int) -> int:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """Load the config named on the command line with its overrides."""
-    return load_config(args.config, args.overrides)
+    """Load the config named on the command line with its overrides (`collect_overrides`)."""
+    return load_config(args.config, collect_overrides(args))
 
 
 def config_for_checkpoint(args: argparse.Namespace, checkpoint: str) -> RunConfig:
@@ -74,19 +110,14 @@ def config_for_checkpoint(args: argparse.Namespace, checkpoint: str) -> RunConfi
         return config_from_args(args)
     from eventsnn.models.checkpoint import config_from_checkpoint
 
-    return config_from_checkpoint(checkpoint, args.overrides)
+    return config_from_checkpoint(checkpoint, collect_overrides(args))
 
 
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     """`--checkpoint`, optional `-c/--set` (non-model parts), `--device`, `--precision` (predict, stream)."""
     parser.add_argument("--checkpoint", required=True, metavar="PATH", help="training checkpoint (.pt)")
     add_config_arguments(parser, required=False)
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
-    parser.add_argument(
-        "--precision",
-        choices=("fp32", "bf16", "fp16", "auto"),
-        help="autocast precision, resolved as train.precision (default: the checkpoint's train.precision)",
-    )
+    add_run_options(parser)
     parser.add_argument(
         "--threads",
         type=positive_int,
@@ -106,8 +137,8 @@ def inference_model_from_args(args: argparse.Namespace):
     return load_inference_model(
         args.checkpoint,
         config=args.config,
-        overrides=args.overrides,
-        device=args.device,
+        overrides=[*args.overrides, *getattr(args, "extra_overrides", [])],
+        device=args.device or "auto",
         precision=args.precision,
     )
 
@@ -116,6 +147,7 @@ def add_checkpoint_job_arguments(parser: argparse.ArgumentParser, *, what: str, 
     """Optional `-c/--set`, repeated `--checkpoint [LABEL=]PATH` and `--out DIR` of the jobs on
     several checkpoints (robustness, analyze); `checkpoint_job_setup` reads them."""
     add_config_arguments(parser, required=False)
+    add_run_options(parser)
     parser.add_argument(
         "--checkpoint",
         dest="checkpoints",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from eventsnn.commands._common import add_config_arguments
+from eventsnn.commands._common import add_config_arguments, add_run_options, collect_overrides
 
 COMMAND = "compare"
 HELP = "train (or collect) N seeds x plasticity modes; mean +- std, paired differences with t/bootstrap CIs"
@@ -17,9 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--modes", default="off,da_ssdp", metavar="A,B", help="plasticity modes; the first is the baseline"
     )
-    parser.add_argument(
-        "--out", metavar="DIR", help="runs and reports (default: <output.root>/compare_<name>)"
-    )
+    add_run_options(parser, out_help="runs and reports (default: <output.root>/compare_<name>)")
     parser.add_argument(
         "--robustness", action="store_true", help="also sweep each run with the config's robustness sweeps"
     )
@@ -50,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = compare_job(
             args.config,
-            args.overrides,
+            collect_overrides(args),
             seeds=list(range(args.first_seed, args.first_seed + args.seeds)),
             modes=modes,
             out_dir=out,

@@ -12,6 +12,7 @@ from pathlib import Path
 from eventsnn.commands._common import (
     add_allow_changes_argument,
     add_config_arguments,
+    add_run_options,
     check_checkpoint_settings,
     config_for_checkpoint,
     positive_int,
@@ -24,10 +25,9 @@ HELP = "evaluate a checkpoint: top-1/top-5, per-class accuracy, firing rates, SO
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, required=False)
     parser.add_argument("--checkpoint", required=True, metavar="PATH", help="the checkpoint to evaluate")
-    parser.add_argument(
-        "--out",
-        metavar="DIR",
-        help="where evaluation.json goes (default: the run directory of -c, else the checkpoint's folder)",
+    add_run_options(
+        parser,
+        out_help="where evaluation.json goes (default: the run folder of -c, else the checkpoint's folder)",
     )
     parser.add_argument(
         "--ops-batches",

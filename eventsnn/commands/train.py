@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from eventsnn.commands._common import add_config_arguments, config_from_args
+from eventsnn.commands._common import add_config_arguments, add_run_options, config_from_args
 
 COMMAND = "train"
 HELP = "train a model from a config (event cache or images), with DA-SSDP as configured"
@@ -17,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by train and finetune."""
+    add_run_options(parser, out_help="the run folder (default: output.root/output.name of the config)")
     parser.add_argument("--resume", action="store_true", help="continue the run in the run directory")
     parser.add_argument(
         "--overwrite", action="store_true", help="start again in an existing run directory (removes its run)"
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace, init_checkpoint: str | None = None) -> int:
     from eventsnn.engine.train import StopRequested
 
     cfg = config_from_args(args)
-    run_dir = run_dir_for(cfg, args.config)
+    run_dir = Path(args.out) if args.out else run_dir_for(cfg, args.config)
     try:
         result = train_job(
             cfg,

@@ -1,6 +1,13 @@
 """Typed run configuration: frozen dataclasses plus a strict YAML loader."""
 
-from eventsnn.config.loader import dump_yaml, from_dict, load_config, save_resolved, to_dict
+from eventsnn.config.loader import (
+    dump_yaml,
+    from_dict,
+    load_config,
+    save_resolved,
+    to_dict,
+    with_absolute_paths,
+)
 from eventsnn.config.schema import (
     DASSDPParams,
     DataConfig,
@@ -34,4 +41,5 @@ __all__ = [
     "load_config",
     "save_resolved",
     "to_dict",
+    "with_absolute_paths",
 ]

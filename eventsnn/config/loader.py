@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 
+from eventsnn.config.packaged import resolve_config_path
 from eventsnn.config.schema import Length, Range, RunConfig
 from eventsnn.errors import ConfigError
 
@@ -32,10 +33,15 @@ _BASE_KEY = "base"
 
 
 def load_config(path: str | os.PathLike[str] | None, overrides: typing.Sequence[str] = ()) -> RunConfig:
-    """Load a YAML file (or the defaults when `path` is None) and apply `--set` overrides."""
+    """Load a YAML file (or the defaults when `path` is None) and apply `--set` overrides.
+
+    `path` is a file, or the name of a shipped config (`smoke/events`, `demo`; see
+    `eventsnn.config.packaged`) when no such file exists.
+    """
     if path is None:
         return config_from_mapping({}, overrides, source="<defaults>")
-    return config_from_mapping(_read_with_bases(Path(path), seen=()), overrides, source=str(path))
+    file = resolve_config_path(path)
+    return config_from_mapping(_read_with_bases(file, seen=()), overrides, source=str(file))
 
 
 def config_from_mapping(
@@ -80,7 +86,7 @@ def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = 
     for key, value in data.items():
         dotted = f"{prefix}{key}"
         if key not in fields:
-            raise ConfigError(f"{source}: {dotted}: unknown key{_suggest(str(key), fields)}")
+            raise ConfigError(f"{source}: {dotted}: unknown key{_suggest(str(key), fields, dotted)}")
         kwargs[key] = _convert(value, hints[key], source=source, dotted=dotted)
     missing = [
         name
@@ -108,6 +114,28 @@ def to_dict(obj: Any) -> Any:
 def dump_yaml(cfg: Any) -> str:
     """The resolved config as YAML text."""
     return yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=False)
+
+
+PATH_FIELDS = (("data", "root"), ("data", "cache_dir"), ("model", "pretrained"), ("output", "root"))
+
+
+def with_absolute_paths(cfg: RunConfig, base: str | os.PathLike[str] | None = None) -> RunConfig:
+    """`cfg` with its relative paths (`PATH_FIELDS`) made absolute against `base` (default: the
+    working directory), so that a run folder's config and checkpoints work from any folder.
+
+    >>> cfg = with_absolute_paths(RunConfig(), base="/data/lab")
+    >>> cfg.data.root, cfg.output.root, cfg.model.pretrained
+    ('/data/lab/datasets/digits_dvs', '/data/lab/runs', None)
+    """
+    root = Path(base) if base is not None else Path.cwd()
+    sections: dict[str, Any] = {}
+    for section, key in PATH_FIELDS:
+        part = sections.get(section, getattr(cfg, section))
+        value = getattr(part, key)
+        if value is not None and not Path(value).is_absolute():
+            part = dataclasses.replace(part, **{key: str(root / value)})
+        sections[section] = part
+    return dataclasses.replace(cfg, **sections)
 
 
 def save_resolved(cfg: Any, run_dir: str | os.PathLike[str], name: str = "config.yaml") -> Path:
@@ -217,9 +245,32 @@ def _apply_override(raw: dict[str, Any], item: str) -> None:
     node[parts[-1]] = value
 
 
-def _suggest(key: str, valid: typing.Iterable[str]) -> str:
+def dotted_keys(cls: type = RunConfig, prefix: str = "") -> list[str]:
+    """Every leaf key of a config dataclass as `section.key` (`optim.lr`, `data.root`, ...)."""
+    keys = []
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        tp = get_type_hints(cls)[f.name]
+        if dataclasses.is_dataclass(tp):
+            keys.extend(dotted_keys(tp, f"{prefix}{f.name}."))
+        else:
+            keys.append(f"{prefix}{f.name}")
+    return keys
+
+
+def _suggest(key: str, valid: typing.Iterable[str], dotted: str = "") -> str:
+    """The hint after "unknown key": the same key in another section first (`train.lr` -> `optim.lr`),
+    else the closest key of this section, else the section's keys."""
+    elsewhere = [d for d in dotted_keys() if d.rsplit(".", 1)[-1] == key and d != dotted]
+    if elsewhere:
+        return f"; did you mean {' or '.join(elsewhere)}?"
     match = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
-    return f"; did you mean {match[0]}?" if match else f"; valid keys: {', '.join(sorted(valid))}"
+    if match:
+        return f"; did you mean {dotted.removesuffix(key)}{match[0]}?"
+    anywhere = difflib.get_close_matches(key, [d.rsplit(".", 1)[-1] for d in dotted_keys()], n=1, cutoff=0.8)
+    if anywhere:
+        full = [d for d in dotted_keys() if d.rsplit(".", 1)[-1] == anywhere[0]]
+        return f"; did you mean {' or '.join(full)}?"
+    return f"; valid keys: {', '.join(sorted(valid))}"
 
 
 def _type_name(tp: Any) -> str:

@@ -10,13 +10,15 @@ from typing import Any
 
 from torch import nn
 
-from eventsnn.config import RunConfig
+from eventsnn.config import RunConfig, with_absolute_paths
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import LATEST, require_training_checkpoint
 from eventsnn.engine.distributed import resolve_device, shutdown_distributed
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
+from eventsnn.engine.precision import resolve_precision
 from eventsnn.engine.runfolder import clean_run_folder, refuse_config_changes, run_folder_lock
 from eventsnn.engine.sampling import EvalSampler
+from eventsnn.engine.tracking import start_banner
 from eventsnn.engine.train import Trainer, TrainResult
 from eventsnn.errors import CheckpointError, ConfigError
 from eventsnn.models.checkpoint import check_checkpoint_model, load_checkpoint, read_checkpoint
@@ -48,6 +50,7 @@ def train_job(
     `resume` refuses settings that differ from the checkpoint's config unless `allow_changes`
     names them (see `runfolder.FREE_TO_CHANGE` for those that may always change).
     """
+    cfg = with_absolute_paths(cfg)  # the stored config works from any folder
     main = int(os.environ.get("RANK", "0")) == 0
     with run_folder_lock(run_dir, enabled=main):  # one writer per run folder
         return _train_locked(
@@ -118,6 +121,18 @@ def evaluate_job(
     model = load_model_for_eval(cfg, checkpoint, data)
     device = resolve_device(cfg.train.device)
     model = model.to(device)
+    print(f"loaded weights: {checkpoint} ({len(model.state_dict())} tensors)")
+    print(
+        start_banner(
+            job="evaluate",
+            sizes={"test": len(data.test)},
+            device=str(device),
+            precision=resolve_precision(cfg.train.precision, device),
+            world_size=1,
+            out=out_dir,
+        ),
+        flush=True,
+    )
     bs = cfg.train.eval_batch_size or cfg.train.batch_size
     sampler = EvalSampler(len(data.test))
     loader = builders.build_loader(data.test, bs, sampler, cfg.data.num_workers, train=False)

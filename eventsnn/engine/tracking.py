@@ -1,18 +1,88 @@
-"""Run logging on rank 0: TensorBoard scalars, `metrics.jsonl` rows and a progress bar."""
+"""Run logging on rank 0: a start banner, TensorBoard (scalars, hparams, the resolved config as
+text), `metrics.jsonl` rows with the same rows as `metrics.csv`, and a progress bar."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from eventsnn.engine.runfolder import disk_full_is_one_line
+from eventsnn.utils.io import atomic_write_text
 
 
 class _NullBar:
     def update(self, _n: int = 1) -> None: ...
     def set_postfix(self, **_kw: Any) -> None: ...
     def close(self) -> None: ...
+
+
+def start_banner(
+    *,
+    job: str,
+    sizes: Mapping[str, int],
+    device: str,
+    precision: str,
+    world_size: int,
+    out: str | Path,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """The one block a job prints when it starts (as timm's train script does).
+
+    >>> print(start_banner(job="train", sizes={"train": 1617, "test": 180}, device="cpu",
+    ...                    precision="fp32", world_size=1, out="runs/demo"))
+    train: 1617 train / 180 test samples | device cpu | precision fp32 | world size 1
+      output folder: runs/demo
+    """
+    parts = [" / ".join(f"{n} {name}" for name, n in sizes.items()) + " samples"]
+    parts += [f"device {device}", f"precision {precision}", f"world size {world_size}"]
+    parts += [f"{key} {value}" for key, value in (extra or {}).items()]
+    return f"{job}: " + " | ".join(parts) + f"\n  output folder: {out}"
+
+
+def loaded_weights_line(source: str | Path, model: Any, dropped: list[str], num_classes: int) -> str:
+    """The one line that says which weights were loaded and whether the classifier was replaced
+    (`dropped`: the checkpoint's classifier keys that did not fit, see `load_checkpoint`)."""
+    n = len(model.state_dict()) - len(dropped)
+    line = f"loaded weights: {source} ({n} tensors)"
+    if dropped:
+        line += f"; classifier replaced by a new {num_classes}-class one ({', '.join(dropped)} not loaded)"
+    return line
+
+
+def hparams_of(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config dict flattened to `section.key` -> a TensorBoard hparams value
+    (int, float, str or bool; lists and None as text).
+
+    >>> hparams_of({"optim": {"lr": 0.002}, "model": {"planes": [32, 64], "pretrained": None}})
+    {'optim.lr': 0.002, 'model.planes': '[32, 64]', 'model.pretrained': 'None'}
+    """
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(hparams_of(value, f"{name}."))
+        elif isinstance(value, (bool, int, float, str)):
+            out[name] = value
+        else:
+            out[name] = str(value)
+    return out
+
+
+def rows_as_csv(rows: list[dict[str, Any]]) -> str:
+    """`metrics.jsonl` rows as CSV text; the columns are every key in order of first use (a
+    key missing from a row is an empty cell)."""
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
 
 
 class MetricsLog:
@@ -22,6 +92,7 @@ class MetricsLog:
         self.run_dir, self.enabled = Path(run_dir), enabled
         self._writer = None
         self._tensorboard = tensorboard and enabled
+        self._rows: list[dict[str, Any]] = []
 
     def _tb(self):
         if self._writer is None and self._tensorboard:
@@ -37,16 +108,36 @@ class MetricsLog:
         for key, value in values.items():
             writer.add_scalar(f"{prefix}/{key}", float(value), step)
 
+    def config_text(self, yaml_text: str) -> None:
+        """The resolved config in TensorBoard's Text tab (`config`)."""
+        writer = self._tb()
+        if writer is not None:
+            writer.add_text("config", "```yaml\n" + yaml_text + "```", 0)
+
+    def hparams(self, config: Mapping[str, Any], metrics: Mapping[str, float]) -> None:
+        """The config's fields and the final metrics in TensorBoard's HParams tab (runs compared
+        side by side), written into the run's own TensorBoard folder."""
+        writer = self._tb()
+        if writer is not None:
+            metric_dict = {f"hparam/{k}": float(v) for k, v in metrics.items()}
+            writer.add_hparams(hparams_of(config), metric_dict, run_name=".")
+
     def reset_rows(self, rows: list[dict[str, Any]]) -> None:
-        """Make `metrics.jsonl` hold exactly `rows` (a run's history as its checkpoint has it)."""
+        """Make `metrics.jsonl` (and `metrics.csv`) hold exactly `rows` (a run's history as its
+        checkpoint has it)."""
         if not self.enabled:
             return
-        from eventsnn.utils.io import atomic_write_text
-
+        self._rows = list(rows)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         path = self.run_dir / "metrics.jsonl"
         with disk_full_is_one_line(path, "metrics"):
             atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+        self._write_csv()
+
+    def _write_csv(self) -> None:
+        path = self.run_dir / "metrics.csv"
+        with disk_full_is_one_line(path, "metrics"):
+            atomic_write_text(path, rows_as_csv(self._rows))
 
     def epoch_row(self, row: dict[str, Any]) -> None:
         if not self.enabled:
@@ -55,6 +146,8 @@ class MetricsLog:
         path = self.run_dir / "metrics.jsonl"
         with disk_full_is_one_line(path, "metrics"), open(path, "a") as fh:
             fh.write(json.dumps(row) + "\n")
+        self._rows.append(row)
+        self._write_csv()
         print(
             f"epoch {row['epoch'] + 1}: test top1 {row['test_top1']:.2f}%  top5 {row['test_top5']:.2f}%  "
             f"loss {row['test_loss']:.4f}  lr {row['lr']:.2e}",

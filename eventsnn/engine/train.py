@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from eventsnn.config import RunConfig, save_resolved, to_dict
+from eventsnn.config import RunConfig, dump_yaml, save_resolved, to_dict
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import (
     BEST,
@@ -49,7 +49,7 @@ from eventsnn.engine.precision import (
 )
 from eventsnn.engine.runfolder import disk_full_is_one_line
 from eventsnn.engine.sampling import EpochSampler, EvalSampler, mix_seed
-from eventsnn.engine.tracking import MetricsLog
+from eventsnn.engine.tracking import MetricsLog, loaded_weights_line, start_banner
 from eventsnn.errors import TrainingError
 from eventsnn.models.checkpoint import check_checkpoint_model, load_checkpoint
 from eventsnn.models.readout import mean_logits, per_sample_loss
@@ -97,7 +97,9 @@ class Trainer:
         self.data = builders.build_datasets(cfg)
         model = builders.build_model(cfg, self.data)
         if init_checkpoint:
-            load_checkpoint(model, init_checkpoint, transfer=True)
+            dropped = load_checkpoint(model, init_checkpoint, transfer=True)
+            if self.dist.is_main:
+                print(loaded_weights_line(init_checkpoint, model, dropped, self.data.num_classes), flush=True)
         model = sync_batchnorm(model, cfg.distributed.sync_bn, self.dist)
         self.model = model.to(self.dist.device)
         self.optimizer = builders.build_optimizer(cfg, self.model)
@@ -207,6 +209,16 @@ class Trainer:
             with disk_full_is_one_line(self.run_dir / "config.yaml", "config"):
                 save_resolved(cfg, self.run_dir)
             self.log.reset_rows(s.history)  # the checkpoint's rows only: no row twice after a resume
+        if self.dist.is_main:
+            print(self._banner(), flush=True)
+            self.log.config_text(dump_yaml(cfg))
+        if s.epoch >= cfg.train.epochs:
+            print(
+                f"{self.run_dir}: the run is complete ({s.epoch} of {cfg.train.epochs} epochs, best top-1 "
+                f"{s.best_top1:.2f}%); nothing to train (more epochs: --set train.epochs=N "
+                "--allow-changes train.epochs)",
+                flush=True,
+            )
         final: EvalResult | None = None
         with self._stop_on_sigint():
             while s.epoch < cfg.train.epochs:
@@ -217,8 +229,27 @@ class Trainer:
                 s.epoch, s.step_in_epoch, s.epoch_loss_sum = s.epoch + 1, 0, 0.0
                 if s.epoch % cfg.train.checkpoint_every == 0 or s.epoch == cfg.train.epochs:
                     self.save(LATEST)
+        if final is not None:
+            self.log.hparams(
+                to_dict(cfg), {"test_top1": final.top1, "test_top5": final.top5, "best_top1": s.best_top1}
+            )
         self.log.close()
         return TrainResult(self.run_dir, s, final)
+
+    def _banner(self) -> str:
+        s = self.state
+        extra = {"model": self.cfg.model.name, "plasticity": self.cfg.plasticity.mode}
+        if s.epoch or s.step_in_epoch:
+            extra["resumed at epoch"] = f"{s.epoch + 1} step {s.step_in_epoch}"
+        return start_banner(
+            job="train",
+            sizes={"train": len(self.data.train), "test": len(self.data.test)},
+            device=str(self.dist.device),
+            precision=self.precision,
+            world_size=self.dist.world_size,
+            out=self.run_dir,
+            extra=extra,
+        )
 
     def evaluate(self) -> EvalResult:
         """Test-set metrics; first re-estimates BN statistics when `train.precise_bn_batches` > 0."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 import torch
 
 from eventsnn.cli import main
-from eventsnn.config import load_config
+from eventsnn.config import load_config, with_absolute_paths
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import BEST, LATEST, read_checkpoint
 from eventsnn.engine.evaluate import evaluate_model
@@ -71,10 +72,14 @@ def test_smoke_images_through_cli_learns(tmp_path):
         assert all(0.0 <= r[f"plasticity/classifier/{key}"] <= 1.0 for r in rows), key
     assert "plasticity/classifier/uniform_share" in rows[-1]  # epoch 2 is past the 1-epoch warm-up
     assert (run / LATEST).is_file() and (run / BEST).is_file() and (run / "config.yaml").is_file()
-    assert load_config(run / "config.yaml") == load_config(
-        SMOKE, [f"output.root={tmp_path}", "train.max_steps_per_epoch=12"]
-    )
+    assert load_config(run / "config.yaml") == with_absolute_paths(
+        load_config(SMOKE, [f"output.root={tmp_path}", "train.max_steps_per_epoch=12"]), REPO
+    )  # stored with absolute paths: the run folder works from any folder
     assert list((run / "tensorboard").iterdir())
+    with open(run / "metrics.csv", newline="") as fh:  # the CSV log holds the jsonl rows
+        table = list(csv.DictReader(fh))
+    assert [float(r["test_top1"]) for r in table] == [r["test_top1"] for r in rows]
+    assert "train: " in out.stdout and "world size 1" in out.stdout and str(run) in out.stdout  # banner
     ckpt = read_checkpoint(run / LATEST)
     assert ckpt["epoch"] == 3 and ckpt["plasticity"]  # DA-SSDP state travels with the run
 
