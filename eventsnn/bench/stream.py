@@ -44,7 +44,7 @@ def _concatenated(paths: list[Path], out: Path) -> tuple[Path, float]:
 
 
 def _over_tcp(model, stream_file: Path, spec):
-    """`run_stream` on a NetworkReader fed in real time by a NetworkWriter in a forked process."""
+    """`run_stream` on a `NetworkSource` fed in real time by a dv NetworkWriter in a forked process."""
     import multiprocessing as mp
     import socket
 

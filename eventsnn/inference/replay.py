@@ -28,6 +28,7 @@ def serve_recording(
     ready=None,
     wait_client_s: float = 30.0,
     linger: bool = True,
+    loops: int = 1,
 ) -> int:
     """Send the events of `path` to the clients of a NetworkWriter on host:port; returns events sent.
 
@@ -37,6 +38,8 @@ def serve_recording(
         wait_client_s: how long to wait for the first client (DataError after that).
         linger: wait for the clients to leave and close the writer (else return at once and
             leave the writer open: for a process that exits right after).
+        loops: send the recording this many times, its timestamps each time as recorded (a
+            looping sender: the timestamps go back at every new loop).
 
     Returns once every client has disconnected (then the writer is closed). A caller that wants
     the stream to end for its clients exits its process instead (`serve_and_exit`).
@@ -57,11 +60,12 @@ def serve_recording(
             raise DataError(f"{host}:{port}: no client connected within {wait_client_s:g} s")
         time.sleep(0.002)
     t0 = int(ev["t"][0])
+    span = (int(ev["t"][-1]) - t0) / 1e6
     start = time.perf_counter()
     sent = 0
-    for lo in range(0, len(ev), packet_events):
+    for loop, lo in ((i, lo) for i in range(loops) for lo in range(0, len(ev), packet_events)):
         part = ev[lo : lo + packet_events]
-        due = (int(part["t"][-1]) - t0) / 1e6
+        due = loop * span + (int(part["t"][-1]) - t0) / 1e6
         if stop_after_s is not None and due > stop_after_s:
             break
         if realtime and (delay := start + due - time.perf_counter()) > 0:

@@ -4,9 +4,11 @@ Sources (each a thread that puts `(events, arrival)` packets on a queue, then an
 
 - `FileSource`: an `.aedat4` (or other recording) replayed in packets of `packet_us`, at the
   recorded speed (`realtime`, paced by the timestamps) or as fast as possible.
-- `NetworkSource`: a dv-processing network stream `tcp://host:port` (`dv.io.NetworkReader`; the
-  sender is a `dv.io.NetworkWriter` or a DV camera server). A closed stream ends the run; a
-  stream that sends nothing for `timeout` seconds ends it too, with that reason.
+- `NetworkSource`: a dv-processing network stream `tcp://host:port` (the sender is a
+  `dv.io.NetworkWriter` or a DV camera server), read by `eventsnn.inference.dvnet` under
+  `timeout` (connect, handshake, every read) with bounded buffers. A closed stream ends the
+  run; a stream that sends no events for `timeout` seconds ends it too, with that reason; a
+  peer that does not speak the protocol is refused after its first 12 bytes.
 
 Each window is framed with `frames_from_config` (the framing config's n_frames over the
 window, then its post-processing, exactly as recordings are framed for training) and
@@ -27,11 +29,12 @@ import numpy as np
 import torch
 
 from eventsnn.errors import DataError
-from eventsnn.events.io import to_event_array
+from eventsnn.inference.dvnet import DvNetworkClient, StreamEnded
 from eventsnn.inference.model import InferenceModel
-from eventsnn.inference.windows import SlidingWindows, Window, WindowSpec
+from eventsnn.inference.windows import RESTART_US, SlidingWindows, TimeOrder, Window, WindowSpec
 
 _END = object()
+QUEUE_PACKETS = 256  # packets waiting for the model (the sender is held back beyond that)
 
 
 @dataclass
@@ -66,7 +69,8 @@ class Source:
     end_reason: str = ""
 
     def __init__(self) -> None:
-        self._queue: queue.Queue = queue.Queue()
+        self.notes: list[str] = []  # one-line reports for the user (printed by `run_stream`)
+        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_PACKETS)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._guarded, daemon=True)
 
@@ -84,10 +88,19 @@ class Source:
             self.end_reason = self.produce(self._emit) or "end of stream"
         except Exception as exc:  # reported by the consumer as one line
             self.end_reason = f"error: {exc}"
-        self._queue.put(_END)
+        self._put(_END)
+
+    def _put(self, item) -> None:
+        """Queue `item`, waiting while the queue is full (bounded memory) unless stopped."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def _emit(self, events: np.ndarray) -> None:
-        self._queue.put((events, time.perf_counter()))
+        self._put((events, time.perf_counter()))
 
     def produce(self, emit: Callable[[np.ndarray], None]) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -127,28 +140,36 @@ class FileSource(Source):
         self.sensor_size = declared or (int(ev["x"].max()) + 1, int(ev["y"].max()) + 1, 2)
         self.realtime = realtime
         self.packet_us = int(packet_us)
+        steps = np.diff(ev["t"])
+        back = int((steps < 0).sum())
+        if back and not (steps <= -RESTART_US).any():  # disorder, no restart: replay in time order
+            self.events = ev[np.argsort(ev["t"], kind="stable")]
+            self.notes.append(
+                f"{self.path}: {back} timestamps go backwards (by at most {-int(steps.min()) / 1e3:.3f} ms); "
+                "the recording is replayed in time order (stable sort)"
+            )
 
     def __str__(self) -> str:
         return str(self.path)
 
     def produce(self, emit) -> str:
+        """Packets: runs of events in the same `packet_us` slot since the first event (memory
+        O(events), whatever the time span)."""
         t = self.events["t"]
         t0 = int(t[0])
-        bounds = np.arange(t0 + self.packet_us, int(t[-1]) + self.packet_us + 1, self.packet_us)
-        cuts = np.searchsorted(t, bounds, side="left")
+        slot = (t - t0) // self.packet_us
+        cuts = np.flatnonzero(np.diff(slot)) + 1
         start_wall = time.perf_counter()
-        lo = 0
-        for bound, hi in zip(bounds.tolist(), cuts.tolist(), strict=True):
+        newest = 0
+        for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), len(t)], strict=True):
             if self._stop.is_set():
                 return "stopped"
-            if hi == lo:
-                continue
-            if self.realtime:  # a packet leaves when its time span has passed
-                delay = start_wall + (bound - t0) / 1e6 - time.perf_counter()
+            newest = max(newest, int(slot[lo]))
+            if self.realtime:  # a packet leaves when its time slot has passed
+                delay = start_wall + (newest + 1) * self.packet_us / 1e6 - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
             emit(self.events[lo:hi])
-            lo = hi
         return f"end of {self.path.name}"
 
 
@@ -162,48 +183,40 @@ def parse_address(source: str) -> tuple[str, int]:
 
 
 class NetworkSource(Source):
-    """A dv-processing network event stream (see the module docstring)."""
+    """A dv-processing network event stream, read by `dvnet.DvNetworkClient` (see the module
+    docstring): connecting, the handshake and every read end within `timeout` s."""
 
-    def __init__(self, address: str, *, timeout: float = 5.0, poll_s: float = 0.001) -> None:
+    def __init__(self, address: str, *, timeout: float = 5.0) -> None:
         super().__init__()
-        import dv_processing as dv
-
         self.address = address
         host, port = parse_address(address)
-        try:
-            self.reader = dv.io.NetworkReader(host, port)
-        except RuntimeError as exc:
-            reason = str(exc).split(" [", 1)[0]
-            raise DataError(f"{address}: cannot connect ({reason})") from None
-        if not self.reader.isEventStreamAvailable():
-            raise DataError(f"{address}: the stream carries no events")
-        w, h = self.reader.getEventResolution()
-        self.sensor_size = (int(w), int(h), 2)
+        self.client = DvNetworkClient(host, port, timeout=timeout, address=address)
+        self.sensor_size = self.client.sensor_size
         self.timeout = float(timeout)
-        self.poll_s = poll_s
 
     def __str__(self) -> str:
         return self.address
 
     def stop(self) -> None:
+        self.client.stop_flag.set()
         super().stop()
-        self.reader = None  # disconnect (a dv NetworkWriter waits for its clients to leave)
+        self.client.close()  # disconnect (a dv NetworkWriter waits for its clients to leave)
 
     def produce(self, emit) -> str:
         last = time.perf_counter()
-        while not self._stop.is_set():
-            batch = self.reader.getNextEventBatch()
-            if batch is None or len(batch) == 0:
-                if not self.reader.isRunning():
-                    return f"{self.address}: the sender closed the stream"
-                if time.perf_counter() - last > self.timeout:
+        while True:
+            try:
+                ev = self.client.next_events()
+            except StreamEnded as end:
+                reason = str(end)
+                if reason.startswith("no data for"):
                     return f"{self.address}: no events for {self.timeout:g} s (stream stalled)"
-                time.sleep(self.poll_s)
-                continue
-            a = batch.numpy()
-            emit(to_event_array(a["timestamp"], a["x"], a["y"], a["polarity"]))
-            last = time.perf_counter()
-        return "stopped"
+                return "stopped" if reason == "stopped" else f"{self.address}: {reason}"
+            if len(ev):
+                emit(ev)
+                last = time.perf_counter()
+            elif time.perf_counter() - last > self.timeout:  # packets, but empty ones
+                return f"{self.address}: no events for {self.timeout:g} s (stream stalled)"
 
 
 def open_source(spec: str, *, realtime: bool = False, timeout: float = 5.0) -> Source:
@@ -278,20 +291,36 @@ def run_stream(
     duration: float | None = None,
     on_decision: Callable[[Decision], None] | None = None,
     warm: bool = True,
+    keep: bool = True,
+    on_note: Callable[[str], None] | None = None,
 ) -> tuple[list[Decision], dict]:
     """Classify the windows of `source` until it ends (or `duration` s); (decisions, summary).
 
+    Timestamps that do not increase follow `windows.TimeOrder` (sorted within a packet, late
+    events dropped, a jump back by a window length, at most `RESTART_US`, restarts the
+    windows); its one-line reports and the source's go to `on_note` (default: stderr) when
+    they first happen.
+
     `warm=False`: the caller ran `warm_up(model)` already (before connecting a live source).
+    `keep=False`: decisions go only to `on_decision` (memory does not grow with the stream's length).
     """
+    import sys
+
+    say = on_note or (lambda line: print(line, file=sys.stderr, flush=True))
     from eventsnn.inference.inputs import sensor_for
 
     sensor = sensor_for(source.sensor_size, model.sensor_size, model.cfg.framing, source)
     if warm:
         warm_up(model, sensor, max_batch)
     windower = SlidingWindows(spec)
+    order = TimeOrder(min(RESTART_US, spec.window) if spec.by == "time" else RESTART_US)
+    offset = 0  # window indices continue across a restart
     decisions: list[Decision] = []
+    latencies: list[float] = []
     n_events = 0
     t_first = None
+    for line in source.notes:
+        say(line)
     source.start()
     reason = ""
     try:
@@ -301,12 +330,22 @@ def run_stream(
             pending: list[Window] = []
             for events, arrival in packets:
                 n_events += len(events)
-                pending += windower.push(events, arrival)
+                for restart, part in order.apply(events):
+                    if restart:
+                        offset += windower.k
+                        windower = SlidingWindows(spec)
+                    for w in windower.push(part, arrival):
+                        w.index += offset
+                        pending.append(w)
+            while order.notes:
+                say(order.notes.pop(0))
             i = 0
             for size in batch_sizes(len(pending), max_batch):
                 chunk, i = pending[i : i + size], i + size
                 for d in classify_windows(model, chunk, sensor, k):
-                    decisions.append(d)
+                    latencies.append(d.latency_ms)
+                    if keep:
+                        decisions.append(d)
                     if on_decision is not None:
                         on_decision(d)
             if duration is not None and time.perf_counter() - t_first > duration:
@@ -316,16 +355,18 @@ def run_stream(
         source.stop()
     reason = reason or source.end_reason
     if reason.startswith("error: "):
-        raise DataError(f"{source}: {reason[len('error: ') :]}")
-    lat = np.array([d.latency_ms for d in decisions]) if decisions else np.zeros(0)
+        text = reason[len("error: ") :]
+        raise DataError(text if text.startswith(str(source)) else f"{source}: {text}")
+    lat = np.array(latencies)
     wall = time.perf_counter() - t_first if t_first else 0.0
     summary = {
         "end": reason,
-        "windows": len(decisions),
+        "windows": len(latencies),
         "events": n_events,
         "wall_s": wall,
         "event_rate": n_events / wall if wall > 0 else 0.0,
         "latency_ms_median": float(np.median(lat)) if len(lat) else None,
         "latency_ms_p99": float(np.percentile(lat, 99)) if len(lat) else None,
+        **order.summary(),
     }
     return decisions, summary

@@ -10,7 +10,16 @@ it is emitted as soon as its last event has arrived; its end time is that event'
 
 `SlidingWindows.push` takes one packet and its arrival time (a wall clock) and returns the
 windows it completed; each carries the arrival time of the packet that held its last event,
-from which a decision's latency is measured.
+from which a decision's latency is measured. Memory is bounded: the buffer holds the events of
+the windows not yet complete, at most `max_events` (a `DataError` beyond that), whatever the
+stream's time span; a long silence is skipped in one step, not window by window.
+
+Timestamps that do not increase (`TimeOrder`, applied before the windows): events out of order
+inside one packet are sorted (stable); events older than the newest one already seen, by less
+than `restart_us` (the stream uses one window length, at most `RESTART_US` = 1 s), arrived late
+and are dropped (counted); a jump back by `restart_us` or more means the sender started again
+(a looping replay): the windows start again from there. Each
+kind is reported once, in one line, when it first happens, and counted in the summary.
 """
 
 from __future__ import annotations
@@ -19,7 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eventsnn.errors import ConfigError
+from eventsnn.errors import ConfigError, DataError
+
+MAX_EVENTS = 4_000_000  # events buffered for the windows not yet complete (~52 MB)
+RESTART_US = 1_000_000  # a jump back in time by this much or more: the sender started again
 
 
 @dataclass(frozen=True)
@@ -51,8 +63,11 @@ class Window:
 class SlidingWindows:
     """Incremental windowing of a packet stream (see the module docstring)."""
 
-    def __init__(self, spec: WindowSpec) -> None:
+    def __init__(self, spec: WindowSpec, *, max_events: int = MAX_EVENTS) -> None:
+        if spec.by == "count" and int(spec.window) > max_events:
+            raise ConfigError(f"windows of {spec.window} events: at most {max_events} are buffered")
         self.spec = spec
+        self.max_events = int(max_events)
         self.k = 0  # next window
         self.t0: int | None = None
         self.base = 0  # stream index of buf[0]
@@ -75,6 +90,11 @@ class SlidingWindows:
         self.packet_arrivals.append(arrival)
         out = self._time_windows() if self.spec.by == "time" else self._count_windows()
         self._trim()
+        if len(self.buf) > self.max_events:
+            raise DataError(
+                f"a window holds more than {self.max_events} events (the stream is denser than the "
+                "window can buffer): use a shorter --window, or --window-events"
+            )
         return out
 
     def _arrival_of(self, last_index: int) -> float:
@@ -96,7 +116,9 @@ class SlidingWindows:
                 out.append(
                     Window(self.k, self.buf[i0:i1].copy(), start, end, self._arrival_of(self.base + i1 - 1))
                 )
-            self.k += 1
+                self.k += 1
+            else:  # empty: jump to the first window that holds the next event (t[i1] >= end)
+                self.k = max(self.k + 1, (int(t[i1]) - self.t0 - W) // S + 1)
 
     def _count_windows(self) -> list[Window]:
         N, M = int(self.spec.window), int(self.spec.hop)
@@ -125,3 +147,70 @@ class SlidingWindows:
         while len(self.packet_ends) > 1 and self.packet_ends[0] <= self.base:
             self.packet_ends.pop(0)
             self.packet_arrivals.pop(0)
+
+
+class TimeOrder:
+    """The policy for timestamps that do not increase (see the module docstring).
+
+    `apply(events)` returns the segments to window, each with `restart=True` when the windows
+    must start again before it; `notes` collects the one-line reports (each kind once).
+    """
+
+    def __init__(self, restart_us: int = RESTART_US) -> None:
+        self.restart_us = int(restart_us)
+        self.newest: int | None = None
+        self.reordered = self.dropped = self.restarts = 0
+        self.notes: list[str] = []
+
+    def apply(self, events: np.ndarray) -> list[tuple[bool, np.ndarray]]:
+        t = events["t"]
+        jumps = np.flatnonzero(np.diff(t) <= -self.restart_us) + 1  # a restart inside the packet
+        out = []
+        for part in np.split(events, jumps):
+            restart = self._restart(part)
+            part = self._sorted(part)
+            if not restart and self.newest is not None:
+                late = part["t"] < self.newest
+                if late.any():
+                    n = int(late.sum())
+                    if not self.dropped:
+                        self.notes.append(
+                            f"stream: {n} events came with timestamps before ones already seen "
+                            f"(up to {(self.newest - int(part['t'][late].min())) / 1e3:.3f} ms); late "
+                            "events are dropped (counted in the summary)"
+                        )
+                    self.dropped += n
+                    part = part[~late]
+            if len(part):
+                last = int(part["t"][-1])
+                self.newest = last if self.newest is None else max(self.newest, last)
+                out.append((restart, part))
+        return out
+
+    def _restart(self, part: np.ndarray) -> bool:
+        if self.newest is None or not len(part) or int(part["t"][0]) > self.newest - self.restart_us:
+            return False
+        if not self.restarts:
+            self.notes.append(
+                f"stream: timestamps went back by {(self.newest - int(part['t'][0])) / 1e6:.3f} s (from "
+                f"{self.newest} to {int(part['t'][0])} us): the sender started again; the windows start "
+                "again from there"
+            )
+        self.restarts += 1
+        self.newest = None
+        return True
+
+    def _sorted(self, part: np.ndarray) -> np.ndarray:
+        if len(part) < 2 or bool((np.diff(part["t"]) >= 0).all()):
+            return part
+        n = int((np.diff(part["t"]) < 0).sum())
+        if not self.reordered:
+            self.notes.append(
+                f"stream: {n} events out of time order inside one packet; each packet is sorted by "
+                "time (stable) before windowing"
+            )
+        self.reordered += n
+        return part[np.argsort(part["t"], kind="stable")]
+
+    def summary(self) -> dict[str, int]:
+        return {"reordered": self.reordered, "late_dropped": self.dropped, "restarts": self.restarts}
