@@ -56,12 +56,19 @@ NonNegFloat = Annotated[float, Range(low=0)]
 Fraction = Annotated[float, Range(0, 1, low_open=True, high_open=True)]
 Probability = Annotated[float, Range(0, 1)]
 
+# event data sets: the names of the registry eventsnn.data.sets (each module holds its facts; this
+# list only lets the loader check names without importing torch; tests/data/test_sets.py pins it)
 DatasetName = Literal[
     "digits_dvs",  # embedded demo: sklearn digits through the DVS emulator (.aedat4)
     "cifar10dvs",
     "dvs128gesture",
     "nmnist",
+    "ncaltech101",
+    "asl_dvs",
+    "n_imagenet",
+    "dvs_lip",
     "folder",  # a user's folder of recordings, one sub-folder per class
+    "tonic",  # a tonic data set already on disk (data.tonic_class)
     "digits",  # embedded static images (sklearn digits)
     "cifar10",
     "cifar100",
@@ -86,6 +93,8 @@ class DataConfig:
     on_error: Literal["raise", "skip"] = "raise"
     img_size: PosInt | None = None  # images: resize to this size; None: native
     limit_per_class: PosInt | None = None  # keep the first N recordings of each class
+    orientation: str | None = None  # None: the data set's default map (eventsnn data list shows them)
+    tonic_class: str | None = None  # data.dataset=tonic: tonic.datasets.<name>, root = its save_to
 
 
 @dataclass(frozen=True)

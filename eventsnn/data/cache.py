@@ -133,7 +133,8 @@ def _file_rows(root: Path, recs) -> list[tuple[str, int, int, int, str | None]]:
         except ValueError:
             rel = str(r.path)
         st = r.path.stat()
-        rows.append((rel, st.st_size, st.st_mtime_ns, int(r.label), r.split))
+        tag = r.source.tag() if r.source is not None else ""  # window, orientation, reader options
+        rows.append((rel, st.st_size, st.st_mtime_ns, int(r.label), r.split, *((tag,) if tag else ())))
     return rows
 
 
@@ -384,7 +385,7 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_fr
         f"preprocess: {plan.dataset} -> {plan.folder} ({n} recordings, {done} already cached, "
         f"{workers} process{'es' if workers > 1 else ''})"
     )
-    paths = [str(r.path) for r in plan.recordings]
+    paths = [str(r.path) if r.source is None else r.source for r in plan.recordings]  # Source: window etc.
     init = (paths, plan.sensor_size, cfg.framing)
     frames_ds, events_ds, error_ds, crc_ds = f["frames"], f["n_events"], f["error"], f["crc"]
     pending: list[tuple[int, int]] = []  # (row, status) written but not yet committed

@@ -54,7 +54,7 @@ class CachedFramesDataset:
         self.labels = np.asarray(labels, dtype=np.int64)  # labels of `indices`, same order
         if len(self.labels) != len(self.indices):
             raise DataError(f"{h5_path}: {len(self.indices)} indices but {len(self.labels)} labels")
-        self.paths = None if paths is None else tuple(Path(p) for p in paths)
+        self.paths = None if paths is None else tuple(Path(p) if isinstance(p, str) else p for p in paths)
         if self.paths is not None and len(self.paths) != len(self.indices):
             raise DataError(f"{h5_path}: {len(self.indices)} indices but {len(self.paths)} recordings")
         self.sensor_size = sensor_size
@@ -125,7 +125,8 @@ def build_event_datasets(cfg) -> tuple[CachedFramesDataset, CachedFramesDataset,
     sensor = info.sensor_size
 
     def served(idx: np.ndarray) -> CachedFramesDataset:
-        paths = [plan.recordings[i].path for i in idx]
+        recs = [plan.recordings[i] for i in idx]
+        paths = [r.path if r.source is None else r.source for r in recs]  # Source: window, orientation
         return CachedFramesDataset(h5, idx, labels[idx], paths=paths, sensor_size=sensor)
 
     return served(train), served(test), info

@@ -17,11 +17,12 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from eventsnn.config import RunConfig
+from eventsnn.data.sets import list_datasets
 from eventsnn.engine.augment import dvs_augment
 from eventsnn.engine.sampling import EpochSampler, SeededDataset
 from eventsnn.errors import DataError
 
-EVENT_DATASETS = ("digits_dvs", "cifar10dvs", "dvs128gesture", "nmnist", "folder")
+EVENT_DATASETS = tuple(list_datasets())  # the registry's names
 
 
 @dataclass

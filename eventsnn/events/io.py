@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,12 +59,16 @@ class Source:
             of a longer recording), or None for the whole file.
         orientation: name of an orientation map (`eventsnn.events.orientation.ORIENTATIONS`),
             applied after reading, or None.
+        item, reader: a recording that is not a file of its own (an item of a tonic data set):
+            `reader(source)` returns its events (a module-level function, so sources pickle).
     """
 
     path: Path
     options: ReadOptions = dataclasses.field(default_factory=ReadOptions)
     window: tuple[int, int] | None = None
     orientation: str | None = None
+    item: tuple | None = None
+    reader: Callable[[Source], np.ndarray] | None = None
 
     def __fspath__(self) -> str:
         return str(self.path)
@@ -82,6 +87,8 @@ class Source:
             parts.append(f"window={self.window[0]}-{self.window[1]}")
         if self.orientation:
             parts.append(f"orient={self.orientation}")
+        if self.item is not None:
+            parts.append(f"item={self.item}")
         return ";".join(parts)
 
 
@@ -122,6 +129,8 @@ def read_events(path: str | os.PathLike[str] | Source, *, raw: bool = False) -> 
     """Any supported recording (format from its header) -> events. `raw` only applies to a plain
     `.aedat4` (tonic's array, no copy). A `Source` adds its options, window and orientation."""
     src = path if isinstance(path, Source) else Source(Path(path))
+    if src.reader is not None:
+        return src.reader(src)
     fmt = detect_format(src.path)
     if raw and not src.tag() and fmt.name == "aedat4":
         return read_aedat4(src.path, raw=True)

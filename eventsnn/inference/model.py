@@ -89,10 +89,10 @@ def inference_config(
 
 def describe_data(cfg: RunConfig, ckpt: dict[str, Any], where: str) -> dict[str, Any]:
     """Kind, class names, input shape and sensor size: stored in the checkpoint, else from the data."""
-    from eventsnn.engine.builders import EVENT_DATASETS
+    from eventsnn.data.sets import REGISTRY
 
     info = ckpt.get("data")
-    events = cfg.data.dataset in EVENT_DATASETS
+    events = cfg.data.dataset in REGISTRY
     if info is not None and (info["kind"] == "events") == events:
         out = dict(info)
     elif events:

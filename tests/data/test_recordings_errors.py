@@ -13,7 +13,7 @@ from eventsnn.data import build_event_datasets, plan_cache, preprocess
 from eventsnn.data.cache import MANIFEST
 from eventsnn.engine.builders import build_datasets
 from eventsnn.errors import DataError
-from eventsnn.events.io import read_events, write_aedat4
+from eventsnn.events.io import SUFFIXES, read_events, write_aedat4
 from eventsnn.events.postprocess import frames_from_config
 
 
@@ -58,8 +58,8 @@ def test_empty_class_folder_is_refused_not_renumbered(tiny_folder, tmp_path):
     with pytest.raises(DataError) as info:
         plan_cache(_cfg(tiny_folder, tmp_path / "cache"))
     assert str(info.value) == (
-        f"folder: class folder {tiny_folder / 'c1'} has no recordings (.aedat4, .bin); add recordings or "
-        "remove the folder (labels are the sorted class-folder names)"
+        f"folder: class folder {tiny_folder / 'c1'} has no recordings ({', '.join(SUFFIXES)}); add "
+        "recordings or remove the folder (labels are the sorted class-folder names)"
     )
 
 

@@ -1,0 +1,27 @@
+"""folder: a user's recordings, one sub-folder per class, any format eventsnn reads (mixed
+suffixes allowed; each file's format comes from its header); per-class split; the sensor comes
+from the files' headers or the events (see `eventsnn.data.recordings.sensor_size_for`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eventsnn.data.sets._base import DatasetSpec, class_folders
+from eventsnn.events.io import SUFFIXES
+
+LAYOUT = f"<root>/<class>/*.{{{','.join(s.lstrip('.') for s in SUFFIXES)}}} (one sub-folder per class)"
+
+
+def list_files(root: Path, orientation: str | None):
+    return class_folders("folder", LAYOUT, root, SUFFIXES)
+
+
+SPEC = DatasetSpec(
+    name="folder",
+    title="folder: one sub-folder per class, any supported format",
+    sensor_size=None,
+    layout=LAYOUT,
+    split="per_class",
+    reader="any (from the header)",
+    list_files=list_files,
+)
