@@ -5,7 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.eventsnn-installed
 
-.PHONY: venv demo test lint bench gpu-check fetch-wheels clean-cache
+DOCS_STAMP := $(VENV)/.eventsnn-docs-installed
+
+.PHONY: venv demo test lint docs bench gpu-check fetch-wheels clean-cache
 
 venv: $(STAMP)
 
@@ -14,6 +16,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+# The documentation site's tools (the [docs] extra), installed once beside the dev tools.
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
+	@touch $(DOCS_STAMP)
+
+# The site (docs/_build/html), warnings as errors.
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
 
 demo: $(STAMP)
 	$(BIN)/eventsnn demo

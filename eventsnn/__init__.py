@@ -1,5 +1,5 @@
 """eventsnn: event-camera data, spike I/O and DA-SSDP for spiking transformers."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__"]

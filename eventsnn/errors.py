@@ -38,5 +38,9 @@ class CheckpointError(DataError):
     """A checkpoint is missing, not a trusted checkpoint, or belongs to another model (bad data)."""
 
 
+class MissingExtraError(EventsnnError, ImportError):
+    """A feature needs an optional dependency that is not installed (the message names the extra)."""
+
+
 class TrainingError(EventsnnError):
     """Training cannot go on (for example a NaN loss)."""

@@ -32,6 +32,7 @@ from eventsnn.events.formats import (
 from eventsnn.events.formats import aedat4 as _aedat4
 from eventsnn.events.orientation import apply_orientation
 from eventsnn.utils.io import atomic_path
+from eventsnn.utils.optional import import_optional
 
 __all__ = [
     "EVENT_DTYPE",
@@ -197,7 +198,7 @@ def write_aedat4(
     Args:
         sensor_size: (W, H[, P]); events outside it raise `DataError` before anything is written.
     """
-    import dv_processing as dv
+    dv = import_optional("dv_processing", "writing .aedat4 files")
 
     final = Path(path)
     if final.suffix != ".aedat4":

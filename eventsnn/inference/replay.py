@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from eventsnn.errors import DataError
+from eventsnn.utils.optional import import_optional
 
 _OPEN: list = []  # writers left open by `linger=False`
 
@@ -44,7 +45,7 @@ def serve_recording(
     Returns once every client has disconnected (then the writer is closed). A caller that wants
     the stream to end for its clients exits its process instead (`serve_and_exit`).
     """
-    import dv_processing as dv
+    dv = import_optional("dv_processing", "replaying a recording as a network stream")
 
     from eventsnn.events.io import declared_sensor_size, read_events
 
