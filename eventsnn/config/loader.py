@@ -7,7 +7,9 @@
 * a key given twice in one mapping is an error (not "last one wins"), and so is a file
   that is not UTF-8 text;
 * `base: other.yaml` at the top of a file deep-merges the file over `other.yaml`;
-* `--set section.key=value` overrides are parsed as YAML scalars and checked the same way.
+* `--set section.key=value` overrides are parsed as YAML scalars and checked the same way (a
+  value with ` #` or a leading `&` / `*` is kept as written);
+* size, nesting and alias expansion are capped (`eventsnn.config.limits`): one line, fast.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 
+from eventsnn.config.limits import check_file_size, load_yaml, override_value
 from eventsnn.config.packaged import resolve_config_path
 from eventsnn.config.schema import Length, Range, RunConfig
 from eventsnn.errors import ConfigError
@@ -78,7 +81,7 @@ def _upgrade_legacy_keys(data: dict[str, Any]) -> dict[str, Any]:
 def from_dict(cls: type[T], data: Any, *, source: str = "<dict>", prefix: str = "") -> T:
     """Build dataclass `cls` from a mapping, rejecting unknown keys and wrong types."""
     if not isinstance(data, dict):
-        where = prefix or "top level"
+        where = prefix.rstrip(".") or "top level"
         raise ConfigError(f"{source}: {where}: expected a mapping, got {type(data).__name__}")
     hints = get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
@@ -183,6 +186,7 @@ def _check_across_fields(cfg: RunConfig, source: str) -> None:
 def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
+    check_file_size(path.stat().st_size, str(path))
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")
@@ -192,7 +196,7 @@ def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
             f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); save the file as UTF-8"
         ) from None
     try:
-        raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+        raw = load_yaml(text, _StrictLoader, str(path))  # size, depth and alias limits
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -231,10 +235,7 @@ def _apply_override(raw: dict[str, Any], item: str) -> None:
     parts = dotted.strip().split(".")
     if len(parts) < 2 or not all(parts):
         raise ConfigError(f"--set {item}: expected section.key=value")
-    try:
-        value = yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError:
-        value = text
+    value = override_value(text, item)
     node = raw
     for part in parts[:-1]:
         child = node.get(part)
