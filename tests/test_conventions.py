@@ -186,3 +186,15 @@ def test_finetune_says_which_weights_and_that_the_classifier_is_new(tmp_path, ca
         f"loaded weights: {path} ({len(donor) - 1} tensors); classifier replaced by a new 10-class one "
         "(classifier.weight not loaded)"
     )
+
+
+def test_base_may_name_a_shipped_config(tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("base: smoke/events\ndata: {dataset: folder, root: /data/mine}\n")
+    cfg = load_config(mine)
+    shipped = load_config("smoke/events")
+    assert cfg.data.root == "/data/mine" and cfg.data.dataset == "folder"
+    assert (cfg.model, cfg.framing, cfg.train) == (shipped.model, shipped.framing, shipped.train)
+    mine.write_text("base: no/such/config\n")
+    with pytest.raises(ConfigError, match="no/such/config: config file not found"):
+        load_config(mine)

@@ -1,6 +1,6 @@
 """`eventsnn bench framing`: events -> [T, P, H, W] frames, eventsnn vs tonic / spikingjelly / dv.
 
-Cases: the real recording `../shared/data/real/sample.aedat4` (320x240x2, 111,954 events) and
+Cases: the real recording `sample.aedat4` of the test data, when present (320x240x2, 111,954 events), and
 synthetic CIFAR10-DVS-sized recordings (128x128x2, 100k / 300k / 1M events), T = 10, split by
 event count and by time. Contenders: `to_frames` numba and torch (CPU), spikingjelly's
 `integrate_events_by_fixed_frames_number`, tonic `ToFrame(n_event_bins / n_time_bins)` (drops

@@ -1,6 +1,6 @@
 """`eventsnn bench plasticity`: the factorised DA-SSDP update against the direct transcription.
 
-Both contenders compute the same dW `[C_out, C_in]` (spec/da_ssdp.md) from recorded activity
+Both contenders compute the same dW `[C_out, C_in]` (docs/dassdp.md) from recorded activity
 bool `[T, B, C]` with a per-sample gate, at B = 128, T = 4 and the SpikingResformer integration
 shapes. "direct" builds the `[B, C_out, C_in]` tensors (lambda, g, P) as written; "factorised"
 is `eventsnn.plasticity.functional.da_ssdp_delta_w` (one GEMM). Time: medians in this process.
@@ -9,7 +9,7 @@ its inputs, then resets its peak RSS; `peak_mem_bytes` is the rise of the peak R
 present): `torch.cuda.max_memory_allocated` above the inputs. Targets at 1024 -> 1000: >= 50x
 faster, >= 20x less peak memory, < 64 MB extra.
 
-`spatial: positions` rows (spec "Findings" point 2) at the paper's Wproj shape, 384 channels at
+`spatial: positions` rows (docs/dassdp.md "Findings" point 2) at the paper's Wproj shape, 384 channels at
 7x7 and 8x8 positions, T = 4: "factorised" is `da_ssdp_delta_w(..., spatial="positions")`,
 "direct" builds the whole `[B, N_pos, C_out, C_in]` tensors (4.8 GB each at B = 128, 8x8). On
 CPU both run at a reduced batch (`POS_DIRECT_B`, the same for both, so the ratios compare like

@@ -6,7 +6,8 @@
   `Length(...)` in the schema); every float must be finite;
 * a key given twice in one mapping is an error (not "last one wins"), and so is a file
   that is not UTF-8 text;
-* `base: other.yaml` at the top of a file deep-merges the file over `other.yaml`;
+* `base: other.yaml` at the top of a file deep-merges the file over `other.yaml` (a path
+  relative to the file, or the name of a shipped config such as `smoke/events`);
 * `--set section.key=value` overrides are parsed as YAML scalars and checked the same way (a
   value with ` #` or a leading `&` / `*` is kept as written);
 * size, nesting and alias expansion are capped (`eventsnn.config.limits`): one line, fast.
@@ -212,6 +213,8 @@ def _read_with_bases(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if not isinstance(base, str):
         raise ConfigError(f"{path}: {_BASE_KEY}: expected a path string")
     base_path = (path.parent / base).resolve()
+    if not base_path.is_file():  # not a file next to this one: a shipped config's name (`smoke/events`)
+        base_path = resolve_config_path(base).resolve()
     if base_path in seen:
         raise ConfigError(f"{path}: {_BASE_KEY}: circular reference to {base_path}")
     merged = _read_with_bases(base_path, (*seen, base_path))

@@ -132,7 +132,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class DASSDPParams:
-    """The DA-SSDP hyper-parameters (spec/da_ssdp.md), the one place their defaults are written.
+    """The DA-SSDP hyper-parameters (docs/dassdp.md), the one place their defaults are written.
 
     Passed whole to `eventsnn.plasticity.DASSDPRule` (like norse's typed parameter tuples);
     `PlasticityConfig` extends it with the run-level keys. Defaults are the released code's,
@@ -154,7 +154,7 @@ class DASSDPParams:
 
 @dataclass(frozen=True)
 class PlasticityConfig(DASSDPParams):
-    """DA-SSDP (spec/da_ssdp.md): the rule's parameters plus which layers. `mode: off` is the baseline."""
+    """DA-SSDP (docs/dassdp.md): the rule's parameters plus which layers. `mode: off` is the baseline."""
 
     mode: Literal["off", "ssdp", "da_ssdp"] = "off"
     layers: tuple[str, ...] | None = None  # module names; None: the model's default layers

@@ -1,7 +1,7 @@
 """The training loop: surrogate-gradient backprop plus DA-SSDP after every optimizer step.
 
 One step:  out = model(x) [T,B,K]  ->  loss = CE(mean_T out, y)  ->  backward  ->
-optimizer.step()  ->  plasticity.apply() (W += dW, spec/da_ssdp.md)  ->  zero_grad.
+optimizer.step()  ->  plasticity.apply() (W += dW, docs/dassdp.md)  ->  zero_grad.
 `train.precision` runs the forward under autocast (fp16 with a GradScaler); a step the
 GradScaler skips (inf/NaN gradients) is a step that did not happen: no dW either, and the
 skip is counted (`scaler_skips` in the metrics rows, `train/scaler_skips` in TensorBoard).
@@ -344,7 +344,7 @@ class Trainer:
             logs = self.plasticity.apply(
                 loss=loss.detach(), per_sample_loss=per_sample.detach(), epoch=s.epoch
             )
-        else:  # the optimizer step did not happen, so neither does dW (spec, Findings 4)
+        else:  # the optimizer step did not happen, so neither does dW (docs/dassdp.md, Findings 4)
             s.scaler_skips += 1
             logs = {}
         value = float(loss.detach())

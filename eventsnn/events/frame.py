@@ -84,6 +84,19 @@ def to_frames(
             time_window, event_count, sensor_size, dtype, backend), events of the wrong kind.
         DataError: missing fields, coordinates outside the sensor, negative or unsorted t in a
             time mode.
+
+    Example:
+        Four events on a 3x2 sensor with two polarities, split into 2 frames of 2 events:
+
+        >>> import numpy as np
+        >>> ev = np.zeros(4, dtype=[("t", "<i8"), ("x", "<i2"), ("y", "<i2"), ("p", "<i1")])
+        >>> ev["t"], ev["x"], ev["y"], ev["p"] = [0, 10, 20, 30], [0, 1, 1, 2], [0, 0, 1, 1], [0, 1, 1, 0]
+        >>> frames = to_frames(ev, (3, 2, 2), n_frames=2)
+        >>> frames.shape, int(frames.sum())
+        ((2, 2, 2, 3), 4)
+        >>> frames[1, 0]  # frame 1, polarity 0: the event at x=2, y=1
+        array([[0, 0, 0],
+               [0, 0, 1]], dtype=int32)
     """
     mode, value = _mode(n_frames, split_by, time_window, event_count)
     W, H, P = _sensor(sensor_size)

@@ -58,7 +58,17 @@ def list_models() -> list[str]:
 
 
 def create_model(name: str, **overrides: Any) -> SpikingResformer:
-    """Build variant `name`; keyword overrides replace any constructor argument."""
+    """Build variant `name`; keyword overrides replace any constructor argument.
+
+    Example:
+        >>> import torch
+        >>> "spikingresformer_ti" in list_models()
+        True
+        >>> model = create_model("spikingresformer_cifar", layers=[["DSSA", "GWFFN"]], planes=[32],
+        ...                      num_heads=[2], patch_sizes=[4], group_size=16, T=2, img_size=16)
+        >>> model(torch.zeros(1, 3, 16, 16)).shape  # images [B, C, H, W] -> logits [T, B, classes]
+        torch.Size([2, 1, 10])
+    """
     args = variant_arguments(name)
     unknown = set(overrides) - set(inspect.signature(SpikingResformer).parameters)
     if unknown:

@@ -1,4 +1,4 @@
-"""DA-SSDP plasticity (Tian et al., TMLR 2025; spec/da_ssdp.md): pure maths, the rule, hooks.
+"""DA-SSDP plasticity (Tian et al., TMLR 2025; docs/dassdp.md): pure maths, the rule, hooks.
 
 `activity` says what a recorded tensor means (reference paper | released, spatial any |
 positions), `functional` holds the maths, `rule` the per-layer state, `hooks` the recording,

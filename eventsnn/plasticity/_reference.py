@@ -1,8 +1,8 @@
-"""Direct `[B, C_out, C_in]` transcription of DA-SSDP (spec/da_ssdp.md): the slow reference.
+"""Direct `[B, C_out, C_in]` transcription of DA-SSDP (docs/dassdp.md): the slow reference.
 
 Used by the tests (float64, against the factorised update) and by `eventsnn bench plasticity`
 (the "direct" contender). Independent of `eventsnn.spikes` and `eventsnn.plasticity.activity`:
-latencies by argmax here. `spatial="positions"` loops over the positions (spec "Findings" 2);
+latencies by argmax here. `spatial="positions"` loops over the positions (docs/dassdp.md "Findings" 2);
 `direct_positions_delta_w` builds the whole `[B, N_pos, C_out, C_in]` tensors instead.
 """
 

@@ -5,10 +5,10 @@ integer code, with per-code tables of latency and activity flag. A row is one sa
 (`spatial: any`, positions reduced with *any*) or one (sample, position) pair
 (`spatial: positions`, rows ordered sample-major: r = b * P + p).
 
-`reference: paper` (spec steps 1-2): s[t] = x[t] > 0, a = fired at any step, latency = the
+`reference: paper` (docs/dassdp.md steps 1-2): s[t] = x[t] > 0, a = fired at any step, latency = the
 FIRST spiking step, T if silent; code = latency (T + 1 codes).
 
-`reference: released` (NeuroSyd/DA-SSDP, by the tensor's shape; spec "Findings" point 3):
+`reference: released` (NeuroSyd/DA-SSDP, by the tensor's shape; docs/dassdp.md "Findings" point 3):
 - `[T, B, C]` (pooled features / logits): s[t] = x[t] > 0; a = mean_t x > 0 (strict, so a unit
   can spike and be inactive); latency = the LAST spiking step, T if it never spikes.
   Codes: active units 0..T-1 (= latency), inactive units T + latency (2T + 1 codes).

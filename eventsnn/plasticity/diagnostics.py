@@ -1,4 +1,4 @@
-"""Diagnostics that show when DA-SSDP degenerates (spec/da_ssdp.md "Findings" point 1).
+"""Diagnostics that show when DA-SSDP degenerates (docs/dassdp.md "Findings" point 1).
 
 Per hooked layer and step: the fraction of active pre and post units, the mean latency of the
 active units, the mean kernel value g over co-active pairs, and the uniform share of dW

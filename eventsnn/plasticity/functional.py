@@ -1,4 +1,4 @@
-"""DA-SSDP maths as pure functions (Tian et al., TMLR 2025, arXiv 2512.07194; spec/da_ssdp.md).
+"""DA-SSDP maths as pure functions (Tian et al., TMLR 2025, arXiv 2512.07194; docs/dassdp.md).
 
 For one layer, `eventsnn.plasticity.activity.unit_activity` turns the recorded input / output
 X `[T, B, C_in, *spatial]`, Y `[T, B, C_out, *spatial]` into flags a and latencies tau per row r
@@ -195,11 +195,22 @@ def da_ssdp_delta_w(
         a_plus, a_minus, sigma: potentiation, depression, latency-kernel width.
         gate: per-sample dopamine gate `[B]`; None means 1 (plain SSDP).
         spatial: "any" (positions reduced with any, R = B) or "positions" (each position its own
-            pre/post pair sharing the weight, R = B * positions; spec "Findings" point 2).
+            pre/post pair sharing the weight, R = B * positions; docs/dassdp.md "Findings" point 2).
         reference: "paper" (first spike, any-over-time flags) or "released" (the authors' code:
             activity by tensor shape; see `eventsnn.plasticity.activity`).
         dw_clip: elementwise clamp of dW.
         dtype: compute dtype of the GEMMs (float32; float64 for reference checks).
+
+    Example:
+        Pre unit 0 fires with the post unit at t = 0 (lambda = 1, equal latencies: g = 1, so
+        P = a_plus = 1); pre unit 1 is silent (latency T = 2: g = exp(-2) and lambda = 0, so
+        P = -a_minus * exp(-2) = -0.0677). No gate: G = 1.
+
+        >>> import torch
+        >>> pre = torch.tensor([[1.0, 0.0], [0.0, 0.0]]).view(2, 1, 2)  # [T=2, B=1, C_in=2]
+        >>> post = torch.tensor([[1.0], [0.0]]).view(2, 1, 1)  # [T=2, B=1, C_out=1]
+        >>> da_ssdp_delta_w(pre, post, a_plus=1.0, a_minus=0.5, sigma=1.0)
+        tensor([[ 1.0000, -0.0677]])
     """
     pre, post = unit_pair(pre_spikes, post_spikes, reference=reference, spatial=spatial, name=name)
     _check_gate(gate, pre.samples, name)
@@ -224,7 +235,7 @@ def warmup_sums(S: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
 
 
 def fit_gate_from_sums(sums: torch.Tensor) -> torch.Tensor:
-    """(k, mu_S, sd_S) float64 `[3]` from streaming sums `[6]` (`SUM_FIELDS` order); spec step 6.
+    """(k, mu_S, sd_S) float64 `[3]` from streaming sums `[6]` (`SUM_FIELDS` order); docs/dassdp.md step 6.
 
     mu = mean, sd = population std + 1e-8 (S and L alike), k = -mean(((S-mu_S)/sd_S)((L-mu_L)/sd_L))
     = -cov(S, L) / (sd_S sd_L). Nothing recorded: k = 0, mu_S = 0, sd_S = 1. A variance below

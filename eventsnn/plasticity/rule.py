@@ -1,6 +1,6 @@
 """The stateful DA-SSDP rule of one layer: warm-up, streaming statistics, one-time gate fit.
 
-Phases (spec/da_ssdp.md steps 5-8): during warm-up (`warmup` epochs or steps) the weights
+Phases (docs/dassdp.md steps 5-8): during warm-up (`warmup` epochs or steps) the weights
 are not changed and, in `da_ssdp` mode, the pairs (S_b, L) go into float64 streaming sums
 (n, sum S, sum S^2, sum L, sum L^2, sum S L). At the first update after warm-up the gate is
 fitted once (k, mu_S, sd_S) and frozen; then dW = clamp((1/R) sum_r G_b P, -clip, clip) over

@@ -61,7 +61,14 @@ def resolve_generator(
 def rate_encode(
     x: torch.Tensor, T: int, *, generator: torch.Generator | None = None, seed: int | None = None
 ) -> torch.Tensor:
-    """`[...]` -> `[T, ...]` of 0/1: o[t] ~ Bernoulli(x). `generator` (on x's device) or `seed`."""
+    """`[...]` -> `[T, ...]` of 0/1: o[t] ~ Bernoulli(x). `generator` (on x's device) or `seed`.
+
+    Example:
+        >>> import torch
+        >>> spikes = rate_encode(torch.tensor([[0.0, 1.0]]), T=3, seed=0)  # [B=1, C=2] -> [3, 1, 2]
+        >>> spikes[:, 0].tolist()  # intensity 0 never fires, 1 always does
+        [[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]]
+    """
     _check_intensity(x, T)
     p = _float(x).unsqueeze(0).expand(T, *x.shape)
     return torch.bernoulli(p, generator=resolve_generator(x, generator, seed))

@@ -8,7 +8,7 @@ spikes, or real values such as counts). For unit n of sample b with spike train 
     count             n = sum_t s[t],  firing rate r = n / T
 
 With `reduce_spatial=True`, s[t,b,c] = any over the spatial dims of x[t,b,c,...] > 0 (the
-convention of DA-SSDP, Tian et al., TMLR 2025; see `shared/spec/da_ssdp.md`).
+convention of DA-SSDP, Tian et al., TMLR 2025; see `docs/dassdp.md`).
 
 Every public function has a Numba path (CPU, parallel over the batch, one fused pass) and a
 torch path (any device). `backend="auto"` uses Numba for numpy arrays and CPU tensors and
@@ -194,6 +194,14 @@ def first_spike_time(
     """Index of the FIRST spike along T: `[T, B, C, *spatial]` -> int64 `[B, C, *spatial]` (or `[B, C]`).
 
     T for a unit that never fires. `[0, 1, 0, 1, 1, 0] -> 1` (not the last spike).
+
+    Example:
+        >>> import torch
+        >>> spikes = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]]).view(3, 1, 2)  # [T=3, B=1, C=2]
+        >>> first_spike_time(spikes)
+        tensor([[1, 0]])
+        >>> first_spike_time(torch.zeros(3, 1, 2))  # silent units: T
+        tensor([[3, 3]])
     """
     return spike_statistics(spikes, reduce_spatial=reduce_spatial, binary=binary, backend=backend).first_spike
 
@@ -243,6 +251,15 @@ def batch_synchrony(pre: Array, post: Array, *, binary: bool = False, backend: s
     S_b = mean over (j, i) of a_post[b, j] * a_pre[b, i] = mean_j a_post[b, j] * mean_i a_pre[b, i],
     with a the activity flags after reducing the spatial dims with *any*. T and B must match;
     channels and spatial dims may differ. The result has `pre`'s kind and device.
+
+    Example:
+        One post unit and two pre units, of which one fired with it: half the pairs co-fire.
+
+        >>> import torch
+        >>> pre = torch.tensor([[1.0, 0.0], [0.0, 0.0]]).view(2, 1, 2)  # [T=2, B=1, C_in=2]
+        >>> post = torch.tensor([[1.0], [0.0]]).view(2, 1, 1)  # [T=2, B=1, C_out=1]
+        >>> batch_synchrony(pre, post)
+        tensor([0.5000], dtype=torch.float64)
     """
     sp, so = _check_layout(pre, "pre"), _check_layout(post, "post")
     if sp[:2] != so[:2]:
