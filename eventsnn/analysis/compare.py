@@ -9,6 +9,11 @@ checkpoint's global step) are reused. A run folder trained with a different conf
 
 Per metric the report gives mean +- std of each mode and the paired difference
 mode - baseline per seed with 95% t and bootstrap intervals (`eventsnn.analysis.stats`).
+Accuracy comes twice: `top1` of the final checkpoint and `top1_best`, the best test top-1 over
+the evaluated epochs (the convention of published tables; epochs are evaluated every
+`train.eval_every`). A mode whose metrics equal the baseline's on every seed is flagged (the rule
+changed nothing), and no difference is called established from fewer than 3 seeds or from
+paired differences without variance.
 Files in `<out>`: compare.json, compare.md, compare.png.
 """
 
@@ -24,11 +29,14 @@ from typing import Any
 from eventsnn.analysis.stats import PairedSummary, paired_summary
 from eventsnn.config import RunConfig, load_config, to_dict
 from eventsnn.errors import ConfigError
+from eventsnn.plasticity.warmup import refuse_full_warmup
 from eventsnn.utils.io import atomic_write_text
 
 METRICS_FILE = "compare_metrics.json"
 IGNORED_SECTIONS = ("output", "robustness")  # where a run is written and how it is swept later
-UNITS = {"top1": "%", "top5": "%", "energy_mj": "mJ"}
+UNITS = {"top1": "%", "top1_best": "%", "top5": "%", "energy_mj": "mJ"}
+MIN_SEEDS = 3  # fewer paired seeds never give an "established" verdict
+ACCURACY = ("top1", "top1_best", "top5")
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,9 @@ def plan_runs(
                 f"output.root={out}",
                 f"output.name={name}",
             ]
-            runs.append(RunSpec(mode, int(seed), load_config(config, [*overrides, *extra]), out / name))
+            cfg = load_config(config, [*overrides, *extra])
+            refuse_full_warmup(cfg, what=f"run {name}")
+            runs.append(RunSpec(mode, int(seed), cfg, out / name))
     return runs
 
 
@@ -115,6 +125,12 @@ def report_metrics(evaluation: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def best_top1(ckpt: Mapping[str, Any]) -> float | None:
+    """The best test top-1 over the evaluated epochs of a training checkpoint (None if never evaluated)."""
+    scores = [float(r["test_top1"]) for r in ckpt.get("history", ()) if "test_top1" in r]
+    return max(scores) if scores else None
+
+
 def robustness_metrics(summary: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """`robust/<perturbation>@<severity>` -> top-1 mean over sweep seeds (severity 0 left out)."""
     return {
@@ -134,6 +150,9 @@ def measure_run(run: RunSpec, *, robustness: bool, log: Callable[[str], None]) -
     if state == "complete" and saved and saved.get("global_step") == ckpt.get("global_step"):
         if not robustness or any(k.startswith("robust/") for k in saved["metrics"]):
             log(f"compare: {run.label}: complete, metrics recorded (not retrained)")
+            best = best_top1(ckpt)
+            if "top1_best" not in saved["metrics"] and best is not None:  # recorded by an older eventsnn
+                saved["metrics"]["top1_best"] = best
             return saved
     if state != "complete":
         log(f"compare: {run.label}: {'resume' if state == 'partial' else 'train'}")
@@ -142,6 +161,11 @@ def measure_run(run: RunSpec, *, robustness: bool, log: Callable[[str], None]) -
         log(f"compare: {run.label}: complete (not retrained); evaluating")
     ckpt_path = run.run_dir / LATEST
     metrics = report_metrics(evaluate_job(run.cfg, ckpt_path, run.run_dir))
+    from eventsnn.models.checkpoint import read_checkpoint
+
+    best = best_top1(read_checkpoint(ckpt_path))
+    if best is not None:
+        metrics["top1_best"] = best
     if robustness:
         from eventsnn.robustness.job import robustness_job
         from eventsnn.robustness.sweep import summarize
@@ -150,8 +174,6 @@ def measure_run(run: RunSpec, *, robustness: bool, log: Callable[[str], None]) -
             run.cfg, [f"{run.label}={ckpt_path}"], run.run_dir / "robustness", analysis=False
         )
         metrics.update(robustness_metrics(summarize(result["points"])))
-    from eventsnn.models.checkpoint import read_checkpoint
-
     record = {
         "mode": run.mode,
         "seed": run.seed,
@@ -198,6 +220,25 @@ def summarize_runs(
     ]
 
 
+def identical_modes(records: Sequence[Mapping[str, Any]], modes: Sequence[str]) -> list[str]:
+    """The modes (other than the baseline `modes[0]`) whose every metric equals the baseline's on
+    every paired seed: the two trainings computed the same thing (e.g. a rule that never updated)."""
+    runs = {(r["mode"], int(r["seed"])): r["metrics"] for r in records}
+    out = []
+    for mode in modes[1:]:
+        seeds = [s for (m, s) in runs if m == mode and (modes[0], s) in runs]
+        if seeds and all(runs[mode, s] == runs[modes[0], s] for s in seeds):
+            out.append(mode)
+    return out
+
+
+def identical_warning(mode: str, baseline: str) -> str:
+    return (
+        f"WARNING: {mode} and {baseline} gave identical metrics on every seed: the runs computed the "
+        "same thing (did the plasticity rule update any weight? check its warm-up and layers)."
+    )
+
+
 def _num(x: float, digits: int) -> str:
     return "n/a" if math.isnan(x) else f"{x:.{digits}f}"
 
@@ -226,7 +267,8 @@ def markdown_table(summaries: Sequence[PairedSummary]) -> str:
 
 
 def verdict(s: PairedSummary) -> str:
-    """One honest sentence about the difference of one metric."""
+    """One honest sentence about the difference of one metric: never "established" from fewer than
+    `MIN_SEEDS` paired seeds or from paired differences without variance."""
     n = len(s.seeds)
     if n < 2:
         return (
@@ -234,6 +276,16 @@ def verdict(s: PairedSummary) -> str:
             f"{s.mode} and {s.baseline}."
         )
     lo, hi = s.t_ci
+    if not s.diff_std > 0:
+        return (
+            f"{s.metric}: not established: every one of the {n} seeds gave the same difference "
+            f"{s.diff_mean:+.3g}; without variance the interval [{lo:.3g}, {hi:.3g}] measures nothing."
+        )
+    if n < MIN_SEEDS:
+        return (
+            f"{s.metric}: not established: {n} paired seeds (mean {s.diff_mean:+.3g}, t 95% CI "
+            f"[{lo:.3g}, {hi:.3g}]); at least {MIN_SEEDS} are needed to estimate the seed-to-seed spread."
+        )
     if lo > 0 or hi < 0:
         sign = "higher" if lo > 0 else "lower"
         return (
@@ -259,19 +311,33 @@ def plot_comparison(
     fig = new_figure((11.0, 4.8))
     ax = fig.add_subplot(1, 2, 1)
     seeds = sorted({int(r["seed"]) for r in records})
-    top = {(r["mode"], int(r["seed"])): r["metrics"].get("top1") for r in records}
-    for seed in seeds:
-        xs = [i for i, m in enumerate(modes) if top.get((m, seed)) is not None]
-        ax.plot(xs, [top[(modes[i], seed)] for i in xs], "o-", color="0.6", lw=1, zorder=1)
-    for i, m in enumerate(modes):
-        v = [top[(m, s)] for s in seeds if top.get((m, s)) is not None]
-        ax.scatter([i] * len(v), v, color=f"C{i}", zorder=2, label=f"{m} (n={len(v)})")
+    for metric, marker, shift in (("top1", "o", -0.08), ("top1_best", "s", 0.08)):
+        top = {(r["mode"], int(r["seed"])): r["metrics"].get(metric) for r in records}
+        for seed in seeds:
+            xs = [i for i, m in enumerate(modes) if top.get((m, seed)) is not None]
+            ys = [top[(modes[i], seed)] for i in xs]
+            ax.plot([x + shift for x in xs], ys, "-", color="0.7", lw=1, zorder=1)
+        for i, m in enumerate(modes):
+            v = [top[(m, s)] for s in seeds if top.get((m, s)) is not None]
+            if not v:
+                continue
+            what = "final" if metric == "top1" else "best epoch"
+            face = f"C{i}" if metric == "top1" else "none"
+            ax.scatter(
+                [i + shift] * len(v),
+                v,
+                marker=marker,
+                facecolors=face,
+                edgecolors=f"C{i}",
+                zorder=2,
+                label=f"{m}, {what} (n={len(v)} seeds)",
+            )
     ax.set_xticks(range(len(modes)), modes)
     ax.set_ylabel("test top-1 (%)")
-    ax.set_title("top-1 per seed (lines join the same seed)")
-    ax.legend()
+    ax.set_title("top-1 per training seed (lines join the same seed)")
+    ax.legend(fontsize=8)
     ax = fig.add_subplot(1, 2, 2)
-    acc = [s for s in summaries if s.metric in ("top1", "top5") or s.metric.startswith("robust/")]
+    acc = [s for s in summaries if s.metric in ACCURACY or s.metric.startswith("robust/")]
     y = np.arange(len(acc))
     for i, s in enumerate(acc):
         ax.plot(
@@ -284,8 +350,8 @@ def plot_comparison(
         ax.plot(list(s.t_ci), [i - 0.12] * 2, color="C0", lw=3, label="t 95%" if i == 0 else None)
         ax.scatter([s.diff_mean], [i], color="k", zorder=3)
     ax.axvline(0, color="0.5", ls="--", lw=1)
-    ax.set_yticks(y, [f"{s.metric} ({s.mode})" for s in acc])
-    ax.set_xlabel("paired difference mode - baseline (points)")
+    ax.set_yticks(y, [f"{s.metric} ({s.mode}, n={len(s.seeds)})" for s in acc])
+    ax.set_xlabel("paired difference mode - baseline (points), intervals over training seeds")
     ax.set_title("mean paired difference and 95% intervals")
     if acc:
         ax.legend()
@@ -314,6 +380,8 @@ def compare_job(
         records.append(measure_run(run, robustness=robustness, log=log))
         write_outputs(out, records, list(modes), level=level, n_resamples=n_resamples, config=str(config))
     paths = write_outputs(out, records, list(modes), level=level, n_resamples=n_resamples, config=str(config))
+    for mode in identical_modes(records, modes):
+        log(f"compare: {identical_warning(mode, modes[0])}")
     return {"records": records, "paths": paths}
 
 
@@ -328,8 +396,10 @@ def write_outputs(
 ) -> dict[str, Path]:
     """compare.json, compare.md and compare.png for the runs measured so far (rewritten after each run)."""
     summaries = summarize_runs(records, modes, level=level, n_resamples=n_resamples)
+    identical = identical_modes(records, modes)
     out.mkdir(parents=True, exist_ok=True)
     doc = {
+        "identical_to_baseline": identical,
         "config": config,
         "modes": modes,
         "level": level,
@@ -346,10 +416,13 @@ def write_outputs(
         f"({n_resamples} resamples). Means +- sample std (ddof 1) over the paired seeds.",
         "With few seeds read the t interval: a percentile bootstrap interval never leaves the range of",
         "the observed differences, so it is too narrow for small n (with 2 seeds it is exactly that range).",
+        "top1: the final checkpoint; top1_best: the best test top-1 over the evaluated epochs (the",
+        "convention of published tables, an optimistic selection on the test set).",
         "",
+        *[f"**{identical_warning(m, modes[0])}**\n" for m in identical],
         markdown_table(summaries),
         "",
-        *[f"- {verdict(s)}" for s in summaries if s.metric in ("top1", "energy_mj")],
+        *[f"- {verdict(s)}" for s in summaries if s.metric in ("top1", "top1_best", "energy_mj")],
         "",
         "![comparison](compare.png)",
         "",

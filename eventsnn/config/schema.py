@@ -158,6 +158,9 @@ class PlasticityConfig(DASSDPParams):
 
     mode: Literal["off", "ssdp", "da_ssdp"] = "off"
     layers: tuple[str, ...] | None = None  # module names; None: the model's default layers
+    # a warm-up covering the whole run never changes a weight: train / finetune / compare refuse
+    # it (eventsnn.plasticity.warmup) unless this is true
+    allow_full_warmup: bool = False
 
 
 @dataclass(frozen=True)

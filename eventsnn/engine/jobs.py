@@ -22,6 +22,7 @@ from eventsnn.engine.tracking import start_banner
 from eventsnn.engine.train import Trainer, TrainResult
 from eventsnn.errors import CheckpointError, ConfigError
 from eventsnn.models.checkpoint import check_checkpoint_model, load_checkpoint, read_checkpoint
+from eventsnn.plasticity.warmup import refuse_full_warmup
 from eventsnn.utils.io import atomic_write_text
 
 
@@ -50,6 +51,7 @@ def train_job(
     `resume` refuses settings that differ from the checkpoint's config unless `allow_changes`
     names them (see `runfolder.FREE_TO_CHANGE` for those that may always change).
     """
+    refuse_full_warmup(cfg)  # before any work (nothing locked, nothing written)
     cfg = with_absolute_paths(cfg)  # the stored config works from any folder
     main = int(os.environ.get("RANK", "0")) == 0
     with run_folder_lock(run_dir, enabled=main):  # one writer per run folder

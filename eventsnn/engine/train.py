@@ -53,6 +53,7 @@ from eventsnn.engine.tracking import MetricsLog, loaded_weights_line, start_bann
 from eventsnn.errors import TrainingError
 from eventsnn.models.checkpoint import check_checkpoint_model, load_checkpoint
 from eventsnn.models.readout import mean_logits, per_sample_loss
+from eventsnn.plasticity.warmup import refuse_full_warmup
 from eventsnn.utils.distributed import all_reduce_sum
 
 
@@ -130,6 +131,7 @@ class Trainer:
             raise TrainingError(
                 f"training set has {len(self.data.train)} samples: fewer than one batch of {bs} per rank"
             )
+        refuse_full_warmup(cfg, steps)  # warm-up in steps: decided once the data set's size is known
         self.steps_per_epoch = steps
         from eventsnn.plasticity import build_plasticity
 

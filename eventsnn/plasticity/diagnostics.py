@@ -9,13 +9,14 @@ bias-free classifier does not change the softmax.
 
 from __future__ import annotations
 
-import warnings
+import logging
 
 import torch
 
 from eventsnn.plasticity.activity import Units
 from eventsnn.spikes import latency_kernel
 
+LOG = logging.getLogger(__name__)
 SATURATION = 0.95  # an epoch in which every step had more than this fraction active saturates
 DIAGNOSTIC_KEYS = ("active_pre", "active_post", "latency_pre", "latency_post", "g_coactive", "uniform_share")
 
@@ -61,8 +62,8 @@ class EpochSummary:
     """Per-layer running means of the diagnostics over an epoch, and the saturation warning.
 
     `add(layer, values)` per step; `close()` -> `{"plasticity/<layer>/<key>": epoch mean}` and warns
-    (once per layer and side, `UserWarning`) when pre or post had more than 95% of its flags set at
-    every step of the epoch. `state()` / `load()` carry a half-finished epoch across a resume.
+    (once per layer and side, one line through `logging`) when pre or post had more than 95% of its
+    flags set at every step of the epoch. `state()` / `load()` carry a half-finished epoch across a resume.
     """
 
     def __init__(self, layers: tuple[str, ...]) -> None:
@@ -97,13 +98,14 @@ class EpochSummary:
             for side, low in (("pre", acc[2 * n]), ("post", acc[2 * n + 1])):
                 if SATURATION < low <= 1.0 and (layer, side) not in self.warned:
                     self.warned.add((layer, side))
-                    warnings.warn(
-                        f"plasticity layer {layer!r}: more than {SATURATION:.0%} of its {side} flags were "
-                        f"set at every step of the epoch (lowest {low:.3f}); the DA-SSDP update has become a "
-                        "near-uniform shift of the weights; consider plasticity.spatial: positions "
-                        "(docs/dassdp.md)",
-                        UserWarning,
-                        stacklevel=2,
+                    LOG.warning(
+                        "plasticity layer %r: more than %.0f%% of its %s flags were set at every step of "
+                        "the epoch (lowest %.3f); the DA-SSDP update has become a near-uniform shift of the "
+                        "weights; consider plasticity.spatial: positions (docs/dassdp.md)",
+                        layer,
+                        100 * SATURATION,
+                        side,
+                        low,
                     )
         self._reset()
         return out

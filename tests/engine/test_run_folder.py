@@ -28,6 +28,7 @@ FAST = [
     "train.precise_bn_batches=0",
     "plasticity.warmup=2",
     "plasticity.warmup_unit=steps",
+    "plasticity.allow_full_warmup=true",  # the 1-epoch runs below end inside the warm-up
     "output.tensorboard=false",
 ]
 

@@ -34,6 +34,9 @@ FAST = [
 ]
 
 
+ALLOW = "plasticity.allow_full_warmup=true"  # runs shorter than the 3-step warm-up
+
+
 def fast_cfg(tmp_path: Path, *extra: str):
     return load_config(SMOKE, [*FAST, f"output.root={tmp_path}", *extra])
 
@@ -108,7 +111,7 @@ def test_resume_reproduces_uninterrupted_run_exactly(tmp_path):
 
 
 def test_existing_run_is_not_overwritten_and_resume_needs_a_checkpoint(tmp_path):
-    cfg = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=1")
+    cfg = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=1", ALLOW)
     train_job(cfg, tmp_path / "r")
     before = (tmp_path / "r" / LATEST).read_bytes()
     with pytest.raises(ConfigError, match="already holds a run"):
@@ -155,7 +158,7 @@ def test_finetune_loads_original_format_backbone_and_new_classifier(tmp_path):
 
 
 def test_evaluation_equals_direct_computation(tmp_path):
-    cfg = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=2")
+    cfg = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=2", ALLOW)
     train_job(cfg, tmp_path / "ev")
     data = builders.build_datasets(cfg)
     model = load_model_for_eval(cfg, tmp_path / "ev" / LATEST, data)
@@ -193,7 +196,7 @@ def test_evaluation_equals_direct_computation(tmp_path):
     beside = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
     assert beside["top1"] == pytest.approx(result.top1) and beside["n"] == n
     if not torch.cuda.is_available():  # the configured device is honoured, never silently replaced
-        on_gpu1 = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=2", "train.device=cuda:1")
+        on_gpu1 = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=2", "train.device=cuda:1", ALLOW)
         with pytest.raises(ConfigError, match="'cuda:1'"):
             evaluate_job(on_gpu1, tmp_path / "ev" / LATEST, tmp_path / "ev_gpu")
     saved = json.loads((tmp_path / "ev_out" / "evaluation.json").read_text())
@@ -206,7 +209,7 @@ def test_evaluation_equals_direct_computation(tmp_path):
 
 
 def test_wrong_model_checkpoint_is_a_clear_error(tmp_path):
-    cfg = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=1")
+    cfg = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=1", ALLOW)
     train_job(cfg, tmp_path / "a")
     other = load_config(SMOKE, [*FAST, "model.planes=[48]"])
     with pytest.raises(
