@@ -69,7 +69,7 @@ def _upgrade_legacy_keys(data: dict[str, Any]) -> dict[str, Any]:
     """Configs written by eventsnn 0.1 (stored in its checkpoints) in today's keys.
 
     0.1's `train.amp: true` meant fp16 autocast on CUDA and fp32 on CPU; it is read as
-    `train.precision: auto` (bf16 or fp16 on CUDA, fp32 on CPU), `false` as `fp32`. A config
+    `train.precision: auto` (fp16 on CUDA, fp32 on CPU), `false` as `fp32`. A config
     that sets both keeps its `precision`.
     """
     train = data.get("train")

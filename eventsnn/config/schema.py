@@ -128,6 +128,9 @@ class ModelConfig:
     group_size: PosInt | None = None
     activation: Literal["lif", "plif"] | None = None
     pretrained: str | None = None  # path to a local checkpoint; never downloaded
+    # fine-tuning from a checkpoint: keep its classifier when the shapes match (same classes), or
+    # re-initialise it always, as the released SpikingResformer.transfer does
+    transfer_classifier: Literal["keep_same_shape", "reinit"] = "keep_same_shape"
 
 
 @dataclass(frozen=True)
@@ -188,8 +191,8 @@ class TrainConfig:
     eval_batch_size: PosInt | None = None
     seed: NonNegInt = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    # fp32 | bf16 | fp16 | auto: autocast (+ GradScaler for fp16); auto: bf16 on CUDA (fp16 where
-    # bf16 is unsupported), on CPU bf16 where it is native (avx512_bf16/AMX), else fp32 (engine/precision.py)
+    # fp32 | bf16 | fp16 | auto: autocast (+ GradScaler for fp16); auto: fp16 + GradScaler on CUDA (as the
+    # released training), fp32 on CPU, until parity measurements support bf16 (engine/precision.py)
     precision: Literal["fp32", "bf16", "fp16", "auto"] = "auto"
     # torch.compile(dynamic=False) for training: false | true (on failure: one line, eager) | require
     compile: bool | Literal["require"] = False

@@ -98,7 +98,11 @@ class Trainer:
         self.data = builders.build_datasets(cfg)
         model = builders.build_model(cfg, self.data)
         if init_checkpoint:
+            fresh = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("classifier.")}
             dropped = load_checkpoint(model, init_checkpoint, transfer=True)
+            if cfg.model.transfer_classifier == "reinit":  # the released transfer: a new classifier always
+                model.load_state_dict(fresh, strict=False)
+                dropped = [*dropped, *(k for k in fresh if k not in dropped)]
             if self.dist.is_main:
                 print(loaded_weights_line(init_checkpoint, model, dropped, self.data.num_classes), flush=True)
         model = sync_batchnorm(model, cfg.distributed.sync_bn, self.dist)

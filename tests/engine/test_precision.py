@@ -18,7 +18,8 @@ from tests.engine import SMOKE, TINY, tiny_run_config
 
 def test_precision_values_and_config_errors():
     assert [resolve_precision(p, "cpu") for p in ("fp32", "bf16", "fp16")] == ["fp32", "bf16", "fp16"]
-    assert resolve_precision("auto", "cpu") in ("fp32", "bf16")
+    assert resolve_precision("auto", "cpu") == "fp32"  # bf16 training widened the seed spread on CPU
+    assert resolve_precision("auto", "cuda") == "fp16"  # the released AMP, until a GPU bf16 parity run
     with pytest.raises(ConfigError, match="train.precision"):
         resolve_precision("fp64", "cpu")
     with pytest.raises(ConfigError, match="train.precision"):
