@@ -18,6 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from eventsnn.models.neurons import spiking_modules
+from eventsnn.models.ops import OpsCounter, random_pass_sops, released_sops
 from eventsnn.models.readout import mean_logits, per_sample_loss
 from eventsnn.utils.distributed import all_reduce_sum
 
@@ -57,6 +58,22 @@ def record_firing_rates(model: nn.Module, sums: dict[str, torch.Tensor]) -> Iter
             h.remove()
 
 
+def released_convention(
+    model: nn.Module, counter: OpsCounter, batch_size: int | None, image_shape: tuple[int, ...]
+) -> dict[str, float]:
+    """The SOPs the released `test()` would print for the counted batches (`models.ops.released_sops`)."""
+    total, batches = counter.batch_totals()
+    if not batches or not batch_size:
+        return {}
+    extra = random_pass_sops(model, image_shape)
+    return {
+        "sops": released_sops(total, batches, extra, batch_size),
+        "batch_size": float(batch_size),
+        "batches": float(batches),
+        "released_sops_extra": extra,
+    }
+
+
 @torch.no_grad()
 def evaluate_model(
     model: nn.Module,
@@ -78,8 +95,6 @@ def evaluate_model(
     """
     from eventsnn.engine.precision import autocast as precision_autocast
     from eventsnn.engine.precision import resolve_precision
-    from eventsnn.models.ops import OpsCounter
-
     model.eval()
     correct1 = torch.zeros((), dtype=torch.float64)
     correct5 = torch.zeros((), dtype=torch.float64)
@@ -94,6 +109,7 @@ def evaluate_model(
     with recorder, counter.attached() if counter else contextlib.nullcontext():
         for x, y in loader:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            image_shape = tuple(x.shape[2:] if x.dim() == 5 else x.shape[1:])  # [C, H, W]
             with autocast:
                 logits = mean_logits(model(x)).float()  # [B, K]
             loss_sum += float(per_sample_loss(logits, y).sum())  # plain CE, no smoothing
@@ -116,5 +132,9 @@ def evaluate_model(
         rates[name] = float(pair[0] / pair[1]) if pair[1] > 0 else 0.0
     per_class = (100.0 * hits / totals.clamp(min=1)).tolist()
     n = max(n, 1.0)
-    ops = counter.report().to_dict() if counter else {}
+    ops = {}
+    if counter:
+        report = counter.report()
+        report.released = released_convention(model, counter, loader.batch_size, image_shape)
+        ops = report.to_dict()
     return EvalResult(100.0 * c1 / n, 100.0 * c5 / n, ls / n, int(n), per_class, rates, ops)

@@ -26,8 +26,19 @@ of the excluded analog-input layers over all T steps (an estimate of the whole n
 Parameter counts: all parameters, and the parameters of conv + linear layers only (what
 the papers print: Ti 11.14 M, S 17.76 M, M 35.52 M, L 60.27 M).
 
-Differences from the released code: it divides the mean per-batch sum by the batch size
-(biased when the last batch is smaller); eventsnn divides the total by the sample count.
+Differences from the released code, reported beside the exact numbers (labelled):
+
+- **released_sops**: the released `test()` keeps one SOP record per forward pass, also the
+  pass of its thop `profile` on one random image `torch.rand(1, C, H, W)` (repeated T times
+  by the model), and prints `mean over records / batch_size` with the nominal batch size:
+
+      released_sops = (sum_b S_b + S_rand) / (n_batches + 1) / batch_size
+
+  (S_b: exact SOPs of batch b summed over its samples). It differs from the exact per-sample
+  mean when the last batch is smaller and by the random pass (`released_sops_extra`).
+- **macs_per_step_with_bn**: thop (0.1.1, the release's MAC counter) also counts every
+  BatchNorm: 2 x elements, x 2 for an affine one, per call; `macs_per_step` leaves BN out.
+
 It sums input values (`conv(x, ones)`), eventsnn counts nonzero inputs: equal for spikes,
 and `binary_input` per layer says whether every counted input was 0/1.
 """
@@ -186,15 +197,19 @@ class OpsReport:
     samples: int = 0
     time_steps: float = 0.0  # mean T of the counted samples
     params: dict[str, int] = field(default_factory=dict)
+    bn_flops_per_step: float = 0.0  # thop's BatchNorm count per sample and step
+    released: dict[str, float] = field(default_factory=dict)  # the released script's numbers
 
     @property
     def totals(self) -> dict[str, float]:
         sops = sum(r.sops for r in self.layers)
+        macs = sum(r.macs_per_step for r in self.layers)
         analog_macs = sum(r.macs_per_step for r in self.layers if r.analog) * self.time_steps
         return {
             "sops": float(sops),
             "energy_mj": E_SOP_PJ * sops * 1e-9,
-            "macs_per_step": float(sum(r.macs_per_step for r in self.layers)),
+            "macs_per_step": float(macs),
+            "macs_per_step_with_bn": float(macs + self.bn_flops_per_step),
             "analog_macs": float(analog_macs),
             "energy_full_model_mj": (E_SOP_PJ * sops + E_MAC_PJ * analog_macs) * 1e-9,
         }
@@ -208,6 +223,7 @@ class OpsReport:
             "params": dict(self.params),
             "layers": [asdict(r) for r in self.layers],
             "constants": {"e_mac_pj": E_MAC_PJ, "e_sop_pj": E_SOP_PJ},
+            "released_convention": dict(self.released),
         }
 
 
@@ -242,6 +258,9 @@ class OpsCounter:
         self.macs = dict.fromkeys((n for n, _ in self.layers), 0)
         self.sops: dict[str, torch.Tensor] = {}
         self.binary: dict[str, torch.Tensor] = {}
+        self.batch_sops: list[torch.Tensor] = []  # exact SOPs of each forward pass (all its samples)
+        self.bn_flops = 0
+        self.bns = [m for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
     def _begin(self, _module: nn.Module, args: tuple) -> None:
         self.active = self.max_batches is None or self.batches < self.max_batches
@@ -252,6 +271,12 @@ class OpsCounter:
         self.batches += 1
         self.samples += x.shape[0]
         self.sample_steps += x.shape[0] * steps
+        self.batch_sops.append(torch.zeros((), dtype=torch.int64))
+
+    def _bn_hook(self, module: nn.Module, inputs: tuple, _out: torch.Tensor) -> None:
+        """thop 0.1.1's count of a BatchNorm call: 2 x elements, doubled when affine."""
+        if self.active:
+            self.bn_flops += inputs[0].numel() * (4 if module.affine else 2)
 
     def _layer_hook(self, name: str):
         def hook(module: nn.Module, inputs: tuple, out: torch.Tensor) -> None:
@@ -263,6 +288,7 @@ class OpsCounter:
             with torch.no_grad():
                 sops, binary = _sops(module, inputs)
             self.sops[name] = self.sops[name] + sops if name in self.sops else sops
+            self.batch_sops[-1] = self.batch_sops[-1] + sops.cpu()
             self.binary[name] = self.binary[name] & binary if name in self.binary else binary
 
         return hook
@@ -271,6 +297,7 @@ class OpsCounter:
     def attached(self) -> Iterator[OpsCounter]:
         handles = [self.model.register_forward_pre_hook(self._begin)]
         handles += [m.register_forward_hook(self._layer_hook(n)) for n, m in self.layers]
+        handles += [m.register_forward_hook(self._bn_hook) for m in self.bns]
         try:
             yield self
         finally:
@@ -286,16 +313,16 @@ class OpsCounter:
         binary = torch.stack([self.binary.get(n, torch.tensor(True)).cpu() for n in names] or [zero.bool()])
         counts = torch.cat(
             [
-                torch.tensor([self.samples, self.sample_steps], dtype=torch.int64),
+                torch.tensor([self.samples, self.sample_steps, self.bn_flops], dtype=torch.int64),
                 torch.tensor([self.macs[n] for n in names], dtype=torch.int64),
                 sops,
                 (~binary).to(torch.int64),
             ]
         )
         counts = all_reduce_sum(counts)
-        samples, steps = int(counts[0]), int(counts[1])
+        samples, steps, bn_flops = int(counts[0]), int(counts[1]), int(counts[2])
         k = len(names)
-        macs, sops, nonbinary = counts[2 : 2 + k], counts[2 + k : 2 + 2 * k], counts[2 + 2 * k : 2 + 3 * k]
+        macs, sops, nonbinary = counts[3 : 3 + k], counts[3 + k : 3 + 2 * k], counts[3 + 2 * k : 3 + 3 * k]
         per_sample, per_step = max(samples, 1), max(steps, 1)
         rows = [
             LayerOps(
@@ -308,7 +335,41 @@ class OpsCounter:
             )
             for i, (n, m) in enumerate(self.layers)
         ]
-        return OpsReport(rows, samples, steps / per_sample, parameter_counts(self.model))
+        return OpsReport(rows, samples, steps / per_sample, parameter_counts(self.model), bn_flops / per_step)
+
+    def batch_totals(self) -> tuple[float, int]:
+        """(sum over forward passes of their exact SOPs, number of passes), summed over DDP ranks."""
+        both = torch.tensor(
+            [int(sum(int(b) for b in self.batch_sops)), len(self.batch_sops)], dtype=torch.int64
+        )
+        both = all_reduce_sum(both)
+        return float(both[0]), int(both[1])
+
+
+def released_sops(batch_sops_sum: float, n_batches: int, extra_sops: float, batch_size: int) -> float:
+    """The SOPs per sample the released `test()` prints: the mean of the n_batches + 1 per-pass
+    records (the test batches and thop's random pass) divided by the nominal batch size."""
+    if n_batches < 0 or batch_size < 1:
+        raise ValueError(f"need n_batches >= 0 and batch_size >= 1, got {n_batches}, {batch_size}")
+    return (batch_sops_sum + extra_sops) / (n_batches + 1) / batch_size
+
+
+@torch.no_grad()
+def random_pass_sops(model: nn.Module, image_shape: tuple[int, ...], *, seed: int = 0) -> float:
+    """Exact SOPs of one forward pass on `torch.rand(1, *image_shape)` (the released thop pass,
+    an analog image repeated T times by the model); the generator is seeded."""
+    device = next(model.parameters()).device
+    x = torch.rand((1, *image_shape), generator=torch.Generator().manual_seed(seed)).to(device)
+    counter = OpsCounter(model)
+    was_training = model.training
+    model.eval()
+    try:
+        with counter.attached():
+            model(x)
+    finally:
+        model.train(was_training)
+    total, _ = counter.batch_totals()
+    return total
 
 
 @torch.no_grad()
@@ -335,6 +396,14 @@ def format_operations(ops: dict) -> str:
         f"    full-model estimate {t['energy_full_model_mj']:.4g} mJ "
         f"(+ 4.6 pJ x {t['analog_macs']:.3e} MACs of the analog-input layers)",
     ]
+    lines.append(f"    MACs per step with BatchNorm (thop's count) {t['macs_per_step_with_bn']:.4e}")
+    rel = ops.get("released_convention") or {}
+    if rel:
+        diff = 100 * (rel["sops"] / t["sops"] - 1) if t["sops"] else float("nan")
+        lines.append(
+            f"    released script's SOPs {rel['sops']:.4e} ({diff:+.2f}% vs exact: mean per-batch sum / "
+            f"batch size {rel['batch_size']:g}, {rel['batches']:g} batches + 1 random thop pass)"
+        )
     if p:
         lines.append(f"    params {p['all'] / 1e6:.2f} M (conv + linear {p['conv_linear'] / 1e6:.2f} M)")
     off = [r["name"] for r in ops.get("layers", []) if r.get("binary_input") is False]
