@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from eventsnn.config import RunConfig
 from eventsnn.data.sets import list_datasets
+from eventsnn.data.user import FramedDataset, user_data_info
 from eventsnn.engine.augment import dvs_augment
 from eventsnn.engine.sampling import EpochSampler, SeededDataset
 from eventsnn.errors import DataError
@@ -74,6 +75,33 @@ def build_datasets(cfg: RunConfig) -> DataBundle:
         info.class_names,
         info.input_shape,
         "images",
+    )
+
+
+def user_datasets(
+    cfg: RunConfig,
+    train: Dataset,
+    test: Dataset,
+    class_names: tuple[str, ...] | None = None,
+    sensor_size: tuple[int, ...] | None = None,
+) -> DataBundle:
+    """A user's torch data sets of events (framed with `cfg.framing`) or frames as a `DataBundle`."""
+    sensor = None
+    if sensor_size is not None:
+        w, h, *rest = (int(v) for v in sensor_size)
+        sensor = (w, h, rest[0] if rest else 2)
+    tr = FramedDataset(train, sensor, cfg.framing, "train_dataset")
+    te = FramedDataset(test, sensor, cfg.framing, "test_dataset")
+    info = user_data_info(tr, te, class_names)
+    augment = dvs_augment if cfg.train.dvs_augment else None
+    return DataBundle(
+        SeededDataset(tr, cfg.train.seed, augment),
+        te,
+        len(info.class_names),
+        info.class_names,
+        info.input_shape,
+        "events",
+        sensor,
     )
 
 

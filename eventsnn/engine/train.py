@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from eventsnn.config import RunConfig, dump_yaml, save_resolved, to_dict
 from eventsnn.engine import builders
@@ -50,7 +51,7 @@ from eventsnn.engine.precision import (
 from eventsnn.engine.runfolder import disk_full_is_one_line
 from eventsnn.engine.sampling import EpochSampler, EvalSampler, mix_seed
 from eventsnn.engine.tracking import MetricsLog, loaded_weights_line, start_banner
-from eventsnn.errors import TrainingError
+from eventsnn.errors import ArgumentError, TrainingError
 from eventsnn.models.checkpoint import check_checkpoint_model, load_checkpoint
 from eventsnn.models.readout import mean_logits, per_sample_loss
 from eventsnn.plasticity.warmup import refuse_full_warmup
@@ -91,11 +92,23 @@ class Trainer:
         *,
         init_checkpoint: str | None = None,
         compile_backend: str = "inductor",
+        train_dataset: Dataset | None = None,
+        test_dataset: Dataset | None = None,
+        class_names: tuple[str, ...] | None = None,
+        sensor_size: tuple[int, ...] | None = None,
     ) -> None:
+        """`train_dataset` / `test_dataset`: any torch data sets of `(events or frames, label)`
+        used instead of `cfg.data` (events are framed with `cfg.framing`; `sensor_size` (W, H, P)
+        is then required), see `builders.user_datasets`."""
         self.cfg, self.run_dir = cfg, Path(run_dir)
         self.dist: DistContext = init_distributed(cfg.distributed, cfg.train.device)
         torch.manual_seed(cfg.train.seed)
-        self.data = builders.build_datasets(cfg)
+        if (train_dataset is None) != (test_dataset is None):
+            raise ArgumentError("Trainer: give both train_dataset and test_dataset, or neither")
+        if train_dataset is not None:
+            self.data = builders.user_datasets(cfg, train_dataset, test_dataset, class_names, sensor_size)
+        else:
+            self.data = builders.build_datasets(cfg)
         model = builders.build_model(cfg, self.data)
         if init_checkpoint:
             fresh = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("classifier.")}
