@@ -34,7 +34,9 @@ def test_train_step_contenders_cover_precision_compile_and_modes(monkeypatch):
     monkeypatch.delenv("EVENTSNN_BENCH_COMPILE", raising=False)
     quick = contenders(True, cpu)
     assert ("fp32", False, "da_ssdp") in quick and ("bf16", False, "off") in quick
-    assert ("fp16", False, "da_ssdp") in quick and not any(c for _, c, _ in quick)
+    assert not any(c for _, c, _ in quick)
+    assert not any(p == "fp16" for p, _, _ in quick + contenders(False, cpu))  # emulated on a CPU: no row
+    assert ("fp16", False, "da_ssdp") in contenders(True, torch.device("cuda"))
     full = contenders(False, cpu)
     assert ("bf16", True, "da_ssdp") in full and ("fp32", True, "off") in full
     assert len({label(*c) for c in full}) == len(full)

@@ -205,6 +205,11 @@ def checkpoint_job_setup(args: argparse.Namespace, subfolder: str):
     first = paths[0]
     cfg = config_for_checkpoint(args, str(first))
     check_checkpoint_settings(args, cfg, [p for p in paths if p.is_file()])  # missing: the job says
-    if args.out:
-        return cfg, Path(args.out)
-    return cfg, (run_dir_for(cfg, args.config) if args.config else first.parent) / subfolder
+    from eventsnn.commands._outputs import require_writable_dir
+
+    out = (
+        Path(args.out)
+        if args.out
+        else (run_dir_for(cfg, args.config) if args.config else first.parent) / subfolder
+    )
+    return cfg, require_writable_dir(out, "--out" if args.out else "the output folder")

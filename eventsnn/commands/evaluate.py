@@ -17,6 +17,7 @@ from eventsnn.commands._common import (
     config_for_checkpoint,
     positive_int,
 )
+from eventsnn.commands._outputs import require_writable_dir
 
 COMMAND = "evaluate"
 HELP = "evaluate a checkpoint: top-1/top-5, per-class accuracy, firing rates, SOPs, MACs per step, energy"
@@ -47,5 +48,6 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
     else:
         out = run_dir_for(cfg, args.config) if args.config else Path(args.checkpoint).parent
+    require_writable_dir(out, "--out" if args.out else "the output folder")
     evaluate_job(cfg, args.checkpoint, out, ops_batches=args.ops_batches)
     return 0

@@ -12,6 +12,7 @@ from eventsnn.commands._common import (
     positive_int,
     worker_processes,
 )
+from eventsnn.commands._outputs import require_writable_file
 
 COMMAND = "predict"
 HELP = "classify recordings (.aedat4, .bin, folders) or images with a trained checkpoint"
@@ -32,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from eventsnn.errors import ConfigError
+    from eventsnn.errors import ConfigError, DataError
     from eventsnn.inference import (
         OUTPUT_SUFFIXES,
         expand_inputs,
@@ -44,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out and Path(args.out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise ConfigError(f"--out {args.out}: the file must end in {' or '.join(OUTPUT_SUFFIXES)}")
+    if args.out:
+        require_writable_file(args.out, "--out")
     model = inference_model_from_args(args)
     paths = expand_inputs(args.inputs, model.kind)
     rows = predict_files(
@@ -69,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
             "classes": list(model.class_names),
         }
         print(f"wrote {write_predictions(args.out, rows, k=args.top_k, meta=meta)}")
+    if rows and n_ok == 0:
+        raise DataError(
+            f"every one of the {len(rows)} inputs was skipped (see the lines above); nothing predicted"
+        )
     return 0
 
 

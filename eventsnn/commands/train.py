@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from eventsnn.commands._common import add_config_arguments, add_run_options, config_from_args
+from eventsnn.commands._outputs import require_writable_dir
 
 COMMAND = "train"
 HELP = "train a model from a config (event cache or images), with DA-SSDP as configured"
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace, init_checkpoint: str | None = None) -> int:
 
     cfg = config_from_args(args)
     run_dir = Path(args.out) if args.out else run_dir_for(cfg, args.config)
+    require_writable_dir(run_dir, "--out" if args.out else "the run folder")
     try:
         result = train_job(
             cfg,

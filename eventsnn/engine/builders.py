@@ -17,11 +17,14 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from eventsnn.config import RunConfig
+from eventsnn.data.cache import frame_shape
+from eventsnn.data.recordings import sensor_size_for
 from eventsnn.data.sets import list_datasets
 from eventsnn.data.user import FramedDataset, user_data_info
 from eventsnn.engine.augment import dvs_augment
 from eventsnn.engine.sampling import EpochSampler, SeededDataset
-from eventsnn.errors import DataError
+from eventsnn.errors import ConfigError, DataError
+from eventsnn.models.checkpoint import load_checkpoint
 
 EVENT_DATASETS = tuple(list_datasets())  # the registry's names
 
@@ -123,6 +126,11 @@ def model_overrides(cfg: RunConfig, data: DataBundle | None) -> dict[str, Any]:
         out["num_classes"] = data.num_classes
         if data.kind == "events":
             t, c, h, _ = data.input_shape
+            if m.T is not None and m.T != t:  # the frames decide T; a different model.T would be ignored
+                raise ConfigError(
+                    f"model.T={m.T}, but event frames have T = {t} (framing.n_frames): for event data "
+                    f"T is the number of frames; set framing.n_frames={m.T} and leave model.T unset"
+                )
             out.update(T=t, in_channels=c, img_size=h)
         else:
             c, h, _ = data.input_shape
@@ -219,3 +227,27 @@ def _mix_frames(mix, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, to
         xm, soft = mix(x.reshape(B, T * C, H, W), y)
         return xm.reshape(B, T, C, H, W), soft
     return mix(x, y)
+
+
+def check_frames_fit_model(cfg: RunConfig, init_checkpoint: str | None = None) -> None:
+    """Before any preprocessing: the configured model runs on one zero item of the frames the
+    config makes (`[1, T, C, H, W]`, eval mode, no gradient); frames too small for its
+    convolutions (`framing.resize: [3, 3]`) are one `ConfigError` instead of an error inside
+    torch after the whole cache was built. `init_checkpoint` (finetune, model.pretrained) is
+    loaded into it with the transfer rules first, so weights that do not fit are said before
+    the cache is built too. Image data sets are not checked."""
+    if cfg.data.dataset not in EVENT_DATASETS or cfg.framing.n_frames is None:
+        return
+    shape = frame_shape(cfg.framing, sensor_size_for(cfg))
+    model = build_model(cfg, DataBundle(None, None, 2, ("0", "1"), shape, "events"))  # type: ignore[arg-type]
+    if init_checkpoint:
+        load_checkpoint(model, init_checkpoint, transfer=True)
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, *shape))
+    except RuntimeError as exc:
+        reason = str(exc).strip().splitlines()[0][:160]
+        raise ConfigError(
+            f"frames [T, C, H, W]={list(shape)} are too small for model {cfg.model.name} ({reason}); "
+            "use a larger framing.resize (or none)"
+        ) from None

@@ -88,6 +88,8 @@ def _train_locked(
     if init and not Path(init).is_file():
         what = "--checkpoint" if init_checkpoint else "model.pretrained"
         raise ConfigError(f"{what}={init}: checkpoint not found")
+    if not resume:
+        builders.check_frames_fit_model(cfg, init)  # before the cache is built
     trainer = Trainer(cfg, run_dir, init_checkpoint=init)  # checks the data, model and checkpoint
     if overwrite and not resume and main:  # only now: a bad input leaves the previous run as it was
         removed = clean_run_folder(run_dir)

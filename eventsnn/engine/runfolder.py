@@ -187,9 +187,11 @@ def disk_full_is_one_line(path: str | os.PathLike[str], what: str) -> Iterator[N
             raise
         path = Path(path)
         kept = "the previous one is kept" if path.exists() else "nothing was written"
+        # --resume needs a checkpoint: before the first one, the way on is to start again
+        again = "continue with --resume" if (path.parent / RUN_OUTPUTS[0]).is_file() else "run it again"
         raise TrainingError(
             f"{path}: disk full while writing the {what} ({human_bytes(free_bytes(path.parent))} free in "
-            f"{path.parent}); {kept}: free some space and continue with --resume"
+            f"{path.parent}); {kept}: free some space and {again}"
         ) from None
 
 
@@ -205,7 +207,7 @@ def run_folder_lock(run_dir: Path, *, enabled: bool = True) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
     run_dir = Path(run_dir)
-    created = not run_dir.exists()
+    created = [p for p in (run_dir, *run_dir.parents) if not p.exists()]  # innermost first
     run_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(run_dir / LOCK))
     try:
@@ -216,15 +218,17 @@ def run_folder_lock(run_dir: Path, *, enabled: bool = True) -> Iterator[None]:
             "for it to finish, or choose another folder (--set output.name=<new name>)"
         ) from None
     try:
-        atomic_write_text(run_dir / LOCK_OWNER, f"{os.getpid()} {socket.gethostname()}\n")
+        with contextlib.suppress(OSError):  # the holder's name is a courtesy: a full disk skips it
+            atomic_write_text(run_dir / LOCK_OWNER, f"{os.getpid()} {socket.gethostname()}\n")
         yield
     finally:
         (run_dir / LOCK_OWNER).unlink(missing_ok=True)
         lock.release()
         if created and {p.name for p in run_dir.iterdir()} <= {LOCK}:
             (run_dir / LOCK).unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                run_dir.rmdir()
+            with contextlib.suppress(OSError):  # the folders this call made, while empty
+                for folder in created:
+                    folder.rmdir()
 
 
 def _holder(owner: Path) -> str:

@@ -43,12 +43,7 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], kind: str) -> list[P
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(
-                f
-                for f in path.rglob("*")
-                if f.is_file() and f.suffix.lower() in suffixes and not f.name.startswith(".")
-            )
-            out.extend(found)
+            out.extend(_files_under(path, suffixes))
         elif path.exists():
             out.append(path)
         else:
@@ -57,6 +52,23 @@ def expand_inputs(inputs: Sequence[str | os.PathLike[str]], kind: str) -> list[P
         where = ", ".join(str(i) for i in inputs) or "the arguments"
         raise DataError(f"no input files ({', '.join(suffixes)}) in {where}")
     return out
+
+
+def _files_under(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """The files of `suffixes` under `folder`, sorted, following symlinked folders (each real
+    folder visited once, so a link loop ends)."""
+    found, seen = [], set()
+    for here, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(here)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [
+            Path(here) / f for f in files if Path(f).suffix.lower() in suffixes and not f.startswith(".")
+        ]
+    return sorted(p for p in found if p.is_file())
 
 
 @dataclass(frozen=True)

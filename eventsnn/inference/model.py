@@ -87,11 +87,37 @@ def inference_config(
     return cfg
 
 
+def _checked_data_info(info: Any, where: str) -> dict[str, Any] | None:
+    """The checkpoint's `'data'` description, checked: kind, class names, input shape and (events)
+    sensor size of the right types; `CheckpointError` naming the first bad entry."""
+    if info is None:
+        return None
+
+    def bad(what: str) -> CheckpointError:
+        return CheckpointError(f"{where}: its data description is damaged ({what}); was it edited?")
+
+    if not isinstance(info, dict):
+        raise bad(f"a {type(info).__name__}, not a mapping")
+    if info.get("kind") not in ("events", "images"):
+        raise bad(f"kind {info.get('kind')!r}, expected 'events' or 'images'")
+    names, shape = info.get("class_names"), info.get("input_shape")
+    if not isinstance(names, (list, tuple)) or not names:
+        raise bad("class_names is missing or empty")
+    if not isinstance(shape, (list, tuple)) or not all(isinstance(v, int) and v > 0 for v in shape):
+        raise bad(f"input_shape {shape!r}")
+    sensor = info.get("sensor_size")
+    if info["kind"] == "events" and (
+        not isinstance(sensor, (list, tuple)) or not all(isinstance(v, int) and v > 0 for v in sensor)
+    ):
+        raise bad(f"sensor_size {sensor!r}")
+    return info
+
+
 def describe_data(cfg: RunConfig, ckpt: dict[str, Any], where: str) -> dict[str, Any]:
     """Kind, class names, input shape and sensor size: stored in the checkpoint, else from the data."""
     from eventsnn.data.sets import REGISTRY
 
-    info = ckpt.get("data")
+    info = _checked_data_info(ckpt.get("data"), where)
     events = cfg.data.dataset in REGISTRY
     if info is not None and (info["kind"] == "events") == events:
         out = dict(info)
@@ -156,10 +182,7 @@ def build_inference_model(
     shape = tuple(int(v) for v in info["input_shape"])
     bundle = DataBundle(None, None, len(names), names, shape, info["kind"])  # type: ignore[arg-type]
     model = build_model(cfg, bundle)
-    try:
-        load_checkpoint(model, ckpt)
-    except CheckpointError as exc:
-        raise CheckpointError(f"{where}: {exc}") from None
+    load_checkpoint(model, ckpt, where=where)
     try:
         dev = resolve_device(device)
     except RuntimeError:

@@ -45,6 +45,9 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"{path}: a folder, not a checkpoint file (e.g. {path}/checkpoint_best.pt)")
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
+    foreign = _not_a_torch_file(path)
+    if foreign:
+        raise CheckpointError(f"{path}: not a checkpoint: {foreign}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for corrupt / foreign / pickled files
@@ -56,6 +59,36 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path}: not a trusted eventsnn/SpikingResformer checkpoint (a {type(obj).__name__}, not a dict)"
         )
     return obj
+
+
+_MAGIC = {
+    b"\x89HDF": "an HDF5 file",
+    b"#!AER-DAT": "an AEDAT event recording",
+    b"\x93NUMPY": "a NumPy array file",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\x1f\x8b": "a gzip file",
+}
+
+
+def _not_a_torch_file(path: Path) -> str | None:
+    """What the file is when it cannot be a torch checkpoint (a zip archive or a pickle), from
+    its first bytes; None when it may be one."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":  # torch zip / legacy pickle
+        return None
+    if not head:
+        return "the file is empty"
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            return what
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"it starts with the bytes {head[:8].hex()}, neither a zip archive nor a pickle"
+    first = text.strip().splitlines()[0][:60] if text.strip() else ""
+    return f"a text file (it starts with {first!r})"
 
 
 def _reason(exc: BaseException) -> str:
@@ -142,6 +175,13 @@ def load_checkpoint(
         state = extract_state_dict(obj)
     except CheckpointError as exc:
         raise CheckpointError(f"{where}: {exc}") from None
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        more = f" and {len(bad) - 1} more tensors" if len(bad) > 1 else ""
+        raise CheckpointError(
+            f"{where}: the weights hold NaN or infinite values ({bad[0]}{more}); the training diverged "
+            "before this checkpoint was saved: use an earlier one (e.g. checkpoint_best.pt)"
+        )
     own = model.state_dict()
     dropped: list[str] = []
     if transfer:

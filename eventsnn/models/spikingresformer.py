@@ -16,6 +16,7 @@ import torch
 from spikingjelly.activation_based import functional, layer
 from torch import nn
 
+from eventsnn.errors import ArgumentError
 from eventsnn.models.blocks import DSSA, GWFFN, DownsampleLayer
 from eventsnn.models.layers import BN, linear
 from eventsnn.models.neurons import Activation
@@ -103,10 +104,20 @@ class SpikingResformer(nn.Module):
         functional.reset_collected_modules(self._reset_modules)
 
     def to_time_major(self, x: torch.Tensor) -> torch.Tensor:
-        """`[B, C, H, W]` -> repeated `[T, B, C, H, W]`; `[B, T, C, H, W]` -> `[T, B, C, H, W]`."""
+        """`[B, C, H, W]` -> repeated `[T, B, C, H, W]`; `[B, T, C, H, W]` -> `[T, B, C, H, W]`.
+
+        Frames come batch first. An input whose dim 0, not dim 1, has the model's T (spikingjelly's
+        `[T, B, ...]` order) is refused; when B == T the two orders cannot be told apart and the
+        input is read as `[B, T, ...]`.
+        """
         if x.dim() == 4:
             return x.unsqueeze(0).repeat(self.T, 1, 1, 1, 1)
         if x.dim() == 5:
+            if x.shape[1] != self.T and x.shape[0] == self.T:
+                raise ArgumentError(
+                    f"input {tuple(x.shape)}: the model takes frames [B, T, C, H, W] with its T = {self.T} "
+                    "at dim 1; this looks like spikingjelly's [T, B, C, H, W] order: pass x.transpose(0, 1)"
+                )
             return x.transpose(0, 1)
         raise ValueError(f"expected [B, C, H, W] images or [B, T, C, H, W] frames, got {tuple(x.shape)}")
 
