@@ -10,23 +10,28 @@ import torch
 
 from eventsnn.bench.core import BenchReport
 from eventsnn.bench.gpu import summary_markdown
-from eventsnn.bench.loader import epoch_fn, write_cache
+from eventsnn.bench.loader import counts_of, epoch_fn, synthetic_events, write_lzf, write_v2
 from eventsnn.bench.train_step import contenders, label
 from eventsnn.data.datasets import CachedFramesDataset
+from eventsnn.data.derive import Derive
 
 
-def test_loader_cache_is_sparse_lzf_chunks_served_whole_by_every_worker_count(tmp_path):
-    path = write_cache(tmp_path / "frames.h5", 6, (3, 2, 8, 8), "uint16")
-    with h5py.File(path) as f:
-        ds = f["frames"]
-        assert ds.compression == "lzf" and ds.chunks == (1, 3, 2, 8, 8)
-        raw = ds[:]
-    assert 0.03 < (raw > 0).mean() < 0.3
-    data = CachedFramesDataset(path, np.arange(6), np.zeros(6, dtype=np.int64))
+def test_loader_caches_hold_the_same_rows_and_serve_them_whole(tmp_path):
+    rows = [counts_of(synthetic_events(k, n=5000)) for k in range(3)]
+    assert rows[0].shape == (10, 2, 128, 128) and 0.005 < np.mean([(r > 0).mean() for r in rows]) < 0.5
+    v2 = write_v2(tmp_path / "v2.h5", rows)
+    lzf = write_lzf(tmp_path / "lzf.h5", rows)
+    with h5py.File(lzf) as f:
+        assert f["frames"].compression == "lzf" and f["frames"].chunks == (1, 10, 2, 128, 128)
+        np.testing.assert_array_equal(f["frames"][:], np.stack(rows))
+    data = CachedFramesDataset(
+        v2, np.arange(3), np.zeros(3, dtype=np.int64), derive=Derive(), count_dtype="uint8"
+    )
     for workers in (0, 2):
-        assert epoch_fn(data, workers, batch=4)() == 6
-    x, _ = data[5]
-    assert x.dtype == torch.float32 and torch.equal(x, torch.from_numpy(raw[5].astype(np.float32)))
+        assert epoch_fn(data, workers, batch=2)() == 3
+    x, _ = data[2]
+    assert x.dtype == torch.float32 and torch.equal(x, torch.from_numpy(rows[2].astype(np.float32)))
+    data.close()
 
 
 def test_train_step_contenders_cover_precision_compile_and_modes(monkeypatch):

@@ -26,6 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop after N recordings (resume later)",
     )
     parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="hash every recording and read every cached row; frame again what changed or is damaged "
+        "(catches a same-size change with its file time put back)",
+    )
+    parser.add_argument(
         "--no-wait",
         action="store_true",
         help="stop (naming its pid) instead of waiting when another run is writing the same cache",
@@ -36,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from eventsnn.data.cache import preprocess
 
     cfg = config_from_args(args)
-    stats = preprocess(cfg, workers=args.workers, max_items=args.max_items, wait=not args.no_wait)
+    stats = preprocess(
+        cfg, workers=args.workers, max_items=args.max_items, wait=not args.no_wait, verify=args.verify
+    )
     if not stats.nothing_to_do and stats.wall_s > 0:
         print(
             f"preprocess: {stats.processed} recordings, {stats.events} events in {stats.wall_s:.1f} s "

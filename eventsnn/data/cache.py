@@ -1,26 +1,25 @@
-"""The framed-tensor cache (h5py) and the preprocess job that fills it.
+"""The preprocess job that fills the framed-count cache (h5py).
 
     datasets_cache/<dataset>/<key>/frames.partial.h5   while running (resumable)
-                                  /frames.h5           [N, T, C, H, W] frames, labels, status
-                                  /manifest.json       parameters, files, sizes, labels, splits,
-                                                       skipped files with reasons
+                                  /frames.h5           counts per recording (cache_codec), labels,
+                                                       status, crc32, content hash
+                                  /manifest.json       parameters, files (size, mtime, sha256),
+                                                       labels, splits, skipped files with reasons
                                   /COMPLETE            written last, atomically
 
-`key` = sha256 of the framing parameters (everything in `FramingConfig` that changes the
-values: n_frames, split_by, time_window, event_count, polarity_sum_channel, resize, dtype), the
-sensor size, the sorted file list with sizes, modification times (ns) and labels, and
-`CODE_VERSION`, cut to 16 hex digits. Workers (a process pool that dies with its parent, even
-on `kill -9`) read, check, frame and post-process recordings; the parent alone writes the h5
-file, under an OS lock per cache folder, committing rows every few items, so an interrupted
-run resumes from the rows committed. Bad recordings stop the job (`on_error: raise`, the
-partial cache is removed) or are recorded and skipped (`on_error: skip`). The file safety
-(lock, full disk, validation before a resume and before serving) is in `cache_files`.
+The key and the freshness checks are in `cache_plan`; the row format in `cache_codec`; the
+file safety (lock, full disk, validation before a resume and before serving) in `cache_files`.
+Workers (a process pool that dies with its parent, even on `kill -9`) read, frame, hash and
+compress recordings; the parent alone writes the h5 file, under an OS lock per cache folder,
+committing rows every few items, so an interrupted run resumes from the rows committed. A
+worker killed (the OOM killer) ends the run with one line and a resumable partial file. Bad
+recordings stop the job (`on_error: raise`, the partial cache is removed) or are recorded and
+skipped (`on_error: skip`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import json
 import multiprocessing as mp
@@ -29,15 +28,26 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from eventsnn.data.cache_codec import (
+    CODEC,
+    as_width,
+    compress_row,
+    count_width,
+    file_hash,
+    row_crc,
+    width_dtype,
+)
 from eventsnn.data.cache_files import (
     COMPLETE,
     DONE,
     FINAL,
+    FORMAT,
     MANIFEST,
     PARTIAL,
     RESERVE_BYTES,
@@ -45,120 +55,55 @@ from eventsnn.data.cache_files import (
     TODO,
     DiskFullError,
     SpaceReserve,
+    WorkerDiedError,
     cache_lock,
-    create_partial,
     disk_full_error,
+    init_partial,
+    open_partial,
     read_complete,
     resume_partial,
-    row_crc,
+    rows_dataset,
 )
-from eventsnn.data.recordings import (
-    Recording,
-    dataset_root,
-    list_all_recordings,
-    sensor_size_for,
-    split_indices,
+from eventsnn.data.cache_plan import (
+    CODE_VERSION,
+    SEEN,
+    CachePlan,
+    cache_key,
+    cache_root,
+    count_shape,
+    framing_params,
+    plan_cache,
+    stale_rows,
 )
-from eventsnn.errors import ConfigError, DataError
+from eventsnn.data.derive import derive_from_config
+from eventsnn.data.recordings import split_indices
+from eventsnn.errors import DataError
 from eventsnn.utils.io import atomic_write_text, free_bytes, is_disk_full
 
-__all__ = ["COMPLETE", "DONE", "FINAL", "MANIFEST", "PARTIAL", "SKIPPED", "TODO"]  # re-exported
+__all__ = [  # re-exported: the cache's public names live here
+    "CODE_VERSION",
+    "COMPLETE",
+    "DONE",
+    "FINAL",
+    "MANIFEST",
+    "PARTIAL",
+    "SKIPPED",
+    "TODO",
+    "CachePlan",
+    "cache_key",
+    "cache_root",
+    "count_shape",
+    "frame_shape",
+    "framing_params",
+    "plan_cache",
+]
 
-CODE_VERSION = "eventsnn-frames-2"
 FLUSH_EVERY = 32
 
 
-@dataclass(frozen=True)
-class CachePlan:
-    """What one preprocess run makes: the recordings, their frame shape, the cache folder."""
-
-    dataset: str
-    root: Path
-    recordings: tuple[Recording, ...]
-    class_names: tuple[str, ...]
-    sensor_size: tuple[int, int, int]
-    framing: dict
-    shape: tuple[int, int, int, int]  # [T, C, H, W]
-    key: str
-    folder: Path
-
-    @property
-    def complete(self) -> bool:
-        return (self.folder / COMPLETE).is_file() and (self.folder / FINAL).is_file()
-
-
-def framing_params(framing) -> dict:
-    """The FramingConfig fields that decide the frames' values (not the backend: backends agree)."""
-    d = asdict(framing)
-    d.pop("backend", None)
-    if d.get("resize") is not None:
-        d["resize"] = [int(v) for v in d["resize"]]
-    return d
-
-
 def frame_shape(framing, sensor_size: tuple[int, int, int]) -> tuple[int, int, int, int]:
-    """`[T, C, H, W]` of one cached item."""
-    if framing.n_frames is None or framing.time_window is not None or framing.event_count is not None:
-        raise ConfigError(
-            "preprocess: the cache needs a fixed number of frames: set framing.n_frames and leave "
-            "framing.time_window / framing.event_count null"
-        )
-    W, H, P = sensor_size
-    C = P + (1 if framing.polarity_sum_channel else 0)
-    h, w = (int(framing.resize[0]), int(framing.resize[1])) if framing.resize is not None else (H, W)
-    return (int(framing.n_frames), C, h, w)
-
-
-def cache_key(dataset: str, sensor_size, framing: dict, files: list[tuple]) -> str:
-    """16 hex digits over everything that decides the cached frames (see module docstring)."""
-    blob = json.dumps(
-        {
-            "code": CODE_VERSION,
-            "dataset": dataset,
-            "sensor": list(sensor_size),
-            "framing": framing,
-            "files": files,
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _file_rows(root: Path, recs) -> list[tuple[str, int, int, int, str | None]]:
-    """(relative path, size, mtime in ns, label, split) of every recording (the key's file list)."""
-    rows = []
-    for r in recs:
-        try:
-            rel = str(r.path.relative_to(root))
-        except ValueError:
-            rel = str(r.path)
-        st = r.path.stat()
-        tag = r.source.tag() if r.source is not None else ""  # window, orientation, reader options
-        rows.append((rel, st.st_size, st.st_mtime_ns, int(r.label), r.split, *((tag,) if tag else ())))
-    return rows
-
-
-def cache_root(cache_dir: str | os.PathLike[str]) -> Path:
-    """`data.cache_dir` as a path; `ConfigError` when it (or a folder above it) is a file."""
-    root = Path(cache_dir).expanduser()
-    for p in (root, *root.parents):
-        if p.exists():
-            if not p.is_dir():
-                raise ConfigError(f"data.cache_dir={cache_dir}: {p} is a file, not a folder")
-            break
-    return root
-
-
-def plan_cache(cfg) -> CachePlan:
-    """List the recordings and work out the cache folder of the configured data set and framing."""
-    recs, names = list_all_recordings(cfg)
-    sensor = sensor_size_for(cfg)
-    framing = framing_params(cfg.framing)
-    shape = frame_shape(cfg.framing, sensor)
-    root = dataset_root(cfg)
-    key = cache_key(cfg.data.dataset, sensor, framing, _file_rows(root, recs))
-    folder = cache_root(cfg.data.cache_dir) / cfg.data.dataset / key
-    return CachePlan(cfg.data.dataset, root, tuple(recs), names, sensor, framing, shape, key, folder)
+    """`[T, C, H, W]` of one item as the model sees it (the cached counts, derived)."""
+    return derive_from_config(framing).shape(count_shape(framing, sensor_size))
 
 
 # ---- workers -------------------------------------------------------------------------------------
@@ -176,26 +121,41 @@ def _init_worker(paths, sensor, framing_cfg, parent_pid: int | None = None) -> N
     torch.set_num_threads(1)
 
 
-def _frame_one(i: int):
-    """Worker: (i, (lzf chunk, filter mask) or None, n_events, error or None, decode_s, frame_s, crc32).
+@dataclass(frozen=True)
+class Framed:
+    """What a worker sends back for recording `i` (chunk None when it failed with `error`)."""
 
-    The worker also compresses its chunk (eventsnn.data.lzf), so the parent only writes bytes.
-    """
-    from eventsnn.data.lzf import compress_chunk
-    from eventsnn.events.postprocess import frame_recording
+    i: int
+    chunk: bytes | None = None
+    mask: int = 0
+    width: int = 0
+    n_events: int = 0
+    error: str | None = None
+    decode_s: float = 0.0
+    frame_s: float = 0.0
+    crc: int = 0
+    sha256: str = ""
+
+
+def _frame_one(i: int) -> Framed:
+    """Worker: frame recording `i` into counts, hash its file, compress its row."""
+    from eventsnn.events.postprocess import frame_counts
 
     path = _W["paths"][i]
     t0 = time.perf_counter()
     try:
-        frames, n_events, decode_s, frame_s = frame_recording(path, _W["sensor"], _W["framing"])
+        counts, n_events, decode_s, frame_s = frame_counts(path, _W["sensor"], _W["framing"])
     except DataError as exc:
         msg = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-        return i, None, 0, msg, time.perf_counter() - t0, 0.0, 0
-    frames = np.ascontiguousarray(frames, dtype=np.dtype(_W["framing"].dtype))  # the dataset's dtype
-    expected = frame_shape(_W["framing"], _W["sensor"])
-    if frames.shape != tuple(expected):  # a raw chunk of another shape would be silently wrong
-        return i, None, 0, f"{path}: frames {frames.shape}, the cache holds {tuple(expected)}", 0.0, 0.0, 0
-    return i, compress_chunk(frames), n_events, None, decode_s, frame_s, row_crc(frames)
+        return Framed(i, error=msg, decode_s=time.perf_counter() - t0)
+    expected = count_shape(_W["framing"], _W["sensor"])
+    if counts.shape != tuple(expected):  # a raw chunk of another shape would be silently wrong
+        return Framed(i, error=f"{path}: frames {counts.shape}, the cache holds {tuple(expected)}")
+    width = count_width(counts)
+    row = as_width(counts, width)
+    chunk, mask = compress_row(row)
+    sha = file_hash(getattr(path, "path", path))  # a Source (window, orientation) names its file
+    return Framed(i, chunk, mask, width, n_events, None, decode_s, frame_s, row_crc(row), sha)
 
 
 # ---- the job -------------------------------------------------------------------------------------
@@ -213,15 +173,35 @@ class PreprocessStats:
     write_s: float = 0.0
     wall_s: float = 0.0
     nothing_to_do: bool = False
+    reframed: int = 0  # rows of a complete cache framed again (changed or damaged)
 
 
-def _manifest(cfg, plan: CachePlan, status, n_events, errors) -> dict:
+def _manifest(cfg, plan: CachePlan, f) -> dict:
+    status, n_events, width = f["status"][:], f["n_events"][:], f["width"][:]
+    errors = [e.decode() if isinstance(e, bytes) else str(e) for e in f["error"][:]]
+    hashes = [h.decode() if isinstance(h, bytes) else str(h) for h in f["sha256"][:]]
     train, test = split_indices(cfg, plan.recordings)
     member = np.full(len(plan.recordings), "", dtype=object)
     member[train], member[test] = "train", "test"
-    rows = _file_rows(plan.root, plan.recordings)
     fixed = bool(plan.recordings) and plan.recordings[0].split is not None
+    widest = int(width.max()) if len(width) and width.max() > 0 else 1
+    files = []
+    for i, rec in enumerate(plan.recordings):
+        st = rec.path.stat()
+        files.append(
+            {
+                "path": plan.rel(rec),
+                "size": st.st_size,
+                "mtime_ns": st.st_mtime_ns,
+                "sha256": hashes[i],
+                "label": int(rec.label),
+                "split": str(member[i]),
+                "events": int(n_events[i]),
+                "status": "done" if status[i] == DONE else "skipped",
+            }
+        )
     return {
+        "format": FORMAT,
         "code_version": CODE_VERSION,
         "key": plan.key,
         "dataset": plan.dataset,
@@ -229,25 +209,18 @@ def _manifest(cfg, plan: CachePlan, status, n_events, errors) -> dict:
         "sensor_size": list(plan.sensor_size),
         "framing": plan.framing,
         "shape": list(plan.shape),
+        "count_dtype": width_dtype(widest).name,
+        "codec": CODEC,
         "class_names": list(plan.class_names),
         "split": {
             "kind": "fixed" if fixed else cfg.data.split,
             "train_fraction": cfg.data.train_fraction,
             "seed": cfg.data.split_seed,
         },
-        "files": [
-            {
-                "path": p,
-                "size": s,
-                "mtime_ns": mt,
-                "label": lab,
-                "split": str(member[i]),
-                "events": int(n_events[i]),
-                "status": "done" if status[i] == DONE else "skipped",
-            }
-            for i, (p, s, mt, lab, _) in enumerate(rows)
+        "files": files,
+        "skipped": [
+            {"path": files[i]["path"], "reason": errors[i]} for i in np.flatnonzero(status == SKIPPED)
         ],
-        "skipped": [{"path": rows[i][0], "reason": errors[i]} for i in np.flatnonzero(status == SKIPPED)],
     }
 
 
@@ -260,14 +233,19 @@ def preprocess(
     progress: bool = True,
     verbose: bool = True,
     wait: bool = True,
+    verify: bool = False,
+    quiet_if_fresh: bool = False,
 ) -> PreprocessStats:
-    """Fill (or resume) the cache of the configured data set; see the module docstring.
+    """Fill (or resume, or refresh) the cache of the configured data set; see the module docstring.
 
     Args:
         workers: processes (default `data.preprocess_workers`, 0 = all cores; 1 = in-process).
         max_items: stop after this many recordings this run (leaves a resumable partial cache).
         on_item: called with each recording index after it is written (tests inject failures).
         wait: when another run holds the folder's lock, wait for it (True) or raise `DataError`.
+        verify: hash every recording and read every row of a complete cache; frame again what
+            changed or is damaged (`eventsnn preprocess --verify`).
+        quiet_if_fresh: no "nothing to do" line (the training job checks its cache every start).
     """
     if max_items is not None and max_items < 1:
         raise ValueError(f"preprocess: max_items must be >= 1, got {max_items}")
@@ -276,25 +254,72 @@ def preprocess(
     say = print if verbose else (lambda _msg: None)
     plan = plan_cache(cfg)
     stats = PreprocessStats(plan.folder, plan.complete)
-    if plan.complete:
-        return _nothing_to_do(plan, stats, say)
+    if plan.complete and not verify:  # no lock needed to serve a fresh cache (a read-only one too)
+        read_complete(plan.folder, plan.key, len(plan.recordings))  # a damaged cache is an error
+        if not stale_rows(plan, say):
+            return _nothing_to_do(plan, stats, (lambda _m: None) if quiet_if_fresh else say, False)
     with cache_lock(plan.folder, wait=wait, say=say):
-        if plan.complete:  # finished by the run we waited for
-            return _nothing_to_do(plan, stats, say)
+        if plan.complete:
+            read_complete(plan.folder, plan.key, len(plan.recordings))  # a damaged cache is an error
+            rows = verify_rows(plan, say) if verify else stale_rows(plan, say)
+            if not rows:
+                return _nothing_to_do(plan, stats, say, verify)
+            _reopen(plan, rows, say, verify)
+            stats.reframed = len(rows)
+        elif verify:
+            say(f"preprocess --verify: no complete cache at {plan.folder} yet; preprocessing")
         _write(cfg, plan, stats, workers, max_items, on_item, progress, say)
     return stats
 
 
-def _nothing_to_do(plan: CachePlan, stats: PreprocessStats, say) -> PreprocessStats:
-    read_complete(plan.folder, plan.key, len(plan.recordings))  # a damaged complete cache is an error
+def _nothing_to_do(plan: CachePlan, stats: PreprocessStats, say, verified: bool) -> PreprocessStats:
     stats.complete, stats.nothing_to_do = True, True
-    say(f"preprocess: cache complete at {plan.folder} ({len(plan.recordings)} recordings); nothing to do")
+    what = "every recording and row verified" if verified else "nothing to do"
+    say(f"preprocess: cache complete at {plan.folder} ({len(plan.recordings)} recordings); {what}")
     return stats
+
+
+def verify_rows(plan: CachePlan, say) -> list[int]:
+    """Rows of a complete cache whose recording's content hash changed or whose stored bytes fail
+    their checksums (every file hashed, every row read); each is reported in one line."""
+    from eventsnn.data.cache_files import bad_rows
+
+    manifest = json.loads((plan.folder / MANIFEST).read_text())
+    changed = [
+        i
+        for i, (rec, entry) in enumerate(zip(plan.recordings, manifest["files"], strict=True))
+        if entry["status"] == "done" and file_hash(rec.path) != entry.get("sha256")
+    ]
+    import h5py
+
+    with h5py.File(plan.folder / FINAL, "r") as f:
+        damaged = bad_rows(f, np.flatnonzero(f["status"][:] == DONE))
+    for i in changed:
+        say(
+            f"preprocess --verify: {plan.rel(plan.recordings[i])} changed since it was framed; "
+            "framing it again"
+        )
+    for i in sorted(set(damaged) - set(changed)):
+        say(f"preprocess --verify: row {i} ({plan.rel(plan.recordings[i])}) is damaged; framing it again")
+    return sorted(set(changed) | set(damaged))
+
+
+def _reopen(plan: CachePlan, rows: list[int], say, verified: bool) -> None:
+    """Turn a complete cache back into a partial one with `rows` to frame again (under the lock)."""
+    import h5py
+
+    if not verified:  # --verify named each row already
+        say(f"preprocess: {len(rows)} recordings changed since they were framed; framing them again")
+    (plan.folder / COMPLETE).unlink(missing_ok=True)
+    (plan.folder / SEEN).unlink(missing_ok=True)
+    with h5py.File(plan.folder / FINAL, "a") as f:
+        f["status"][np.asarray(sorted(rows))] = TODO
+    os.replace(plan.folder / FINAL, plan.folder / PARTIAL)
 
 
 def _write(cfg, plan, stats, workers, max_items, on_item, progress, say) -> None:
     """Under the folder's lock: open or resume the partial file, frame the rest, finish the cache."""
-    row_bytes = int(np.prod(plan.shape)) * np.dtype(cfg.framing.dtype).itemsize
+    row_bytes = int(np.prod(plan.shape)) * 4
     reserve = SpaceReserve(plan.folder, RESERVE_BYTES + 2 * row_bytes)
     created = not plan.folder.exists()
     try:
@@ -304,21 +329,21 @@ def _write(cfg, plan, stats, workers, max_items, on_item, progress, say) -> None
             shutil.rmtree(plan.folder, ignore_errors=True)
         raise
     path, n = plan.folder / PARTIAL, len(plan.recordings)
+    (plan.folder / COMPLETE).unlink(missing_ok=True)  # COMPLETE beside a missing/damaged manifest
     f = None
     try:
         if path.exists():
             f = resume_partial(path, plan.key, (n, *plan.shape), say)
         if f is None:
             labels = np.array([r.label for r in plan.recordings], dtype=np.int64)
-            f = create_partial(path, plan.key, labels, plan.shape, cfg.framing.dtype)
+            f = open_partial(path)
+            init_partial(f, plan.key, labels, plan.shape)
         _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, 2 * row_bytes)
         status = f["status"][:]
-        if not np.any(status == TODO):
-            f.attrs["complete"] = True
         f.flush()
     except DataError as exc:
         _close(f, reserve)
-        if not isinstance(exc, DiskFullError):  # a bad recording: nothing half-written stays
+        if not isinstance(exc, (DiskFullError, WorkerDiedError)):  # a bad recording: nothing half-written
             shutil.rmtree(plan.folder, ignore_errors=True)
         raise
     except BaseException as exc:
@@ -327,16 +352,15 @@ def _write(cfg, plan, stats, workers, max_items, on_item, progress, say) -> None
         if full is not None:
             raise full from None
         raise
-    errors = [e.decode() if isinstance(e, bytes) else str(e) for e in f["error"][:]]
-    n_events = f["n_events"][:]
-    _close(f, reserve)
     if np.any(status == TODO):
+        _close(f, reserve)
         say(
             f"preprocess: stopped with {int((status != TODO).sum())}/{n} recordings in {path}; "
             "run again to resume"
         )
         return
-    manifest = _manifest(cfg, plan, status, n_events, errors)
+    manifest = _manifest(cfg, plan, f)
+    _close(f, reserve)
     try:  # the manifest first: if it cannot be written, the complete partial file is resumed
         atomic_write_text(plan.folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
         os.replace(path, plan.folder / FINAL)
@@ -368,6 +392,20 @@ def _close(f, reserve: SpaceReserve) -> None:
         f.close()
 
 
+def _stop_pool(pool: ProcessPoolExecutor | None) -> None:
+    """End the pool without waiting on it: a killed worker can leave its queues locked."""
+    if pool is None:
+        return
+    procs = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:  # our own workers, by their handles
+        with contextlib.suppress(Exception):
+            p.kill()
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(timeout=5)
+
+
 def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_free) -> None:
     from tqdm import tqdm
 
@@ -387,7 +425,6 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_fr
     )
     paths = [str(r.path) if r.source is None else r.source for r in plan.recordings]  # Source: window etc.
     init = (paths, plan.sensor_size, cfg.framing)
-    frames_ds, events_ds, error_ds, crc_ds = f["frames"], f["n_events"], f["error"], f["crc"]
     pending: list[tuple[int, int]] = []  # (row, status) written but not yet committed
 
     def commit() -> None:
@@ -400,6 +437,7 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_fr
     bar = tqdm(total=n, initial=done, unit="rec", disable=not progress, mininterval=1.0)
     t_start = time.perf_counter()
     pool = None
+    k = 0
     try:
         if workers > 1:
             # the first recording in the parent: the forked workers inherit its loaded numba kernels
@@ -421,40 +459,30 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_fr
         else:
             _init_worker(*init)
             results = map(_frame_one, todo)
-        chunk_offset = (0,) * len(plan.shape)
-        for k, (i, chunk, n_ev, err, t_dec, t_fr, crc) in enumerate(results):
-            stats.decode_s += t_dec
-            stats.frame_s += t_fr
-            if err is not None:
-                if cfg.data.on_error != "skip":
-                    raise DataError(err)
-                error_ds[i] = err
-                pending.append((i, SKIPPED))
-                stats.skipped += 1
-                if progress:
-                    tqdm.write(f"preprocess: skipped {err}")
-                else:
-                    say(f"preprocess: skipped {err}")
-            else:
-                if free_bytes(plan.folder) < min_free:
-                    commit()
-                    raise disk_full_error(plan.folder, n - len(todo) + k, n)
-                t0 = time.perf_counter()
-                frames_ds.id.write_direct_chunk((i, *chunk_offset), chunk[0], chunk[1])  # compressed
-                events_ds[i], crc_ds[i] = n_ev, crc
-                pending.append((i, DONE))
-                stats.write_s += time.perf_counter() - t0
-                stats.processed += 1
-                stats.events += n_ev
+        for k, r in enumerate(results):
+            _store(cfg, plan, f, r, stats, pending, progress, say, min_free, n - len(todo) + k)
             if (k + 1) % FLUSH_EVERY == 0:
                 commit()
             if on_item is not None:
-                on_item(i)
+                on_item(r.i)
             bar.update(1)
             if k % 64 == 0:
                 el = max(time.perf_counter() - t_start, 1e-9)
                 bar.set_postfix_str(f"{stats.events / el / 1e6:.2f} Mev/s", refresh=False)
         commit()
+    except DiskFullError:
+        with contextlib.suppress(Exception):
+            commit()  # the rows written so far are whole
+        raise
+    except BrokenProcessPool:
+        with contextlib.suppress(Exception):
+            commit()
+        kept = _committed(f)
+        raise WorkerDiedError(
+            f"preprocess: a worker died while framing {paths[todo[min(k + 1, len(todo) - 1)]]} or a "
+            f"recording after it (killed: out of memory?); {kept}/{n} recordings are kept in "
+            f"{plan.folder / PARTIAL}: run again to resume (fewer --workers use less memory)"
+        ) from None
     except BaseException as exc:
         if not isinstance(exc, DataError) and not is_disk_full(exc):
             with contextlib.suppress(Exception):
@@ -463,5 +491,34 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_fr
     finally:
         bar.close()
         stats.wall_s = time.perf_counter() - t_start
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        _stop_pool(pool)
+
+
+def _store(cfg, plan, f, r: Framed, stats, pending, progress, say, min_free, written: int) -> None:
+    """Write one worker result (a row, or a skipped recording) into the partial file."""
+    from tqdm import tqdm
+
+    stats.decode_s += r.decode_s
+    stats.frame_s += r.frame_s
+    if r.error is not None:
+        if cfg.data.on_error != "skip":
+            raise DataError(r.error)
+        f["error"][r.i] = r.error
+        pending.append((r.i, SKIPPED))
+        stats.skipped += 1
+        (tqdm.write if progress else say)(f"preprocess: skipped {r.error}")
+        return
+    if free_bytes(plan.folder) < min_free:
+        raise disk_full_error(plan.folder, written, len(plan.recordings))
+    t0 = time.perf_counter()
+    rows_dataset(f, r.width).id.write_direct_chunk((r.i,) + (0,) * len(plan.shape), r.chunk, r.mask)
+    f["width"][r.i], f["n_events"][r.i], f["crc"][r.i], f["sha256"][r.i] = (
+        r.width,
+        r.n_events,
+        r.crc,
+        r.sha256.encode(),
+    )
+    pending.append((r.i, DONE))
+    stats.write_s += time.perf_counter() - t0
+    stats.processed += 1
+    stats.events += r.n_events

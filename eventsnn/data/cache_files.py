@@ -20,12 +20,12 @@ import errno
 import os
 import socket
 import sys
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
+from eventsnn.data.cache_codec import WIDTHS, filters, row_crc, width_dtype
 from eventsnn.errors import DataError
 from eventsnn.utils.io import atomic_write_text, free_bytes, human_bytes
 
@@ -39,9 +39,8 @@ class DiskFullError(DataError):
     """The cache's file system is full; the partial file is kept for the next run."""
 
 
-def row_crc(frames: np.ndarray) -> int:
-    """crc32 of one row's bytes (C order), stored beside the row and checked before a resume."""
-    return zlib.crc32(np.ascontiguousarray(frames).view(np.uint8).reshape(-1)) & 0xFFFFFFFF
+class WorkerDiedError(DataError):
+    """A preprocess worker was killed (the OOM killer); the partial file is kept for the next run."""
 
 
 # ---- one writer per folder -----------------------------------------------------------------------
@@ -125,23 +124,69 @@ def disk_full_error(folder: Path, done: int, total: int) -> DiskFullError:
 
 
 # ---- the partial file ----------------------------------------------------------------------------
-def create_partial(path: Path, key: str, labels: np.ndarray, shape: tuple[int, ...], dtype: str):
-    """A new partial file: frames `[N, *shape]` (lzf, one chunk per row), labels, status, crc."""
+FORMAT = 2  # frames.h5 layout version (attrs["format"]); 1 (no attribute): float/uint rows, lzf
+
+
+def open_partial(path: Path):
+    """A new, empty partial file (filled by `init_partial`: opened first, so that a failure while
+    filling it still leaves the caller a handle to close after freeing the disk reserve)."""
+    import h5py
+
+    return h5py.File(path, "w", rdcc_nbytes=0)  # rows are written once: no chunk cache
+
+
+def init_partial(f, key: str, labels: np.ndarray, shape: tuple[int, ...], *, checksum: bool = True) -> None:
+    """Fill a new partial file: one `[N, *shape]` dataset per count width (`cache_codec`),
+    labels, status, width, crc, n_events, error, content hash per row."""
     import h5py
 
     n = len(labels)
-    f = h5py.File(path, "w", rdcc_nbytes=0)  # rows are written once: no chunk cache, disk use is visible
-    f.attrs["key"] = key
-    f.create_dataset(
-        "frames", shape=(n, *shape), dtype=np.dtype(dtype), chunks=(1, *shape), compression="lzf"
-    )
+    f.attrs["key"], f.attrs["format"] = key, FORMAT
+    rows_dataset(
+        f, 1, (n, *shape), checksum=checksum
+    )  # the other widths when a row needs them (less metadata to write)
     f.create_dataset("labels", data=np.asarray(labels, dtype=np.int64))
     f.create_dataset("status", data=np.zeros(n, dtype=np.int8))
+    f.create_dataset("width", data=np.zeros(n, dtype=np.int8))
     f.create_dataset("crc", data=np.zeros(n, dtype=np.uint32))
     f.create_dataset("n_events", data=np.zeros(n, dtype=np.int64))
     f.create_dataset("error", shape=(n,), dtype=h5py.string_dtype())
+    f.create_dataset("sha256", shape=(n,), dtype="S64")  # fixed size: no heap to damage in a crash
     f.flush()
-    return f
+
+
+def rows_dataset(f, width: int, shape: tuple[int, ...] | None = None, *, checksum: bool = True):
+    """The `[N, T, P, H, W]` dataset of rows `width` bytes wide, created on first use."""
+    name = WIDTHS[width]
+    if name not in f:
+        shape = tuple(shape if shape is not None else f[WIDTHS[1]].shape)
+        f.create_dataset(
+            name, shape=shape, dtype=width_dtype(width), chunks=(1, *shape[1:]), **filters(checksum)
+        )
+    return f[name]
+
+
+def read_row(f, i: int) -> np.ndarray:
+    """Row `i` `[T, P, H, W]` of an open cache file, in the unsigned type it was stored in.
+
+    Raises whatever h5py raises for a damaged chunk (checksum mismatch, undecodable bytes)."""
+    width = int(f["width"][i])
+    if width not in WIDTHS:
+        raise KeyError(f"row {i} has no stored frames (width {width})")
+    return f[WIDTHS[width]][i]
+
+
+def bad_rows(f, rows) -> list[int]:
+    """The rows among `rows` whose stored bytes fail HDF5's checksum or their crc32."""
+    crc, bad = f["crc"][:], []
+    for i in rows:
+        try:
+            ok = row_crc(read_row(f, int(i))) == crc[i]
+        except Exception:  # a damaged chunk
+            ok = False
+        if not ok:
+            bad.append(int(i))
+    return bad
 
 
 def resume_partial(path: Path, key: str, shape: tuple[int, ...], say: Callable[[str], None]):
@@ -154,18 +199,15 @@ def resume_partial(path: Path, key: str, shape: tuple[int, ...], say: Callable[[
     except Exception as exc:  # h5py raises OSError, RuntimeError, KeyError for damaged files
         return _discard(path, f"unreadable ({_first_line(exc)})", say)
     try:
-        if f.attrs.get("key") != key or f["frames"].shape != shape or "crc" not in f:
+        if (
+            f.attrs.get("key") != key
+            or f.attrs.get("format") != FORMAT
+            or f[WIDTHS[1]].shape != shape
+            or "crc" not in f
+        ):
             f.close()
-            return _discard(path, "written for other parameters", say)
-        status, crc = f["status"][:], f["crc"][:]
-        bad = []
-        for i in np.flatnonzero(status == DONE):
-            try:
-                ok = row_crc(f["frames"][i]) == crc[i]
-            except Exception:  # a damaged chunk
-                ok = False
-            if not ok:
-                bad.append(int(i))
+            return _discard(path, "written for other parameters or by another version", say)
+        bad = bad_rows(f, np.flatnonzero(f["status"][:] == DONE))
         if bad:
             f["status"][np.asarray(bad)] = TODO
             f.flush()
@@ -189,17 +231,24 @@ def _first_line(exc: BaseException) -> str:
 
 
 # ---- the complete file ---------------------------------------------------------------------------
-def read_complete(folder: Path, key: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, status) of the complete cache in `folder`, after checking that it can be served."""
+def read_complete(folder: Path, key: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(labels, status, width) of the complete cache in `folder`, after checking it can be served."""
     import h5py
 
     path = folder / FINAL
     again = f"delete {folder} and run `eventsnn preprocess` again"
     try:
         with h5py.File(path, "r") as f:
-            found_key = f.attrs.get("key")
-            labels, status = f["labels"][:], f["status"][:]
-            rows = f["frames"].shape[0]
+            found_key, version = f.attrs.get("key"), f.attrs.get("format")
+            if version != FORMAT:
+                raise DataError(
+                    f"{path}: a cache of an older format (version {version or 1}, this eventsnn reads "
+                    f"{FORMAT}); {again}"
+                )
+            labels, status, width = f["labels"][:], f["status"][:], f["width"][:]
+            rows = f[WIDTHS[1]].shape[0]
+    except DataError:
+        raise
     except Exception as exc:
         raise DataError(f"{path}: the cache file is unreadable ({_first_line(exc)}); {again}") from None
     if found_key != key or rows != n or len(status) != n:
@@ -209,4 +258,4 @@ def read_complete(folder: Path, key: str, n: int) -> tuple[np.ndarray, np.ndarra
         raise DataError(
             f"{path}: {len(unwritten)} rows were never written (first: row {int(unwritten[0])}); {again}"
         )
-    return labels, status
+    return labels, status, width

@@ -1,8 +1,11 @@
 """Datasets over the framed cache: `CachedFramesDataset` and `build_event_datasets(cfg)`.
 
-Items are `(frames, label)`: frames a float32 tensor `[T, C, H, W]` (the cached, post-processed
-frames; integer dtypes are converted on read), label an int. The h5 file is opened lazily, once
-per process (DataLoader workers each open their own handle on first access).
+Items are `(frames, label)`: frames a float32 tensor `[T, C, H, W]` (the cached counts with the
+configured `Derive` applied: sum channel, resize, dtype), label an int; or, with
+`counts=True`, the integer counts `[T, P, H, W]` themselves (the training loader's device path
+derives them per batch on the GPU). The h5 file is opened lazily, once per process
+(DataLoader workers each open their own handle on first access). Every read is checked by
+HDF5's Fletcher-32 checksum: a damaged row is a `DataError` naming the file and row.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from eventsnn.data.cache import FINAL, MANIFEST, SKIPPED, plan_cache, preprocess
+from eventsnn.data.cache_codec import WIDTHS
 from eventsnn.data.cache_files import read_complete
+from eventsnn.data.derive import Derive, derive_from_config
 from eventsnn.data.recordings import RawRecordings, split_indices
 from eventsnn.errors import DataError
 
@@ -27,7 +32,7 @@ class EventDataInfo:
 
     num_classes: int
     class_names: tuple[str, ...]
-    input_shape: tuple[int, int, int, int]  # [T, C, H, W]
+    input_shape: tuple[int, int, int, int]  # [T, C, H, W] as the model sees it (derived)
     sensor_size: tuple[int, int, int]  # (W, H, P)
     cache_dir: Path
     train_size: int
@@ -37,7 +42,12 @@ class EventDataInfo:
 class CachedFramesDataset:
     """Indices into a complete cache's `frames.h5`; `(float tensor [T, C, H, W], int label)` items.
 
-    `paths` (optional): the recording behind each served item, same order (`raw_recordings`).
+    Args:
+        derive: counts -> model input (None: the counts as float32).
+        counts: serve the integer counts `[T, P, H, W]` (in `count_dtype`) instead.
+        count_dtype: the data set's widest count type (manifest `count_dtype`): every item is
+            served in it, so batches collate.
+        paths (optional): the recording behind each served item, same order (`raw_recordings`).
     """
 
     def __init__(
@@ -46,6 +56,9 @@ class CachedFramesDataset:
         indices,
         labels,
         *,
+        widths=None,
+        derive: Derive | None = None,
+        count_dtype: str = "uint16",
         paths: Sequence[Path] | None = None,
         sensor_size: tuple[int, int, int] | None = None,
     ):
@@ -54,9 +67,11 @@ class CachedFramesDataset:
         self.labels = np.asarray(labels, dtype=np.int64)  # labels of `indices`, same order
         if len(self.labels) != len(self.indices):
             raise DataError(f"{h5_path}: {len(self.indices)} indices but {len(self.labels)} labels")
+        self.widths = None if widths is None else np.asarray(widths, dtype=np.int64)  # of `indices`
         self.paths = None if paths is None else tuple(Path(p) if isinstance(p, str) else p for p in paths)
         if self.paths is not None and len(self.paths) != len(self.indices):
             raise DataError(f"{h5_path}: {len(self.indices)} indices but {len(self.paths)} recordings")
+        self.derive, self.count_dtype, self.counts = derive, np.dtype(count_dtype), False
         self.sensor_size = sensor_size
         self._file = None
         self._pid = None
@@ -64,29 +79,37 @@ class CachedFramesDataset:
     def __len__(self) -> int:
         return len(self.indices)
 
-    def _frames(self):
+    def _open(self):
         if self._file is None or self._pid != os.getpid():
             import h5py
 
             self._file = h5py.File(self.h5_path, "r")
             self._pid = os.getpid()
-        return self._file["frames"]
+        return self._file
+
+    def read_counts(self, i: int) -> np.ndarray:
+        """Item `i`'s counts `[T, P, H, W]` in `count_dtype`; `DataError` (one line) when damaged."""
+        row = int(self.indices[i])
+        try:
+            f = self._open()
+            width = int(self.widths[i]) if self.widths is not None else int(f["width"][row])
+            x = f[WIDTHS[width]][row]
+        except (OSError, RuntimeError, KeyError) as exc:
+            reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+            raise DataError(
+                f"{self.h5_path}: row {row} is damaged ({reason}: checksum or decode failed); run "
+                "`eventsnn preprocess --verify` with this config to frame it again"
+            ) from None
+        return x.astype(self.count_dtype, copy=False)
 
     def __getitem__(self, i: int):
         import torch
 
-        row = int(self.indices[i])
-        try:
-            x = torch.from_numpy(np.ascontiguousarray(self._frames()[row]))  # [T,C,H,W]
-        except (OSError, RuntimeError, KeyError) as exc:
-            reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-            raise DataError(
-                f"{self.h5_path}: row {row} cannot be read ({reason}); delete {Path(self.h5_path).parent} "
-                "and run `eventsnn preprocess` again"
-            ) from None
-        if not x.is_floating_point() or x.dtype != torch.float32:
-            x = x.to(torch.float32)
-        return x, int(self.labels[i])
+        x = self.read_counts(i)  # [T,P,H,W]
+        if self.counts:
+            return torch.from_numpy(x), int(self.labels[i])
+        out = self.derive(x[None])[0] if self.derive is not None else torch.from_numpy(x.astype(np.float32))
+        return out, int(self.labels[i])
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -104,19 +127,20 @@ def build_event_datasets(cfg) -> tuple[CachedFramesDataset, CachedFramesDataset,
     plan = plan_cache(cfg)
     if not plan.complete:
         print(f"data: no complete cache for {cfg.data.dataset} at {plan.folder}; preprocessing")
-        stats = preprocess(cfg)
-        if not stats.complete:
-            raise DataError(f"{plan.folder}: the preprocess job stopped before the cache was complete")
+    stats = preprocess(cfg, quiet_if_fresh=True)  # also frames again what changed
+    if not stats.complete:
+        raise DataError(f"{plan.folder}: the preprocess job stopped before the cache was complete")
     manifest = json.loads((plan.folder / MANIFEST).read_text())
-    labels, status = read_complete(plan.folder, plan.key, len(plan.recordings))  # no unwritten row
+    labels, status, widths = read_complete(plan.folder, plan.key, len(plan.recordings))  # no unwritten row
     train, test = split_indices(cfg, plan.recordings)
     train = train[status[train] != SKIPPED]
     test = test[status[test] != SKIPPED]
     h5 = plan.folder / FINAL
+    derive = derive_from_config(cfg.framing)
     info = EventDataInfo(
         num_classes=len(plan.class_names),
         class_names=tuple(plan.class_names),
-        input_shape=tuple(int(v) for v in manifest["shape"]),
+        input_shape=derive.shape(tuple(int(v) for v in manifest["shape"])),
         sensor_size=tuple(plan.sensor_size),
         cache_dir=plan.folder,
         train_size=len(train),
@@ -127,7 +151,16 @@ def build_event_datasets(cfg) -> tuple[CachedFramesDataset, CachedFramesDataset,
     def served(idx: np.ndarray) -> CachedFramesDataset:
         recs = [plan.recordings[i] for i in idx]
         paths = [r.path if r.source is None else r.source for r in recs]  # Source: window, orientation
-        return CachedFramesDataset(h5, idx, labels[idx], paths=paths, sensor_size=sensor)
+        return CachedFramesDataset(
+            h5,
+            idx,
+            labels[idx],
+            widths=widths[idx],
+            derive=derive,
+            count_dtype=manifest["count_dtype"],
+            paths=paths,
+            sensor_size=sensor,
+        )
 
     return served(train), served(test), info
 

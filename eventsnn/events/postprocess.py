@@ -168,16 +168,13 @@ def frames_from_config(events: Any, sensor_size: tuple[int, int, int], cfg, *, d
     return from_config(cfg)(framer_from_config(cfg, sensor_size, device=device)(events))
 
 
-def frame_recording(path, sensor_size: tuple[int, int, int], cfg) -> tuple[np.ndarray, int, float, float]:
-    """Read one recording file, check it against `sensor_size`, frame it with a FramingConfig.
-
-    The one path from a recording file to model input frames: the preprocess cache's workers
-    and `eventsnn predict` both call it, so a recording predicted alone gets the frames it has
-    in the cache.
+def frame_counts(path, sensor_size: tuple[int, int, int], cfg) -> tuple[np.ndarray, int, float, float]:
+    """Read one recording file, check it against `sensor_size`, count its events into frames
+    `[T, P, H, W]` with a FramingConfig's framing fields (what the cache stores).
 
     Returns:
-        (frames `[T, C, H, W]` numpy array of `cfg.dtype`, number of events, seconds decoding
-        (read + check), seconds framing (`frames_from_config`)).
+        (counts `[T, P, H, W]` numpy integer array, number of events, seconds decoding
+        (read + check), seconds framing).
 
     Raises:
         DataError: unreadable, empty, unsorted, or events outside the sensor (the message names
@@ -191,6 +188,29 @@ def frame_recording(path, sensor_size: tuple[int, int, int], cfg) -> tuple[np.nd
     ev = read_events(path, raw=True)
     check_events(ev, sensor_size, path)
     t1 = time.perf_counter()
-    frames = frames_from_config(ev, sensor_size, cfg)
+    counts = framer_from_config(cfg, sensor_size)(ev)
+    counts = counts.numpy() if isinstance(counts, torch.Tensor) else np.asarray(counts)
+    return counts, len(ev), t1 - t0, time.perf_counter() - t1
+
+
+def frame_recording(path, sensor_size: tuple[int, int, int], cfg) -> tuple[np.ndarray, int, float, float]:
+    """Read one recording file, check it against `sensor_size`, frame it with a FramingConfig.
+
+    The one path from a recording file to model input frames: `frame_counts` (what the
+    preprocess cache stores) then `from_config(cfg)` (what its loader derives), so a recording
+    predicted alone gets the frames the cache serves for it.
+
+    Returns:
+        (frames `[T, C, H, W]` numpy array of `cfg.dtype`, number of events, seconds decoding
+        (read + check), seconds framing and post-processing).
+
+    Raises:
+        DataError: as `frame_counts`.
+    """
+    import time
+
+    counts, n_events, decode_s, frame_s = frame_counts(path, sensor_size, cfg)
+    t0 = time.perf_counter()
+    frames = from_config(cfg)(counts)
     frames = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
-    return frames, len(ev), t1 - t0, time.perf_counter() - t1
+    return frames, n_events, decode_s, frame_s + time.perf_counter() - t0
