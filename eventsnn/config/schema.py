@@ -89,6 +89,10 @@ class DataConfig:
     train_fraction: Fraction = 0.9  # the reference's 9:1 split
     split_seed: NonNegInt = 0
     num_workers: NonNegInt = 0  # DataLoader workers
+    cache: Literal["h5", "none"] = "h5"  # none: the loader's workers read and frame on the fly
+    # where cached counts become model input (derive, augment): per batch on the GPU ("auto" on
+    # CUDA) or per item in the DataLoader workers
+    derive_on: Literal["auto", "workers", "device"] = "auto"
     preprocess_workers: NonNegInt = 0  # 0: all cores
     on_error: Literal["raise", "skip"] = "raise"
     img_size: PosInt | None = None  # images: resize to this size; None: native

@@ -22,6 +22,7 @@ import hashlib
 import os
 import zlib
 
+import hdf5plugin  # registers the Blosc2 filter with HDF5: every reader of the cache needs it
 import numpy as np
 
 WIDTHS = {1: "frames_u8", 2: "frames_u16", 4: "frames_u32"}
@@ -33,8 +34,6 @@ HASH = "sha256"
 def filters(checksum: bool = True) -> dict:
     """h5py `create_dataset` keywords of the cache's filter pipeline (`checksum=False`: without
     Fletcher-32, only for `bench loader` to measure its cost)."""
-    import hdf5plugin
-
     blosc = hdf5plugin.Blosc2(cname="lz4", clevel=5, filters=hdf5plugin.Blosc2.BITSHUFFLE)
     return {**blosc, "fletcher32": checksum}
 

@@ -154,8 +154,16 @@ def build_model(cfg: RunConfig, data: DataBundle | None) -> nn.Module:
 
 
 def build_loader(
-    dataset: Dataset, batch_size: int, sampler: EpochSampler, num_workers: int, *, train: bool
+    dataset: Dataset,
+    batch_size: int,
+    sampler: EpochSampler,
+    num_workers: int,
+    *,
+    train: bool,
+    persistent: bool = False,
 ) -> DataLoader:
+    """Pinned memory on CUDA; `persistent` workers with prefetch for data sets whose items do not
+    depend on the epoch (the device path's counts: the epoch's seeds are made on the device side)."""
     return DataLoader(
         dataset,
         batch_size=batch_size,
@@ -163,7 +171,8 @@ def build_loader(
         num_workers=num_workers,
         drop_last=train,
         pin_memory=torch.cuda.is_available(),
-        persistent_workers=False,
+        persistent_workers=persistent and num_workers > 0,
+        prefetch_factor=4 if persistent and num_workers > 0 else None,
     )
 
 

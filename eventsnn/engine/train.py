@@ -26,6 +26,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from eventsnn.config import RunConfig, dump_yaml, save_resolved, to_dict
+from eventsnn.data.device import DeviceBatches, IndexedCounts, derive_on_device
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import (
     BEST,
@@ -131,16 +132,7 @@ class Trainer:
         )
         self.test_sampler = EvalSampler(len(self.data.test), rank=d.rank, world_size=d.world_size)
         bs = cfg.train.batch_size
-        self.train_loader = builders.build_loader(
-            self.data.train, bs, self.train_sampler, cfg.data.num_workers, train=True
-        )
-        self.test_loader = builders.build_loader(
-            self.data.test,
-            cfg.train.eval_batch_size or bs,
-            self.test_sampler,
-            cfg.data.num_workers,
-            train=False,
-        )
+        self._build_loaders()
         steps = len(self.data.train) // max(d.world_size, 1) // bs
         if cfg.train.max_steps_per_epoch:
             steps = min(steps, cfg.train.max_steps_per_epoch)
@@ -162,6 +154,36 @@ class Trainer:
         self.state = TrainState()
         self.log = MetricsLog(self.run_dir, enabled=d.is_main, tensorboard=cfg.output.tensorboard)
         self._stop_requested = False
+
+    def _build_loaders(self) -> None:
+        """DataLoaders, and the batches the loop reads: on the device path (`data.derive_on`),
+        integer counts travel to the device and are derived and augmented there per batch
+        (eventsnn.data.device); otherwise the loaders' items are the model input."""
+        cfg, d = self.cfg, self.dist
+        bs, workers = cfg.train.batch_size, cfg.data.num_workers
+        train, test = self.data.train, self.data.test
+        base = getattr(train, "base", None)
+        self.on_device = derive_on_device(cfg.data.derive_on, d.device, base) and hasattr(test, "counts")
+        if self.on_device:
+            train, test = IndexedCounts(base), IndexedCounts(test)
+        self.train_loader = builders.build_loader(
+            train, bs, self.train_sampler, workers, train=True, persistent=self.on_device
+        )
+        self.test_loader = builders.build_loader(
+            test,
+            cfg.train.eval_batch_size or bs,
+            self.test_sampler,
+            workers,
+            train=False,
+            persistent=self.on_device,
+        )
+        self.train_batches, self.test_batches = self.train_loader, self.test_loader
+        if self.on_device:
+            augment = self.data.train.augment  # type: ignore[attr-defined]
+            self.train_batches = DeviceBatches(
+                self.train_loader, d.device, base.derive, augment=augment, seed=cfg.train.seed
+            )
+            self.test_batches = DeviceBatches(self.test_loader, d.device, test.base.derive)
 
     def _wrap(self, net: nn.Module) -> nn.Module:
         """`net` in DistributedDataParallel under torchrun, else `net`."""
@@ -274,11 +296,11 @@ class Trainer:
         """Test-set metrics; first re-estimates BN statistics when `train.precise_bn_batches` > 0."""
         if self.cfg.train.precise_bn_batches:  # the epoch's first batches, also after a mid-epoch resume
             self.train_sampler.set_epoch(self.state.epoch, start=0)
-            inputs = (x for x, _ in itertools.islice(self.train_loader, self.cfg.train.precise_bn_batches))
+            inputs = (x for x, _ in itertools.islice(self.train_batches, self.cfg.train.precise_bn_batches))
             recalibrate_batchnorm(self.model, inputs, self.dist.device, self.dist.world_size)
         return evaluate_model(
             self.model,
-            self.test_loader,
+            self.test_batches,
             self.dist.device,
             self.data.num_classes,
             firing_rates=True,
@@ -318,11 +340,13 @@ class Trainer:
             self.scheduler.step(s.epoch)
         self.train_sampler.set_epoch(s.epoch, start=s.step_in_epoch * cfg.train.batch_size)
         self.data.train.set_epoch(s.epoch)  # type: ignore[attr-defined]
+        if self.on_device:
+            self.train_batches.set_epoch(s.epoch)  # type: ignore[union-attr]
         self.net.train()
         remaining = self.steps_per_epoch - s.step_in_epoch
         bar = self.log.progress(remaining, f"epoch {s.epoch + 1}/{cfg.train.epochs}")
         start, seen = time.perf_counter(), 0
-        for x, y in self.train_loader:
+        for x, y in self.train_batches:
             if s.step_in_epoch >= self.steps_per_epoch:
                 break
             loss = self._train_step(x, y)
