@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from eventsnn.data.cache import FINAL, MANIFEST, SKIPPED, plan_cache, preprocess
+from eventsnn.data.cache import FINAL, MANIFEST, SKIPPED, count_shape, plan_cache, preprocess
 from eventsnn.data.cache_codec import WIDTHS
 from eventsnn.data.cache_files import read_complete
 from eventsnn.data.derive import Derive, derive_from_config
-from eventsnn.data.recordings import RawRecordings, split_indices
+from eventsnn.data.onthefly import FramingDataset
+from eventsnn.data.recordings import RawRecordings, list_all_recordings, sensor_size_for, split_indices
 from eventsnn.errors import DataError
 
 
@@ -123,7 +124,10 @@ class CachedFramesDataset:
 
 
 def build_event_datasets(cfg) -> tuple[CachedFramesDataset, CachedFramesDataset, EventDataInfo]:
-    """(train, test, info) over the framed cache of `cfg`; runs the preprocess job when it is missing."""
+    """(train, test, info) over the framed cache of `cfg`; runs the preprocess job when it is missing.
+    With `data.cache: none`, data sets that frame each recording when served (`onthefly`)."""
+    if cfg.data.cache == "none":
+        return _on_the_fly(cfg)
     plan = plan_cache(cfg)
     if not plan.complete:
         print(f"data: no complete cache for {cfg.data.dataset} at {plan.folder}; preprocessing")
@@ -162,6 +166,28 @@ def build_event_datasets(cfg) -> tuple[CachedFramesDataset, CachedFramesDataset,
             sensor_size=sensor,
         )
 
+    return served(train), served(test), info
+
+
+def _on_the_fly(cfg) -> tuple[FramingDataset, FramingDataset, EventDataInfo]:
+    recs, names = list_all_recordings(cfg)
+    sensor = tuple(sensor_size_for(cfg))
+    derive = derive_from_config(cfg.framing)
+    train, test = split_indices(cfg, recs)
+
+    def served(idx: np.ndarray) -> FramingDataset:
+        paths = [recs[i].path if recs[i].source is None else recs[i].source for i in idx]
+        return FramingDataset(paths, [recs[i].label for i in idx], sensor, cfg.framing, derive, idx)
+
+    info = EventDataInfo(
+        num_classes=len(names),
+        class_names=tuple(names),
+        input_shape=derive.shape(count_shape(cfg.framing, sensor)),
+        sensor_size=sensor,
+        cache_dir=Path(cfg.data.cache_dir),
+        train_size=len(train),
+        test_size=len(test),
+    )
     return served(train), served(test), info
 
 

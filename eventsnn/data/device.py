@@ -16,6 +16,8 @@ the epoch, travels with the batch, so persistent workers need no epoch.
 from __future__ import annotations
 
 import copy
+import os
+import time
 from collections.abc import Callable, Iterator
 
 import torch
@@ -89,3 +91,61 @@ def derive_on_device(setting: str, device: torch.device, dataset) -> bool:
     if setting == "auto":
         return torch.device(device).type == "cuda"
     return setting == "device"
+
+
+class WaitMeter:
+    """Over the steps `[skip, skip + steps)` of a run: seconds waiting for the next batch vs seconds
+    computing the step (CUDA synchronised at the measured steps only).
+
+        share = sum(wait) / (sum(wait) + sum(compute))
+
+    `iterate(batches)` times each `next()`; `step_done(device)` closes a step and returns the
+    share once, when the window is full (None otherwise)."""
+
+    def __init__(self, steps: int = 20, skip: int = 2) -> None:
+        self.steps, self.skip = steps, skip
+        self.seen, self.wait_s, self.compute_s = 0, 0.0, 0.0
+        self._wait, self._got = 0.0, 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.seen < self.skip + self.steps
+
+    def iterate(self, batches) -> Iterator:
+        it = iter(batches)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                batch = next(it)
+            except StopIteration:
+                return
+            self._got = time.perf_counter()
+            self._wait = self._got - t0
+            yield batch
+
+    def step_done(self, device: torch.device) -> float | None:
+        if not self.active:
+            return None
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize(device)
+        if self.seen >= self.skip:  # the first steps start workers and warm caches
+            self.wait_s += self._wait
+            self.compute_s += time.perf_counter() - self._got
+        self.seen += 1
+        if self.active:
+            return None
+        return self.wait_s / max(self.wait_s + self.compute_s, 1e-12)
+
+
+def input_bound_line(share: float, meter: WaitMeter, num_workers: int, on_device: bool) -> str:
+    """The one line a run prints when data limits it, with the fix."""
+    n = meter.steps
+    fixes = [f"raise data.num_workers (now {num_workers}; {os.cpu_count()} cores here)"]
+    if not on_device:
+        fixes.append("derive on the GPU (data.derive_on=device)")
+    fixes.append("compare codecs and worker counts with `eventsnn bench loader`")
+    return (
+        f"data: the run waited for data {share:.0%} of its time over steps {meter.skip + 1}-{meter.skip + n} "
+        f"({meter.wait_s / n * 1e3:.1f} ms a step waiting, {meter.compute_s / n * 1e3:.1f} ms computing): "
+        f"it is input-bound; {', or '.join(fixes)}"
+    )

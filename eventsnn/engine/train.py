@@ -26,7 +26,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from eventsnn.config import RunConfig, dump_yaml, save_resolved, to_dict
-from eventsnn.data.device import DeviceBatches, IndexedCounts, derive_on_device
+from eventsnn.data.device import DeviceBatches, IndexedCounts, WaitMeter, derive_on_device, input_bound_line
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import (
     BEST,
@@ -153,6 +153,7 @@ class Trainer:
         )
         self.state = TrainState()
         self.log = MetricsLog(self.run_dir, enabled=d.is_main, tensorboard=cfg.output.tensorboard)
+        self.wait_meter = WaitMeter(steps=min(20, max(1, steps - 2)), skip=min(2, steps - 1))
         self._stop_requested = False
 
     def _build_loaders(self) -> None:
@@ -346,10 +347,11 @@ class Trainer:
         remaining = self.steps_per_epoch - s.step_in_epoch
         bar = self.log.progress(remaining, f"epoch {s.epoch + 1}/{cfg.train.epochs}")
         start, seen = time.perf_counter(), 0
-        for x, y in self.train_batches:
+        for x, y in self.wait_meter.iterate(self.train_batches):
             if s.step_in_epoch >= self.steps_per_epoch:
                 break
             loss = self._train_step(x, y)
+            self._report_waiting(bar)
             s.epoch_loss_sum += loss
             s.step_in_epoch += 1
             s.global_step += 1
@@ -362,6 +364,23 @@ class Trainer:
                 self.log.close()
                 raise StopRequested(f"stopped at step {s.global_step}; checkpoint in {self.run_dir / LATEST}")
         bar.close()
+
+    def _report_waiting(self, bar) -> None:
+        """After the first steps: the share of time spent waiting for data (TensorBoard), and one
+        line when data limits the run (eventsnn.data.device.WaitMeter)."""
+        share = self.wait_meter.step_done(self.dist.device)
+        if share is None:
+            return
+        m = self.wait_meter
+        rows = {
+            "wait_share": share,
+            "wait_ms": m.wait_s / m.steps * 1e3,
+            "compute_ms": m.compute_s / m.steps * 1e3,
+        }
+        self.log.scalars("data", rows, self.state.global_step)
+        if share > 0.25 and self.dist.is_main:
+            line = input_bound_line(share, m, self.cfg.data.num_workers, self.on_device)
+            (bar.write if hasattr(bar, "write") else print)(line)
 
     def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
         cfg, s, device = self.cfg, self.state, self.dist.device

@@ -14,6 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import torch
 
 from eventsnn.config import load_config
 from eventsnn.data import build_event_datasets, plan_cache, preprocess
@@ -234,3 +235,16 @@ def test_a_cache_of_the_old_format_is_refused_in_one_line(source, tmp_path):
         f"{folder / FINAL}: a cache of an older format (version 1, this eventsnn reads 2); "
         f"delete {folder} and run `eventsnn preprocess` again"
     )
+
+
+def test_cache_none_frames_on_the_fly_what_the_cache_serves(source, tmp_path):
+    sets = ("framing.resize=[12,12]", "framing.polarity_sum_channel=true")
+    cached = _served(_cfg(source, tmp_path / "cache", *sets))
+    tr, te, info = build_event_datasets(_cfg(source, tmp_path / "none", "data.cache=none", *sets))
+    assert not (tmp_path / "none").exists()  # nothing written
+    assert info.input_shape == (5, 3, 12, 12)
+    fly = np.stack([tr[i][0].numpy() for i in range(len(tr))] + [te[i][0].numpy() for i in range(len(te))])
+    np.testing.assert_array_equal(fly, cached)
+    tr.counts = True
+    x, _ = tr[0]
+    assert x.dtype == torch.int32 and x.shape == (5, 2, SIZE, SIZE)

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 
 from eventsnn.config import load_config
 from eventsnn.data import build_event_datasets
-from eventsnn.data.device import DeviceBatches, IndexedCounts, derive_on_device
+from eventsnn.data.device import DeviceBatches, IndexedCounts, WaitMeter, derive_on_device, input_bound_line
 from eventsnn.engine.augment import dvs_augment
 from eventsnn.engine.checkpoint import LATEST, read_checkpoint
 from eventsnn.engine.jobs import train_job
@@ -65,7 +65,11 @@ def test_device_batches_equal_the_per_item_path_bitwise(source, tmp_path, worker
     today.set_epoch(2)
     expected = list(DataLoader(today, batch_size=4, sampler=sampler))
     loader = DataLoader(
-        IndexedCounts(train), batch_size=4, sampler=sampler, num_workers=workers, persistent_workers=workers > 0
+        IndexedCounts(train),
+        batch_size=4,
+        sampler=sampler,
+        num_workers=workers,
+        persistent_workers=workers > 0,
     )
     batches = DeviceBatches(loader, torch.device("cpu"), train.derive, augment=dvs_augment, seed=3)
     batches.set_epoch(2)
@@ -106,3 +110,26 @@ def test_training_on_the_device_path_equals_the_per_item_path_and_resumes_exactl
     for key in a:
         assert torch.equal(a[key], b[key]) and torch.equal(a[key], c[key]), key
     assert items.state.history == device.state.history == resumed.state.history
+
+
+def test_wait_meter_shares_waiting_and_names_the_fix(monkeypatch):
+    import eventsnn.data.device as device
+
+    clock = iter(float(t) for t in range(1000))
+    now = [0.0]
+
+    def tick():
+        now[0] = next(clock)
+        return now[0]
+
+    monkeypatch.setattr(device.time, "perf_counter", tick)
+    meter = WaitMeter(steps=3, skip=1)
+    shares = []
+    for _batch in meter.iterate(range(10)):  # next(): t0, got -> 1 s waiting (fake clock)
+        tick()  # the step computes for one more tick: 2 s after `got`
+        shares.append(meter.step_done(torch.device("cpu")))
+    assert shares[:3] == [None, None, None] and shares[4:] == [None] * 6
+    assert shares[3] == pytest.approx(3 / (3 + 6))  # steps 2-4: 1 s waiting, 2 s computing each
+    line = input_bound_line(0.75, meter, 0, on_device=False)
+    assert line.startswith("data: the run waited for data 75% of its time over steps 2-4 (1000.0 ms a step")
+    assert "raise data.num_workers (now 0;" in line and "data.derive_on=device" in line
