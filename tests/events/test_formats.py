@@ -236,14 +236,14 @@ def test_npz_spikingjelly_and_nimagenet_and_named_npy(tmp_path):
 
 def test_unnamed_array_needs_a_column_order_and_is_never_narrowed(tmp_path):
     t = np.arange(100, dtype=np.int64) * 100_000  # up to 9.9e6: would wrap as uint16
-    a = np.stack([t, np.full(100, 3), np.full(100, 4), np.ones(100, np.int64)], axis=1)
+    a = np.stack([t, np.full(100, 3), np.ones(100, np.int64), np.ones(100, np.int64)], axis=1)
     np.save(tmp_path / "txyp.npy", a)
     with pytest.raises(DataError, match=r"txyp\.npy: an unnamed \[N, 4\] array: the column order"):
         read_file(tmp_path / "txyp.npy")
     with pytest.raises(DataError, match=r"event 1: x=100000 outside 0\.\.65535"):
         read_file(tmp_path / "txyp.npy", ReadOptions(("x", "y", "p", "t")))
     ev = read_recording(Source(tmp_path / "txyp.npy", ReadOptions(("t", "x", "y", "p"))))
-    _same(ev, t, np.full(100, 3), np.full(100, 4), np.ones(100))
+    _same(ev, t, np.full(100, 3), np.ones(100), np.ones(100))
 
 
 def test_bad_inputs_name_the_file_and_the_offset(tmp_path):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from eventsnn.errors import DataError
@@ -74,6 +75,43 @@ def _first_outside(v: np.ndarray, lo: int, hi: int) -> int:
     return int(np.flatnonzero((v < lo) | (v > hi))[0])
 
 
+@numba.njit(cache=True, nogil=True)
+def _fill_integers(t, x, y, p, ot, ox, oy, op):  # pragma: no cover - compiled
+    """Integer columns -> out, checking as it goes. Returns (code, index): 0 ok, 1 x, 2 y out of
+    0..65535, 3 p not in {-1, 0, 1}, 4 p mixes -1 and 0, 5 t beyond int64."""
+    seen_neg = -1
+    seen_zero = -1
+    for i in range(t.shape[0]):
+        xi = x[i]
+        yi = y[i]
+        pi = p[i]
+        if xi < 0 or xi > 65535:
+            return 1, i
+        if yi < 0 or yi > 65535:
+            return 2, i
+        if pi == -1:
+            if seen_neg < 0:
+                seen_neg = i
+            op[i] = 0
+        elif pi == 0:
+            if seen_zero < 0:
+                seen_zero = i
+            op[i] = 0
+        elif pi == 1:
+            op[i] = 1
+        else:
+            return 3, i
+        ti = t[i]
+        if ti > 9223372036854775807:
+            return 5, i
+        ot[i] = ti
+        ox[i] = xi
+        oy[i] = yi
+    if seen_neg >= 0 and seen_zero >= 0:
+        return 4, max(seen_neg, seen_zero)
+    return 0, -1
+
+
 def to_checked_events(path, t, x, y, p, *, time_scale: float = 1.0) -> np.ndarray:
     """Decoded columns (any numeric dtype) -> `EVENT_DTYPE`, range-checked before narrowing.
 
@@ -88,6 +126,18 @@ def to_checked_events(path, t, x, y, p, *, time_scale: float = 1.0) -> np.ndarra
         if len(v) != n:
             raise bad(path, f"field {name} has {len(v)} values, t has {n}")
     out = np.empty(n, dtype=EVENT_DTYPE)
+    cols = [np.ascontiguousarray(c) for c in (t, x, y, p)]
+    if time_scale == 1.0 and all(c.dtype.kind in "uib" and c.ndim == 1 for c in cols):
+        code, i = _fill_integers(*(c.view(np.uint8) if c.dtype.kind == "b" else c for c in cols),
+                                 out["t"], out["x"], out["y"], out["p"])  # fmt: skip
+        if code == 0:
+            return out
+        if code in (1, 2):
+            name, v = ("x", cols[1]) if code == 1 else ("y", cols[2])
+            raise bad(path, f"event {i}: {name}={v[i]} outside 0..65535 (a time column read as {name}?)")
+        if code == 5:
+            raise bad(path, f"event {i}: t={cols[0][i]} does not fit int64 microseconds")
+        raise bad(path, f"event {i}: polarity p={cols[3][i]} is not 0/1 (or -1/1)")
     for name, v in (("x", np.asarray(x)), ("y", np.asarray(y))):
         if v.dtype.kind == "f":
             if n and not np.all(np.isfinite(v) & (v == np.floor(v))):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from eventsnn.events.formats._base import EVENT_DTYPE, EventFile, Format, ReadOptions, bad
@@ -39,13 +40,32 @@ def decode_dvs128(address: np.ndarray, timestamp: np.ndarray) -> np.ndarray:
     return ev
 
 
+@numba.njit(cache=True, nogil=True)
+def _decode(raw, t, x, y, p):  # pragma: no cover - compiled
+    """Big-endian (address, timestamp) uint32 pairs given as bytes -> t/x/y/p."""
+    for i in range(raw.shape[0] // 8):
+        b = 8 * i
+        a = (np.int64(raw[b]) << 24) | (np.int64(raw[b + 1]) << 16) | (np.int64(raw[b + 2]) << 8) | raw[b + 3]
+        t[i] = (
+            (np.int64(raw[b + 4]) << 24)
+            | (np.int64(raw[b + 5]) << 16)
+            | (np.int64(raw[b + 6]) << 8)
+            | raw[b + 7]
+        )
+        x[i] = (a >> 1) & 0x7F
+        y[i] = (a >> 8) & 0x7F
+        p[i] = a & 1
+
+
 def _read(path: Path, options: ReadOptions) -> EventFile:
     start = data_start(path)
     size = path.stat().st_size - start
     if size % 8:
         raise bad(path, f"truncated at byte {path.stat().st_size - size % 8}: AEDAT 2.0 events are 8 bytes")
-    raw = np.fromfile(path, dtype=">u4", offset=start)
-    return EventFile(decode_dvs128(raw[0::2], raw[1::2].astype(np.int64)), SENSOR, "aedat2")
+    raw = np.fromfile(path, dtype=np.uint8, offset=start)
+    ev = np.empty(size // 8, EVENT_DTYPE)
+    _decode(raw, ev["t"], ev["x"], ev["y"], ev["p"])
+    return EventFile(ev, SENSOR, "aedat2")
 
 
 FORMAT = Format(

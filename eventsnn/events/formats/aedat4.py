@@ -42,11 +42,36 @@ def declared_sensor(path: Path):
     return None
 
 
+def _decode(path: Path) -> tuple[np.ndarray, tuple[int, int, int] | None]:
+    """The first event stream straight into EVENT_DTYPE (packets copied once, no concatenation)."""
+    import aedat
+
+    try:
+        decoder = aedat.Decoder(str(path))
+        streams = {k: v for k, v in decoder.id_to_stream().items() if v["type"] == "events"}
+        if not streams:
+            return np.empty(0, EVENT_DTYPE), None
+        target = min(streams)
+        packets = [
+            packet["events"] for packet in decoder if packet["stream_id"] == target and "events" in packet
+        ]
+    except Exception as exc:  # the Rust decoder raises RuntimeError / OSError / Exception
+        reason = str(exc).strip() or type(exc).__name__
+        raise bad(path, f"corrupt or truncated .aedat4 ({reason})") from None
+    out = np.empty(sum(len(p) for p in packets), EVENT_DTYPE)
+    n = 0
+    for packet in packets:
+        k = len(packet)
+        part = out[n : n + k]
+        part["t"], part["x"], part["y"], part["p"] = packet["t"], packet["x"], packet["y"], packet["on"]
+        n += k
+    w = streams[target].get("width")
+    return out, ((int(w), int(streams[target]["height"]), 2) if w else None)
+
+
 def _read(path: Path, options: ReadOptions) -> EventFile:
-    raw = read_raw(path)
-    ev = np.empty(len(raw), EVENT_DTYPE)
-    ev["t"], ev["x"], ev["y"], ev["p"] = raw["t"], raw["x"], raw["y"], raw["p"]
-    return EventFile(ev, declared_sensor(path), "aedat4")
+    events, sensor = _decode(path)
+    return EventFile(events, sensor, "aedat4")
 
 
 FORMAT = Format(

@@ -53,7 +53,8 @@ def _start(path: Path) -> int:
     return start
 
 
-def iter_chunks(path: Path, chunk_events: int = CHUNK_EVENTS) -> Iterator[np.ndarray]:
+def _read_into(path: Path, out: np.ndarray | None, chunk_events: int) -> Iterator[np.ndarray]:
+    """Decode chunk by chunk into `out` (the whole file) or into fresh arrays (yielded)."""
     start = _start(path)
     left = (path.stat().st_size - start) // 8
     done = 0
@@ -62,19 +63,24 @@ def iter_chunks(path: Path, chunk_events: int = CHUNK_EVENTS) -> Iterator[np.nda
         while left > 0:
             k = min(chunk_events, left)
             raw = np.fromfile(f, dtype="<u4", count=2 * k)
-            out = np.empty(k, EVENT_DTYPE)
-            first_bad = _decode(raw, out["t"], out["x"], out["y"], out["p"])
+            part = np.empty(k, EVENT_DTYPE) if out is None else out[done : done + k]
+            first_bad = _decode(raw, part["t"], part["x"], part["y"], part["p"])
             if first_bad >= 0:
-                raise bad(path, f"event {done + first_bad}: polarity {out['p'][first_bad]} is not 0/1")
+                raise bad(path, f"event {done + first_bad}: polarity {part['p'][first_bad]} is not 0/1")
             left -= k
             done += k
-            yield out
+            yield part
+
+
+def iter_chunks(path: Path, chunk_events: int = CHUNK_EVENTS) -> Iterator[np.ndarray]:
+    yield from _read_into(path, None, chunk_events)
 
 
 def _read(path: Path, options: ReadOptions) -> EventFile:
-    parts = list(iter_chunks(path))
-    ev = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, EVENT_DTYPE)
-    return EventFile(ev, read_header(path).sensor_size, "dat")
+    out = np.empty((path.stat().st_size - _start(path)) // 8, EVENT_DTYPE)
+    for _ in _read_into(path, out, CHUNK_EVENTS):
+        pass
+    return EventFile(out, read_header(path).sensor_size, "dat")
 
 
 def _sniff(head: bytes, path: Path) -> bool:

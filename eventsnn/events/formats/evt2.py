@@ -21,9 +21,18 @@ CHUNK_WORDS = 1 << 20  # 4 MiB of file per chunk
 
 
 @numba.njit(cache=True, nogil=True)
-def _decode(words, state, t, x, y, p):  # pragma: no cover - compiled
-    th = state[0]
+def _count(words):  # pragma: no cover - compiled
     n = 0
+    for i in range(words.shape[0]):
+        if (words[i] >> 28) <= 1:
+            n += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(words, state, t, x, y, p, n):  # pragma: no cover - compiled
+    """CD events of `words` into t/x/y/p from index n (room for all of them); returns the next index."""
+    th = state[0]
     for i in range(words.shape[0]):
         w = np.int64(words[i])
         typ = w >> 28
@@ -39,29 +48,43 @@ def _decode(words, state, t, x, y, p):  # pragma: no cover - compiled
     return n
 
 
-def iter_chunks(path: Path, chunk_words: int = CHUNK_WORDS) -> Iterator[np.ndarray]:
-    """EVENT_DTYPE arrays of at most `chunk_words` events each, in file order."""
+def _words(path: Path, chunk_words: int) -> Iterator[np.ndarray]:
     header = read_header(path)
     check_sensor_fits(path, header, 2048)
     size = path.stat().st_size - header.data_start
     if size % 4:
         raise bad(path, f"truncated at byte {path.stat().st_size - size % 4}: EVT 2.0 words are 4 bytes")
-    state = np.zeros(1, np.int64)
     left = size // 4
     with open(path, "rb") as f:
         f.seek(header.data_start)
         while left > 0:
             words = np.fromfile(f, dtype="<u4", count=min(chunk_words, left))
             left -= len(words)
-            out = np.empty(len(words), EVENT_DTYPE)
-            n = _decode(words, state, out["t"], out["x"], out["y"], out["p"])
-            yield out[:n]
+            yield words
+
+
+def iter_chunks(path: Path, chunk_words: int = CHUNK_WORDS) -> Iterator[np.ndarray]:
+    """EVENT_DTYPE arrays of at most `chunk_words` events each, in file order."""
+    state = np.zeros(1, np.int64)
+    for words in _words(path, chunk_words):
+        out = np.empty(_count(words), EVENT_DTYPE)
+        _decode(words, state, out["t"], out["x"], out["y"], out["p"], 0)
+        yield out
+
+
+def read_all(path: Path, chunk_words: int = CHUNK_WORDS) -> np.ndarray:
+    """A counting pass, then decoding into the one output (peak: output + one chunk of words)."""
+    out = np.empty(sum(_count(w) for w in _words(path, chunk_words)), EVENT_DTYPE)
+    cols = (out["t"], out["x"], out["y"], out["p"])
+    state = np.zeros(1, np.int64)
+    n = 0
+    for words in _words(path, chunk_words):
+        n = _decode(words, state, *cols, n)
+    return out
 
 
 def _read(path: Path, options: ReadOptions) -> EventFile:
-    parts = list(iter_chunks(path))
-    ev = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, EVENT_DTYPE)
-    return EventFile(ev, read_header(path).sensor_size, "evt2")
+    return EventFile(read_all(path), read_header(path).sensor_size, "evt2")
 
 
 def _sniff(head: bytes, path: Path) -> bool:

@@ -28,29 +28,49 @@ from eventsnn.events.formats._base import EVENT_DTYPE, EventFile, Format, ReadOp
 from eventsnn.events.formats._prophesee import check_sensor_fits, read_header
 
 CHUNK_WORDS = 1 << 20  # 2 MiB of file per chunk
-OUT_EVENTS = 1 << 22  # output buffer per decode call
+OUT_EVENTS = 1 << 20  # output buffer of iter_chunks
+
+
+_POPCOUNT = np.array([bin(v).count("1") for v in range(4096)], dtype=np.int64)
 
 
 @numba.njit(cache=True, nogil=True)
-def _decode(words, start, state, t, x, y, p):  # pragma: no cover - compiled
-    """Decode words[start:] into t/x/y/p until the buffer (len(t)) could overflow.
-    state = [time_high, time_low, y, base_x, pol, loops]; returns (next word, events written)."""
+def _count(words, popcount):  # pragma: no cover - compiled
+    """Number of CD events in `words` (EVT_ADDR_X words + set bits of the vectors)."""
+    n = 0
+    for i in range(words.shape[0]):
+        w = np.int64(words[i])
+        typ = w >> 12
+        if typ == 0x2:
+            n += 1
+        elif typ == 0x4:
+            n += popcount[w & 0xFFF]
+        elif typ == 0x5:
+            n += popcount[w & 0xFF]
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(words, start, state, t, x, y, p, n, popcount):  # pragma: no cover - compiled
+    """Decode words[start:] into t/x/y/p from index n until the next event would not fit.
+    state = [time_high, time_low, y, base_x, pol, loops]; returns (next word, next index)."""
     th = state[0]
     tl = state[1]
     yy = state[2]
     bx = state[3]
     pol = state[4]
     loops = state[5]
-    cap = t.shape[0] - 12
-    n = 0
+    cap = t.shape[0]
     i = start
     base = (loops << 24) | (th << 12)
-    while i < words.shape[0] and n <= cap:
+    while i < words.shape[0]:
         w = np.int64(words[i])
         typ = w >> 12
         if typ == 0x0:
             yy = w & 0x7FF
         elif typ == 0x2:
+            if n + 1 > cap:
+                break
             t[n] = base | tl
             x[n] = w & 0x7FF
             y[n] = yy
@@ -60,20 +80,21 @@ def _decode(words, start, state, t, x, y, p):  # pragma: no cover - compiled
             bx = w & 0x7FF
             pol = (w >> 11) & 1
         elif typ == 0x4 or typ == 0x5:
-            width = 12 if typ == 0x4 else 8
             valid = w & 0xFFF if typ == 0x4 else w & 0xFF
+            if n + popcount[valid] > cap:
+                break
             tt = base | tl
+            k = 0
             while valid:
-                k = 0
-                while not (valid >> k) & 1:
-                    k += 1
-                valid &= valid - 1
-                t[n] = tt
-                x[n] = bx + k
-                y[n] = yy
-                p[n] = pol
-                n += 1
-            bx += width
+                if valid & 1:
+                    t[n] = tt
+                    x[n] = bx + k
+                    y[n] = yy
+                    p[n] = pol
+                    n += 1
+                valid >>= 1
+                k += 1
+            bx += 12 if typ == 0x4 else 8
         elif typ == 0x6:
             tl = w & 0xFFF
         elif typ == 0x8:
@@ -92,36 +113,52 @@ def _decode(words, start, state, t, x, y, p):  # pragma: no cover - compiled
     return i, n
 
 
-def iter_chunks(
-    path: Path, chunk_words: int = CHUNK_WORDS, out_events: int = OUT_EVENTS
-) -> Iterator[np.ndarray]:
-    """EVENT_DTYPE arrays of at most `out_events` events each, in file order; memory is one
-    chunk of words plus one output buffer whatever the file size."""
+def _words(path: Path, chunk_words: int) -> Iterator[np.ndarray]:
     header = read_header(path)
     check_sensor_fits(path, header, 2048)
     size = path.stat().st_size - header.data_start
     if size % 2:
         raise bad(path, f"truncated at byte {path.stat().st_size - 1}: EVT 3.0 words are 2 bytes")
-    state = np.zeros(6, np.int64)
     left = size // 2
-    buf = np.empty(max(min(out_events, 12 * left), 64), EVENT_DTYPE)
-    cols = (buf["t"], buf["x"], buf["y"], buf["p"])
     with open(path, "rb") as f:
         f.seek(header.data_start)
         while left > 0:
             words = np.fromfile(f, dtype="<u2", count=min(chunk_words, left))
             left -= len(words)
-            i = 0
-            while i < len(words):
-                i, n = _decode(words, i, state, *cols)
-                if n:
-                    yield buf[:n].copy()
+            yield words
+
+
+def iter_chunks(
+    path: Path, chunk_words: int = CHUNK_WORDS, out_events: int = OUT_EVENTS
+) -> Iterator[np.ndarray]:
+    """EVENT_DTYPE arrays of at most `out_events` events each, in file order; memory is one
+    chunk of words plus one output buffer whatever the file size."""
+    state = np.zeros(6, np.int64)
+    buf = np.empty(max(out_events, 12), EVENT_DTYPE)
+    cols = (buf["t"], buf["x"], buf["y"], buf["p"])
+    for words in _words(path, chunk_words):
+        i = 0
+        while i < len(words):
+            i, n = _decode(words, i, state, *cols, 0, _POPCOUNT)
+            if n:
+                yield buf[:n].copy()
+
+
+def read_all(path: Path, chunk_words: int = CHUNK_WORDS) -> np.ndarray:
+    """The whole file: a counting pass, then decoding straight into the one output array (peak
+    memory: the output plus one chunk of words)."""
+    total = sum(_count(words, _POPCOUNT) for words in _words(path, chunk_words))
+    out = np.empty(total, EVENT_DTYPE)
+    cols = (out["t"], out["x"], out["y"], out["p"])
+    state = np.zeros(6, np.int64)
+    n = 0
+    for words in _words(path, chunk_words):
+        _, n = _decode(words, 0, state, *cols, n, _POPCOUNT)
+    return out
 
 
 def _read(path: Path, options: ReadOptions) -> EventFile:
-    parts = list(iter_chunks(path))
-    ev = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, EVENT_DTYPE)
-    return EventFile(ev, read_header(path).sensor_size, "evt3")
+    return EventFile(read_all(path), read_header(path).sensor_size, "evt3")
 
 
 def _sniff(head: bytes, path: Path) -> bool:
