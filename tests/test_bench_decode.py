@@ -16,7 +16,7 @@ def test_every_format_has_a_case_and_a_reference(tmp_path):
     n = 3000
     files = decode._write_files(tmp_path, n)
     assert set(files) == {f.name for f in FORMATS} - {"npy"} | {"npz"}
-    t, x, y, p = decode._events(n)
+    t, x, _, p = decode._events(n)
     for fmt, path in files.items():
         ev = read_file(path).events
         assert len(ev) == n, fmt
