@@ -128,7 +128,9 @@ def prepare_input(
         return _prepare_image(path, spec.cfg)
     from eventsnn.events.postprocess import frame_recording
 
-    sensor = recording_sensor(path, spec.sensor_size, spec.cfg.framing)
+    # data.sensor_size set: every recording is framed on that canvas, as the preprocess cache does
+    pinned = spec.cfg.data.sensor_size is not None
+    sensor = spec.sensor_size if pinned else recording_sensor(path, spec.sensor_size, spec.cfg.framing)
     frames, n_events, decode_s, frame_s = frame_recording(path, sensor, spec.cfg.framing)
     return torch.from_numpy(np.ascontiguousarray(frames)).to(torch.float32), n_events, decode_s, frame_s
 

@@ -44,3 +44,22 @@ def test_data_list_shows_every_data_set_with_its_layout(capsys):
     assert "_labels.csv" in gesture["layout"] and gesture["split"] == "official"
     assert main(["data", "list"]) == 0
     assert "cifar10dvs: CIFAR10-DVS" in capsys.readouterr().out
+
+
+def test_predict_frames_on_the_data_sensor_size_canvas_like_preprocess(tmp_path):
+    """A 64x48 recording with data.sensor_size=(80, 60): preprocess and predict both pad it onto the
+    80x60 canvas (no 'recorded on another sensor' refusal, same frames)."""
+    from eventsnn.config import load_config
+    from eventsnn.events.io import to_event_array, write_aedat4
+    from eventsnn.events.postprocess import frame_recording
+    from eventsnn.inference.inputs import InputSpec, prepare_input
+
+    rng = np.random.default_rng(1)
+    t = np.sort(rng.integers(0, 10**5, 400))
+    path = write_aedat4(tmp_path / "r.aedat4", to_event_array(t, rng.integers(0, 64, 400), rng.integers(0, 48, 400),
+                                                             rng.integers(0, 2, 400)), (64, 48))  # fmt: skip
+    cfg = load_config(None, ["data.sensor_size=[80,60,2]", "framing.n_frames=2"])
+    x, n, _, _ = prepare_input(path, InputSpec("events", (80, 60, 2), cfg))
+    want, _, _, _ = frame_recording(path, (80, 60, 2), cfg.framing)  # the preprocess cache's call
+    assert n == 400 and tuple(x.shape[-2:]) == (60, 80)
+    np.testing.assert_array_equal(x.numpy(), want.astype(np.float32))
