@@ -243,3 +243,15 @@ def test_overwrite_with_a_bad_input_keeps_the_previous_run(tmp_path, capsys, ove
     assert "Traceback" not in err and message.format(root=tmp_path) in err.strip().splitlines()[-1], err
     after = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and not p.name.startswith(".")}
     assert after == before
+
+
+def test_full_disk_before_the_first_checkpoint_advises_running_again(tmpfs):
+    disk = tmpfs("1m")
+    st = os.statvfs(disk)
+    (disk / "ballast").write_bytes(b"\0" * (st.f_bavail * st.f_frsize))
+    run = disk / "r"
+    with pytest.raises(TrainingError) as info:
+        train_job(fast_cfg(disk), run)
+    message = str(info.value)
+    assert message.startswith(f"{run / 'config.yaml'}: disk full while writing the config (")
+    assert message.endswith("nothing was written: free some space and run it again")  # no --resume yet
