@@ -43,15 +43,27 @@ def ordered_test_loader(cfg: RunConfig, data: Any, batch_size: int, max_samples:
     )
 
 
+def test_targets(dataset: Any) -> list[int]:
+    """The class of every item of a test split (its `labels` / `targets`, else item by item)."""
+    for attr in ("labels", "targets"):
+        values = getattr(dataset, attr, None)
+        if values is not None and len(values) == len(dataset):
+            return [int(v) for v in values]
+    return [int(dataset[i][1]) for i in range(len(dataset))]
+
+
 def attention_job(
-    cfg: RunConfig, checkpoint_args: Sequence[str], out_dir: Path, items: Sequence[int]
+    cfg: RunConfig, checkpoint_args: Sequence[str], out_dir: Path, items: Sequence[int] | None = None
 ) -> dict:
-    """Fig. 3 for test items `items`: attention maps of both checkpoints, feature gain of the second."""
-    from eventsnn.analysis.figures import fig3
+    """Fig. 3 for test items `items` (None: three items of different classes, `default_items`):
+    attention maps of both checkpoints on one colour scale, feature gain of the second."""
+    from eventsnn.analysis.figures import default_items, fig3
 
     if len(checkpoint_args) != 2:
         raise ConfigError("analyze attention: give exactly two --checkpoint (baseline first, then DA-SSDP)")
     data, models, device = load_models(cfg, checkpoint_args)
+    if items is None:
+        items = default_items(test_targets(data.test))
     bad = [i for i in items if not 0 <= i < len(data.test)]
     if bad or not items:
         raise ConfigError(

@@ -28,7 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("attention", help="Fig. 3: last-stage DSSA attention maps and per-patch feature gain")
     _common(p)
     p.add_argument(
-        "--items", type=_items, default=[0, 1, 2], metavar="I,J,..", help="test indices (default 0,1,2)"
+        "--items",
+        type=_items,
+        default=None,
+        metavar="I,J,..",
+        help="test indices (default: three items of different classes)",
     )
     p = sub.add_parser("synchrony", help="Fig. 5: batch synchrony per mini-batch (neuron and channel pairs)")
     _common(p)

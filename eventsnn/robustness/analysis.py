@@ -26,7 +26,7 @@ from torch import nn
 
 from eventsnn.errors import ConfigError
 from eventsnn.models.neurons import spiking_layers
-from eventsnn.robustness.plots import new_figure, save_png
+from eventsnn.robustness.plots import distribution, integer_ticks, new_figure, save_png
 from eventsnn.utils.io import atomic_write_text
 
 
@@ -189,6 +189,7 @@ def analysis_figures(
         ax.bar(np.arange(len(counts)) + k * width, counts, width=width, label=lab, color=f"C{k}")
     ax.set_xlabel("channel")
     ax.set_ylabel("spike count (time steps)")
+    integer_ticks(ax.yaxis)
     ax.set_title(f"per-neuron spike counts, {layer}")
     ax.legend()
     fig.tight_layout()
@@ -196,14 +197,9 @@ def analysis_figures(
 
     fig = new_figure()
     ax = fig.add_subplot(1, 1, 1)
-    vals = [data[lab]["cofiring"] for lab in labels]
-    ax.boxplot(vals, showfliers=False)
-    ax.set_xticks(range(1, n + 1), labels)
-    rng = np.random.default_rng(0)
-    for k, v in enumerate(vals):
-        ax.scatter(k + 1 + rng.uniform(-0.12, 0.12, len(v)), v, s=10, color=f"C{k}", alpha=0.7, zorder=3)
-    ax.set_ylabel("co-firing score per mini-batch")
-    ax.set_title(f"batch co-firing (synchrony), {layer}")
+    values = [data[lab]["cofiring"] for lab in labels]
+    distribution(ax, values, labels, ylabel="co-firing score per mini-batch")
+    ax.set_title(f"batch co-firing (synchrony), {layer}; n = mini-batches", fontsize=9)
     fig.tight_layout()
     paths["cofiring"] = save_png(fig, out / "analysis_cofiring.png")
 

@@ -217,10 +217,16 @@ def plot_layer_sweep(rows: Sequence[Mapping[str, Any]], layers: Sequence[str], p
             clean = [r["top1_mean"] for r in rows if (r["checkpoint"], r["severity"]) == (lab, 0.0)]
             if clean:
                 ax.axhline(clean[0], color=f"C{j}", ls="--", lw=1)
-        ax.set_xticks(range(len(layers)), [str(i) for i in range(len(layers))])
-        ax.set_xlabel("spiking layer (depth order; names in the JSON)")
+        ax.set_xticks(range(len(layers)), list(layers), rotation=60, ha="right", fontsize=7)
+        ax.set_xlabel("spiking layer (depth order)")
         ax.set_ylabel("test top-1 (%)")
-        ax.set_title(f"{name} = {worst:g} inside the network", fontsize=9)
-        ax.legend(fontsize=8)
+        ax.set_ylim(0, 100)  # one range for every panel
+        n_seeds = max((int(r.get("n_seeds", 1)) for r in rows), default=1)
+        ax.set_title(
+            f"{name} = {worst:g} inside the network\n(bars: +-1 std over {n_seeds} perturbation seeds; "
+            "dashed: clean)",
+            fontsize=8,
+        )
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return save_png(fig, path)

@@ -99,11 +99,13 @@ def write_reports(
     atomic_write_text(paths["summary_csv"], to_csv(summary, SUMMARY_COLUMNS))
     doc = {"meta": dict(meta or {}), "points": list(points), "summary": summary}
     atomic_write_text(paths["json"], json.dumps(doc, indent=2) + "\n")
-    md = "# Robustness: top-1 accuracy (%), mean ± std over seeds\n\n" + markdown_table(summary)
+    md = "# Robustness: top-1 accuracy (%), mean ± std over perturbation seeds\n\n" + markdown_table(summary)
     if plots:
         from eventsnn.robustness.plots import plot_all
 
-        pngs = plot_all(summary, out)
+        classes = next((len(p["per_class"]) for p in points if p.get("per_class")), None)
+        samples = next((int(p["n"]) for p in points if "n" in p), None)
+        pngs = plot_all(summary, out, chance=100.0 / classes if classes else None, samples=samples)
         md += "\n" + "".join(f"![{name}]({p.name})\n" for name, p in pngs.items())
         paths.update({f"png_{name}": p for name, p in pngs.items()})
     atomic_write_text(paths["markdown"], md)
