@@ -24,6 +24,7 @@ from torch import nn
 from eventsnn.config import RunConfig
 from eventsnn.config.loader import config_from_mapping
 from eventsnn.errors import CheckpointError
+from eventsnn.models.released_keys import split_released_rule
 
 CLASSIFIER_PREFIX = "classifier."
 SHOW = 3
@@ -151,7 +152,8 @@ def extract_state_dict(obj: Mapping[str, Any]) -> dict[str, torch.Tensor]:
     sd = obj.get("model", obj)
     if not isinstance(sd, Mapping) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise CheckpointError("no model state_dict found (expected a 'model' entry of tensors)")
-    return {k.removeprefix("module."): v for k, v in sd.items()}
+    weights, _rule = split_released_rule({k.removeprefix("module."): v for k, v in sd.items()})
+    return weights  # a released DA-SSDP file's ssdp.* entries are the rule's settings, not weights
 
 
 def _summary(kind: str, keys: list[str]) -> str:
