@@ -162,7 +162,8 @@ def test_fig5_synchrony_neuron_and_channel_panels(trained, capsys):
     assert doc["scores"]["baseline"]["channel"][1] == pytest.approx(float(cofiring_score(s).mean()))
     assert len(doc["scores"]["da_ssdp"]["neuron"]) == 2
     assert np.load(out / "fig5_synchrony.npz")["neuron_da_ssdp"].shape == (2,)
-    assert matplotlib.image.imread(out / "fig5_synchrony.png").shape[:2] == (440, 1000)
+    assert matplotlib.image.imread(out / "fig5_synchrony.png").shape[:2] == (500, 1100)
+    assert "channel pairs" in doc["definitions"]["channel"] and doc["paper_caption"]
 
 
 def test_hook_perturbs_exactly_the_chosen_layer(trained):
