@@ -190,7 +190,7 @@ def analysis_figures(
     ax.set_xlabel("channel")
     ax.set_ylabel("spike count (time steps)")
     integer_ticks(ax.yaxis)
-    ax.set_title(f"per-neuron spike counts, {layer}")
+    ax.set_title(f"per-neuron spike counts of test item 0 (n = 1 sample), {layer}", fontsize=9)
     ax.legend()
     fig.tight_layout()
     paths["counts"] = save_png(fig, out / "analysis_counts.png")
