@@ -309,7 +309,9 @@ def run_stream(
     say = on_note or (lambda line: print(line, file=sys.stderr, flush=True))
     from eventsnn.inference.inputs import sensor_for
 
-    sensor = sensor_for(source.sensor_size, model.sensor_size, model.cfg.framing, source)
+    sensor = model.sensor_size  # data.sensor_size set: the training canvas, as preprocess and predict
+    if model.cfg.data.sensor_size is None:
+        sensor = sensor_for(source.sensor_size, model.sensor_size, model.cfg.framing, source)
     if warm:
         warm_up(model, sensor, max_batch)
     windower = SlidingWindows(spec)
