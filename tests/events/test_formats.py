@@ -166,6 +166,10 @@ def test_aedat31_equals_spikingjelly_and_tonic(tmp_path):
     raw = np.concatenate([raw[:500], raw[503:]])
     a = raw["address"].astype(np.int64)
     _same(got.events, raw["timeStamp"], (a >> 17) & 0x7FFF, (a >> 2) & 0x7FFF, (a >> 1) & 1)
+    data = path.read_bytes()
+    (tmp_path / "cut.aedat").write_bytes(data[:-5])
+    with pytest.raises(DataError, match=rf"cut\.aedat: truncated at byte {len(data) - 5}: packet at byte \d+"):
+        read_file(tmp_path / "cut.aedat")
 
 
 def _nbin(path, x, y, p, t):

@@ -11,15 +11,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from eventsnn.events.formats._base import EVENT_DTYPE, EventFile, Format, ReadOptions, bad
 
 MAGIC = b"#!AER-DAT3"
-PACKET_HEADER = np.dtype(
-    [("type", "<i2"), ("source", "<i2"), ("size", "<i4"), ("ts_offset", "<i4"), ("ts_overflow", "<i4"),
-     ("capacity", "<i4"), ("number", "<i4"), ("valid", "<i4")]
-)  # fmt: skip
 POLARITY = 1
 
 
@@ -39,42 +36,81 @@ def _sensor(text: str):
     return (128, 128, 2) if re.search(r"DVS128", text) else None
 
 
+@numba.njit(cache=True, nogil=True)
+def _i32(b, at):  # pragma: no cover - compiled
+    v = (
+        np.int64(b[at])
+        | (np.int64(b[at + 1]) << 8)
+        | (np.int64(b[at + 2]) << 16)
+        | (np.int64(b[at + 3]) << 24)
+    )
+    return v - (1 << 32) if v >= (1 << 31) else v
+
+
+@numba.njit(cache=True, nogil=True)
+def _walk(buf, t, x, y, p):  # pragma: no cover - compiled
+    """Decode every polarity packet of `buf` into t/x/y/p (None-sized: pass empty arrays to count).
+    Returns (events, error code, byte offset): code 0 ok, 1 short header, 2 bad size/capacity,
+    3 short packet, 4 polarity packet without 8-byte events."""
+    n = 0
+    at = 0
+    fill = t.shape[0] > 0
+    while at < buf.shape[0]:
+        if at + 28 > buf.shape[0]:
+            return n, 1, at
+        kind = np.int64(buf[at]) | (np.int64(buf[at + 1]) << 8)
+        size = _i32(buf, at + 4)
+        overflow = _i32(buf, at + 12)
+        cap = _i32(buf, at + 16)
+        if size <= 0 or cap < 0:
+            return n, 2, at
+        end = at + 28 + size * cap
+        if end > buf.shape[0]:
+            return n, 3, at
+        if kind == POLARITY:
+            if size != 8:
+                return n, 4, at
+            for e in range(at + 28, end, 8):
+                d = (
+                    np.int64(buf[e])
+                    | (np.int64(buf[e + 1]) << 8)
+                    | (np.int64(buf[e + 2]) << 16)
+                    | (np.int64(buf[e + 3]) << 24)
+                )
+                if d & 1:
+                    if fill:
+                        ts = (
+                            np.int64(buf[e + 4])
+                            | (np.int64(buf[e + 5]) << 8)
+                            | (np.int64(buf[e + 6]) << 16)
+                            | (np.int64(buf[e + 7]) << 24)
+                        )
+                        t[n] = ts | (overflow << 31)
+                        x[n] = (d >> 17) & 0x7FFF
+                        y[n] = (d >> 2) & 0x7FFF
+                        p[n] = (d >> 1) & 1
+                    n += 1
+        at = end
+    return n, 0, at
+
+
+_ERRORS = {
+    1: "truncated at byte {end}: packet header at byte {at} needs 28 bytes",
+    2: "byte {at}: packet header with a non-positive event size or a negative capacity",
+    3: "truncated at byte {end}: packet at byte {at} runs past the end of the file",
+    4: "byte {at}: polarity packet whose events are not 8 bytes",
+}
+
+
 def _read(path: Path, options: ReadOptions) -> EventFile:
     start, text = _header(path)
     buf = np.fromfile(path, dtype=np.uint8, offset=start)
-    parts = []
-    at = 0
-    while at < len(buf):
-        if at + 28 > len(buf):
-            raise bad(
-                path,
-                f"truncated at byte {start + len(buf)}: packet header at byte {start + at} needs 28 bytes",
-            )
-        h = buf[at : at + 28].view(PACKET_HEADER)[0]
-        size, cap = int(h["size"]), int(h["capacity"])
-        if size <= 0 or cap < 0:
-            raise bad(path, f"byte {start + at}: packet header with event size {size}, capacity {cap}")
-        end = at + 28 + size * cap
-        if end > len(buf):
-            raise bad(
-                path,
-                f"truncated at byte {start + len(buf)}: packet at byte {start + at} needs {end - at} bytes",
-            )
-        if h["type"] == POLARITY:
-            if size != 8:
-                raise bad(path, f"byte {start + at}: polarity packet with {size}-byte events (expected 8)")
-            words = buf[at + 28 : end].view("<u4")
-            data, ts = words[0::2], words[1::2]
-            keep = (data & 1) == 1
-            data, ts = data[keep], ts[keep]
-            ev = np.empty(len(data), EVENT_DTYPE)
-            ev["t"] = ts.astype(np.int64) | (np.int64(int(h["ts_overflow"])) << 31)
-            ev["x"] = (data >> 17) & 0x7FFF
-            ev["y"] = (data >> 2) & 0x7FFF
-            ev["p"] = (data >> 1) & 1
-            parts.append(ev)
-        at = end
-    ev = np.concatenate(parts) if parts else np.empty(0, EVENT_DTYPE)
+    empty = np.empty(0, EVENT_DTYPE)
+    n, code, at = _walk(buf, empty["t"], empty["x"], empty["y"], empty["p"])  # count (and check)
+    if code:
+        raise bad(path, _ERRORS[code].format(at=start + at, end=start + len(buf)))
+    ev = np.empty(n, EVENT_DTYPE)
+    _walk(buf, ev["t"], ev["x"], ev["y"], ev["p"])
     return EventFile(ev, _sensor(text), "aedat3")
 
 
