@@ -15,6 +15,7 @@ from eventsnn.data.datasets import (
 from eventsnn.data.recordings import (
     RawRecordings,
     Recording,
+    create_dataset,
     list_all_recordings,
     list_recordings,
     per_class_split,
@@ -32,6 +33,7 @@ __all__ = [
     "Recording",
     "build_event_datasets",
     "cache_key",
+    "create_dataset",
     "list_all_recordings",
     "list_recordings",
     "load_raw_split",

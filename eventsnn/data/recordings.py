@@ -23,12 +23,13 @@ import numpy as np
 from eventsnn.data.sets import get_dataset, tonic_dataset
 from eventsnn.data.sets._base import Recording
 from eventsnn.data.splits import per_class_split, random_split
-from eventsnn.errors import DataError
+from eventsnn.errors import ArgumentError, DataError
 from eventsnn.events.io import Source, declared_sensor_size, read_events, read_recording
 
 __all__ = [
     "RawRecordings",
     "Recording",
+    "create_dataset",
     "dataset_root",
     "list_all_recordings",
     "list_recordings",
@@ -130,6 +131,38 @@ def sensor_size_for(cfg) -> tuple[int, int, int]:
     return _sensor_from_files([r.src for r in recs], skip_bad=cfg.data.on_error == "skip")
 
 
+def create_dataset(
+    name: str,
+    root: str | Path,
+    split: str = "train",
+    *,
+    orientation: str | None = None,
+    train_fraction: float = 0.9,
+    sensor_size: tuple[int, int, int] | None = None,
+) -> RawRecordings:
+    """A registered data set by name (like timm's `create_dataset`): `(events, label)` items of
+    one split ("train" or "test"; the official split, else the per-class one at `train_fraction`),
+    read lazily and checked against the sensor; `.class_names`, `.sensor_size` describe it."""
+    if split not in ("train", "test"):
+        raise ArgumentError(f"split={split!r}: expected 'train' or 'test'")
+    spec = get_dataset(name)
+    if spec.name == "tonic":
+        raise ArgumentError("create_dataset: the tonic wrapper needs data.tonic_class; use a config")
+    if orientation is not None:
+        spec.check_orientation(orientation)
+    recs, names = spec.list_files(Path(root).expanduser(), orientation)
+    if recs and recs[0].split is not None:
+        idx = [i for i, r in enumerate(recs) if r.split == split]
+    else:
+        tr, te = per_class_split([r.label for r in recs], train_fraction)
+        idx = (tr if split == "train" else te).tolist()
+    sensor = sensor_size or spec.sensor_size
+    if sensor is None:
+        root_sensor = spec.sensor_from_root(Path(root).expanduser()) if spec.sensor_from_root else None
+        sensor = root_sensor or _sensor_from_files([r.src for r in recs], skip_bad=False)
+    return RawRecordings([_item(recs[i]) for i in idx], tuple(sensor), names)
+
+
 def _sensor_from_files(sources: Sequence[Source], *, skip_bad: bool) -> tuple[int, int, int]:
     """The one resolution the recordings declare (headers only, ~25 us each), else the extent of
     the events of the first readable recording (`skip_bad`: a bad one is passed over, as the
@@ -165,9 +198,15 @@ def _sensor_from_files(sources: Sequence[Source], *, skip_bad: bool) -> tuple[in
 class RawRecordings(Sequence):
     """Lazy `(events, label)` items of a list of recordings (read on access)."""
 
-    def __init__(self, items: Sequence[tuple[Path | Source, int]], sensor_size: tuple[int, int, int]):
+    def __init__(
+        self,
+        items: Sequence[tuple[Path | Source, int]],
+        sensor_size: tuple[int, int, int],
+        class_names: tuple[str, ...] = (),
+    ):
         self.items = list(items)
         self.sensor_size = sensor_size
+        self.class_names = tuple(class_names)
 
     def __len__(self) -> int:
         return len(self.items)

@@ -12,7 +12,13 @@ import scipy.io
 
 from eventsnn.config import load_config
 from eventsnn.config.schema import DatasetName
-from eventsnn.data import RawRecordings, list_all_recordings, sensor_size_for, split_recordings
+from eventsnn.data import (
+    RawRecordings,
+    create_dataset,
+    list_all_recordings,
+    sensor_size_for,
+    split_recordings,
+)
 from eventsnn.data.sets import REGISTRY, get_dataset, list_datasets
 from eventsnn.errors import DataError
 from eventsnn.events.io import read_recording, to_event_array, write_aedat4
@@ -77,6 +83,9 @@ def test_cifar10dvs_original_aedat2_in_the_released_orientation(tmp_path):
     ref = _load_origin_data(str(tmp_path / "automobile" / "cifar10_automobile_9.aedat"))
     assert label == 1
     _same(ev, ref["t"], ref["x"], ref["y"], ref["p"])
+    by_name = create_dataset("cifar10dvs", tmp_path, "test")  # the registry's timm-style entry point
+    assert by_name.class_names == names and len(by_name) == 2
+    np.testing.assert_array_equal(by_name[1][0], ev)
     # the config switch: the stored jAER address fields instead
     native, _ = _raw(_cfg("cifar10dvs", tmp_path, "data.orientation=native"), "test")[1]
     np.testing.assert_array_equal(native["x"], 127 - ev["y"])
