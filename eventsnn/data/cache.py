@@ -235,6 +235,7 @@ def preprocess(
     wait: bool = True,
     verify: bool = False,
     quiet_if_fresh: bool = False,
+    say: Callable[[str], None] | None = None,
 ) -> PreprocessStats:
     """Fill (or resume, or refresh) the cache of the configured data set; see the module docstring.
 
@@ -246,12 +247,14 @@ def preprocess(
         verify: hash every recording and read every row of a complete cache; frame again what
             changed or is damaged (`eventsnn preprocess --verify`).
         quiet_if_fresh: no "nothing to do" line (the training job checks its cache every start).
+        say: where the job's lines go (default `print` when `verbose`).
     """
     if max_items is not None and max_items < 1:
         raise ValueError(f"preprocess: max_items must be >= 1, got {max_items}")
     if workers is not None and workers < 0:
         raise ValueError(f"preprocess: workers must be >= 0, got {workers}")
-    say = print if verbose else (lambda _msg: None)
+    if say is None:
+        say = print if verbose else (lambda _msg: None)
     plan = plan_cache(cfg)
     stats = PreprocessStats(plan.folder, plan.complete)
     if plan.complete and not verify:  # no lock needed to serve a fresh cache (a read-only one too)

@@ -6,12 +6,40 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from eventsnn.engine.runfolder import disk_full_is_one_line
 from eventsnn.utils.io import atomic_write_text
+
+
+class PlainProgress:
+    """Progress as whole lines (no carriage returns): one every 10% of `total` or 60 s."""
+
+    def __init__(self, total: int, desc: str, *, every_s: float = 60.0) -> None:
+        self.total, self.desc, self.every_s = max(int(total), 1), desc, every_s
+        self.n, self.postfix = 0, ""
+        self.start = self.last = time.monotonic()
+        self.step = max(self.total // 10, 1)
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        now = time.monotonic()
+        if self.n % self.step == 0 or self.n == self.total or now - self.last >= self.every_s:
+            self.last = now
+            rate = self.n / max(now - self.start, 1e-9)
+            print(f"{self.desc}: {self.n}/{self.total} ({rate:.2f} step/s){self.postfix}", flush=True)
+
+    def set_postfix(self, **kw: Any) -> None:
+        self.postfix = "".join(f", {k}={v}" for k, v in kw.items())
+
+    def write(self, line: str) -> None:
+        print(line, flush=True)
+
+    def close(self) -> None: ...
 
 
 class _NullBar:
@@ -155,8 +183,12 @@ class MetricsLog:
         )
 
     def progress(self, total: int, desc: str):
+        """A tqdm bar on a terminal; plain lines (`PlainProgress`) when stderr is a file or a pipe
+        (SLURM logs); nothing on ranks other than 0."""
         if not self.enabled:
             return _NullBar()
+        if not sys.stderr.isatty():
+            return PlainProgress(total, desc)
         from tqdm import tqdm
 
         return tqdm(total=total, desc=desc, unit="step", leave=False, dynamic_ncols=True)

@@ -27,6 +27,7 @@ from torch.utils.data import Dataset
 
 from eventsnn.config import RunConfig, dump_yaml, save_resolved, to_dict
 from eventsnn.data.device import DeviceBatches, IndexedCounts, WaitMeter, derive_on_device, input_bound_line
+from eventsnn.data.prepare import prepare_event_cache
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import (
     BEST,
@@ -109,6 +110,8 @@ class Trainer:
         if train_dataset is not None:
             self.data = builders.user_datasets(cfg, train_dataset, test_dataset, class_names, sensor_size)
         else:
+            if cfg.data.dataset in builders.EVENT_DATASETS and cfg.data.cache != "none":
+                prepare_event_cache(cfg, self.dist)  # under torchrun: once per node, the others wait
             self.data = builders.build_datasets(cfg)
         model = builders.build_model(cfg, self.data)
         if init_checkpoint:
