@@ -17,7 +17,7 @@ failed=()
 # only inside a plotting helper (carried anyway, it is pure Python).
 PACKAGES=(
   spikingjelly==2.0.0 tonic==1.7.0 aedat==2.3.0 dv-processing==2.0.4 loguru==0.7.3
-  importRosbag==1.0.4 SciencePlots==2.2.2
+  importRosbag==1.0.4 SciencePlots==2.2.2 hdf5plugin==7.1.0
 )
 PLATFORMS=()
 for n in 17 24 27 28 31 34 35; do PLATFORMS+=(--platform "manylinux_2_${n}_x86_64"); done

@@ -8,7 +8,9 @@
   (`SJ_LIF_CUDA_IMPLEMENTATION=torch`, read at import: measured in a child process each);
 * DA-SSDP overhead on the same model (bf16 eager training step, plasticity off vs da_ssdp);
 * the DA-SSDP dW at B 128, 1024 -> 1000 on CUDA vs CPU;
-* framing 300k events (T 10, 128x128x2, by count) on CUDA vs numba.
+* framing 300k events (T 10, 128x128x2, by count) on CUDA vs numba;
+* loader + step at the transfer shape: samples/s and the share of step time waiting for data
+  (`eventsnn.bench.loader_gpu`).
 
 `python -m eventsnn.bench.gpu summary FOLDER` writes FOLDER/SUMMARY.md from every bench JSON there.
 """
@@ -165,6 +167,9 @@ def run(quick: bool) -> BenchReport:
     lif_rows(report)
     plasticity_rows(report, quick)
     framing_rows(report)
+    from eventsnn.bench.loader_gpu import loader_step_rows
+
+    loader_step_rows(report)
     return report
 
 

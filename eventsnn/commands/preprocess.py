@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from eventsnn.commands._common import (
     add_config_arguments,
@@ -26,6 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop after N recordings (resume later)",
     )
     parser.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="frame only shard I of N (a deterministic 1/N of the recordings) into its own folder, "
+        "e.g. one per machine; default from SLURM_ARRAY_TASK_ID/COUNT or RANK/WORLD_SIZE when set; "
+        "training reads the shards in place once all N are complete",
+    )
+    parser.add_argument(
         "--verify",
         action="store_true",
         help="hash every recording and read every cached row; frame again what changed or is damaged "
@@ -40,10 +49,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from eventsnn.data.cache import preprocess
+    from eventsnn.data.cache_plan import parse_shard
 
     cfg = config_from_args(args)
+    shard = parse_shard(args.shard, dict(os.environ))
     stats = preprocess(
-        cfg, workers=args.workers, max_items=args.max_items, wait=not args.no_wait, verify=args.verify
+        cfg,
+        workers=args.workers,
+        max_items=args.max_items,
+        wait=not args.no_wait,
+        verify=args.verify,
+        shard=shard,
     )
     if not stats.nothing_to_do and stats.wall_s > 0:
         print(

@@ -73,6 +73,7 @@ from eventsnn.data.cache_plan import (
     count_shape,
     framing_params,
     plan_cache,
+    shard_plan,
     stale_rows,
 )
 from eventsnn.data.derive import derive_from_config
@@ -180,9 +181,10 @@ def _manifest(cfg, plan: CachePlan, f) -> dict:
     status, n_events, width = f["status"][:], f["n_events"][:], f["width"][:]
     errors = [e.decode() if isinstance(e, bytes) else str(e) for e in f["error"][:]]
     hashes = [h.decode() if isinstance(h, bytes) else str(h) for h in f["sha256"][:]]
-    train, test = split_indices(cfg, plan.recordings)
-    member = np.full(len(plan.recordings), "", dtype=object)
+    train, test = split_indices(cfg, plan.all_recordings)  # over the whole data set, also for a shard
+    member = np.full(len(plan.all_recordings), "", dtype=object)
     member[train], member[test] = "train", "test"
+    member = member[np.asarray(plan.rows, dtype=np.int64)]
     fixed = bool(plan.recordings) and plan.recordings[0].split is not None
     widest = int(width.max()) if len(width) and width.max() > 0 else 1
     files = []
@@ -209,6 +211,7 @@ def _manifest(cfg, plan: CachePlan, f) -> dict:
         "sensor_size": list(plan.sensor_size),
         "framing": plan.framing,
         "shape": list(plan.shape),
+        "shard": list(plan.shard) if plan.shard is not None else None,
         "count_dtype": width_dtype(widest).name,
         "codec": CODEC,
         "class_names": list(plan.class_names),
@@ -234,6 +237,7 @@ def preprocess(
     verbose: bool = True,
     wait: bool = True,
     verify: bool = False,
+    shard: tuple[int, int] | None = None,
     quiet_if_fresh: bool = False,
     say: Callable[[str], None] | None = None,
 ) -> PreprocessStats:
@@ -246,6 +250,7 @@ def preprocess(
         wait: when another run holds the folder's lock, wait for it (True) or raise `DataError`.
         verify: hash every recording and read every row of a complete cache; frame again what
             changed or is damaged (`eventsnn preprocess --verify`).
+        shard: (I, N): frame only shard I of N into `<key>/shard-I-of-N/` (`cache_plan.shard_plan`).
         quiet_if_fresh: no "nothing to do" line (the training job checks its cache every start).
         say: where the job's lines go (default `print` when `verbose`).
     """
@@ -256,6 +261,8 @@ def preprocess(
     if say is None:
         say = print if verbose else (lambda _msg: None)
     plan = plan_cache(cfg)
+    if shard is not None:
+        plan = shard_plan(plan, *shard)
     stats = PreprocessStats(plan.folder, plan.complete)
     if plan.complete and not verify:  # no lock needed to serve a fresh cache (a read-only one too)
         read_complete(plan.folder, plan.key, len(plan.recordings))  # a damaged cache is an error
@@ -278,7 +285,8 @@ def preprocess(
 def _nothing_to_do(plan: CachePlan, stats: PreprocessStats, say, verified: bool) -> PreprocessStats:
     stats.complete, stats.nothing_to_do = True, True
     what = "every recording and row verified" if verified else "nothing to do"
-    say(f"preprocess: cache complete at {plan.folder} ({len(plan.recordings)} recordings); {what}")
+    part = f"shard {plan.shard[0]}/{plan.shard[1]} " if plan.shard is not None else ""
+    say(f"preprocess: cache {part}complete at {plan.folder} ({len(plan.recordings)} recordings); {what}")
     return stats
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from eventsnn.data.cache_codec import file_hash
@@ -44,6 +45,9 @@ class CachePlan:
     shape: tuple[int, int, int, int]  # counts [T, P, H, W]
     key: str
     folder: Path
+    shard: tuple[int, int] | None = None  # (I, N): this plan frames recordings I, I + N, I + 2N, ...
+    all_recordings: tuple[Recording, ...] = ()  # the whole data set (splits are made over it)
+    rows: tuple[int, ...] = field(default=())  # index of each of `recordings` in `all_recordings`
 
     @property
     def complete(self) -> bool:
@@ -144,7 +148,61 @@ def plan_cache(cfg) -> CachePlan:
     base = cache_root(cfg.data.cache_dir)
     folder = base / cfg.data.dataset / key
     _check_folders(base, folder)
-    return CachePlan(cfg.data.dataset, root, tuple(recs), names, sensor, framing, shape, key, folder)
+    recs = tuple(recs)
+    rows = tuple(range(len(recs)))
+    return CachePlan(
+        cfg.data.dataset, root, recs, names, sensor, framing, shape, key, folder, None, recs, rows
+    )
+
+
+# ---- shards --------------------------------------------------------------------------------------
+_SHARD = re.compile(r"^shard-(\d+)-of-(\d+)$")
+
+
+def shard_plan(plan: CachePlan, index: int, count: int) -> CachePlan:
+    """The plan of shard `index` of `count`: recordings index, index + count, ... (a deterministic
+    1/count of the sorted list) in `<key>/shard-<index>-of-<count>/`, locked on its own."""
+    rows = tuple(range(index, len(plan.all_recordings), count))
+    return replace(
+        plan,
+        recordings=tuple(plan.all_recordings[i] for i in rows),
+        rows=rows,
+        shard=(index, count),
+        folder=plan.folder / f"shard-{index}-of-{count}",
+    )
+
+
+def shard_count(plan: CachePlan) -> int | None:
+    """N of the `shard-I-of-N` folders under the plan's folder (None: no shards there)."""
+    counts = set()
+    if plan.folder.is_dir():
+        for p in plan.folder.iterdir():
+            m = _SHARD.match(p.name)
+            if m and p.is_dir():
+                counts.add(int(m.group(2)))
+    if len(counts) > 1:
+        raise ConfigError(
+            f"{plan.folder}: shards of different counts ({sorted(counts)}) lie here; "
+            "keep the folders of one count"
+        )
+    return counts.pop() if counts else None
+
+
+def parse_shard(text: str | None, env: dict[str, str]) -> tuple[int, int] | None:
+    """`I/N` (0 <= I < N), else SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT, else RANK /
+    WORLD_SIZE (when WORLD_SIZE > 1), else None (no sharding)."""
+    if text is not None:
+        m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+        if not m or not int(m.group(1)) < int(m.group(2)):
+            raise ConfigError(f"--shard: expected I/N with 0 <= I < N (e.g. 0/4), got {text!r}")
+        return int(m.group(1)), int(m.group(2))
+    for idx, count in (("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT"), ("RANK", "WORLD_SIZE")):
+        if env.get(idx, "").isdigit() and env.get(count, "").isdigit() and int(env[count]) > 1:
+            i, n = int(env[idx]), int(env[count])
+            if i >= n:
+                raise ConfigError(f"{idx}={i} is not below {count}={n}")
+            return i, n
+    return None
 
 
 def stale_rows(plan: CachePlan, say) -> list[int]:

@@ -21,6 +21,7 @@ import numpy as np
 from eventsnn.data.cache import FINAL, MANIFEST, SKIPPED, count_shape, plan_cache, preprocess
 from eventsnn.data.cache_codec import WIDTHS
 from eventsnn.data.cache_files import read_complete
+from eventsnn.data.cache_plan import shard_count, shard_plan
 from eventsnn.data.derive import Derive, derive_from_config
 from eventsnn.data.onthefly import FramingDataset
 from eventsnn.data.recordings import RawRecordings, list_all_recordings, sensor_size_for, split_indices
@@ -53,18 +54,24 @@ class CachedFramesDataset:
 
     def __init__(
         self,
-        h5_path: str | os.PathLike[str],
+        h5_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         indices,
         labels,
         *,
+        rows=None,
+        files=None,
         widths=None,
         derive: Derive | None = None,
         count_dtype: str = "uint16",
         paths: Sequence[Path] | None = None,
         sensor_size: tuple[int, int, int] | None = None,
     ):
-        self.h5_path = str(h5_path)
+        h5s = [h5_path] if isinstance(h5_path, (str, os.PathLike)) else list(h5_path)
+        self.h5_paths = tuple(str(p) for p in h5s)  # one file, or one per shard
+        self.h5_path = self.h5_paths[0]
         self.indices = np.asarray(indices, dtype=np.int64)
+        self.rows = self.indices if rows is None else np.asarray(rows, dtype=np.int64)  # row in its file
+        self.files = np.zeros(len(self.indices), np.int64) if files is None else np.asarray(files, np.int64)
         self.labels = np.asarray(labels, dtype=np.int64)  # labels of `indices`, same order
         if len(self.labels) != len(self.indices):
             raise DataError(f"{h5_path}: {len(self.indices)} indices but {len(self.labels)} labels")
@@ -74,31 +81,32 @@ class CachedFramesDataset:
             raise DataError(f"{h5_path}: {len(self.indices)} indices but {len(self.paths)} recordings")
         self.derive, self.count_dtype, self.counts = derive, np.dtype(count_dtype), False
         self.sensor_size = sensor_size
-        self._file = None
+        self._files: dict[int, object] = {}
         self._pid = None
 
     def __len__(self) -> int:
         return len(self.indices)
 
-    def _open(self):
-        if self._file is None or self._pid != os.getpid():
+    def _open(self, k: int):
+        if self._pid != os.getpid():
+            self._files, self._pid = {}, os.getpid()
+        if k not in self._files:
             import h5py
 
-            self._file = h5py.File(self.h5_path, "r")
-            self._pid = os.getpid()
-        return self._file
+            self._files[k] = h5py.File(self.h5_paths[k], "r")
+        return self._files[k]
 
     def read_counts(self, i: int) -> np.ndarray:
         """Item `i`'s counts `[T, P, H, W]` in `count_dtype`; `DataError` (one line) when damaged."""
-        row = int(self.indices[i])
+        row, k = int(self.rows[i]), int(self.files[i])
         try:
-            f = self._open()
+            f = self._open(k)
             width = int(self.widths[i]) if self.widths is not None else int(f["width"][row])
             x = f[WIDTHS[width]][row]
         except (OSError, RuntimeError, KeyError) as exc:
             reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
             raise DataError(
-                f"{self.h5_path}: row {row} is damaged ({reason}: checksum or decode failed); run "
+                f"{self.h5_paths[k]}: row {row} is damaged ({reason}: checksum or decode failed); run "
                 "`eventsnn preprocess --verify` with this config to frame it again"
             ) from None
         return x.astype(self.count_dtype, copy=False)
@@ -114,13 +122,13 @@ class CachedFramesDataset:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_file"], state["_pid"] = None, None
+        state["_files"], state["_pid"] = {}, None
         return state
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        for f in self._files.values():
+            f.close()
+        self._files = {}
 
 
 def build_event_datasets(cfg) -> tuple[CachedFramesDataset, CachedFramesDataset, EventDataInfo]:
@@ -129,17 +137,20 @@ def build_event_datasets(cfg) -> tuple[CachedFramesDataset, CachedFramesDataset,
     if cfg.data.cache == "none":
         return _on_the_fly(cfg)
     plan = plan_cache(cfg)
-    if not plan.complete:
-        print(f"data: no complete cache for {cfg.data.dataset} at {plan.folder}; preprocessing")
-    stats = preprocess(cfg, quiet_if_fresh=True)  # also frames again what changed
-    if not stats.complete:
-        raise DataError(f"{plan.folder}: the preprocess job stopped before the cache was complete")
-    manifest = json.loads((plan.folder / MANIFEST).read_text())
-    labels, status, widths = read_complete(plan.folder, plan.key, len(plan.recordings))  # no unwritten row
+    parts = _served_parts(cfg, plan)
+    manifests = [json.loads((p.folder / MANIFEST).read_text()) for p in parts]
+    n = len(plan.recordings)
+    labels, status = np.zeros(n, np.int64), np.zeros(n, np.int8)
+    widths, files, rows = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
+    for k, part in enumerate(parts):  # a shard's row j is recording part.rows[j]
+        lab, st, wid = read_complete(part.folder, part.key, len(part.recordings))  # no unwritten row
+        idx = np.asarray(part.rows, dtype=np.int64)
+        labels[idx], status[idx], widths[idx], files[idx], rows[idx] = lab, st, wid, k, np.arange(len(idx))
+    manifest = max(manifests, key=lambda m: np.dtype(m["count_dtype"]).itemsize)
     train, test = split_indices(cfg, plan.recordings)
     train = train[status[train] != SKIPPED]
     test = test[status[test] != SKIPPED]
-    h5 = plan.folder / FINAL
+    h5 = [p.folder / FINAL for p in parts]
     derive = derive_from_config(cfg.framing)
     info = EventDataInfo(
         num_classes=len(plan.class_names),
@@ -159,6 +170,8 @@ def build_event_datasets(cfg) -> tuple[CachedFramesDataset, CachedFramesDataset,
             h5,
             idx,
             labels[idx],
+            rows=rows[idx],
+            files=files[idx],
             widths=widths[idx],
             derive=derive,
             count_dtype=manifest["count_dtype"],
@@ -167,6 +180,31 @@ def build_event_datasets(cfg) -> tuple[CachedFramesDataset, CachedFramesDataset,
         )
 
     return served(train), served(test), info
+
+
+def _served_parts(cfg, plan) -> list:
+    """The plans whose files serve the data set: the whole cache, or every shard of it when
+    `<key>/shard-I-of-N/` folders are there (read in place, no merge). The whole cache is
+    preprocessed here when neither exists; missing shards are named in one line."""
+    count = None if plan.complete else shard_count(plan)
+    if count is None:
+        if not plan.complete:
+            print(f"data: no complete cache for {cfg.data.dataset} at {plan.folder}; preprocessing")
+        stats = preprocess(cfg, quiet_if_fresh=True)  # also frames again what changed
+        if not stats.complete:
+            raise DataError(f"{plan.folder}: the preprocess job stopped before the cache was complete")
+        return [plan]
+    shards = [shard_plan(plan, i, count) for i in range(count)]
+    missing = [str(i) for i, s in enumerate(shards) if not s.complete]
+    if missing:
+        raise DataError(
+            f"{plan.folder}: the cache is split in {count} shards and {len(missing)} are missing or "
+            f"incomplete: {', '.join(missing)}; run `eventsnn preprocess --shard I/{count}` for each "
+            f"(I = {', '.join(missing)})"
+        )
+    for i in range(count):
+        preprocess(cfg, shard=(i, count), quiet_if_fresh=True)  # frames again what changed
+    return shards
 
 
 def _on_the_fly(cfg) -> tuple[FramingDataset, FramingDataset, EventDataInfo]:

@@ -248,3 +248,37 @@ def test_cache_none_frames_on_the_fly_what_the_cache_serves(source, tmp_path):
     tr.counts = True
     x, _ = tr[0]
     assert x.dtype == torch.int32 and x.shape == (5, 2, SIZE, SIZE)
+
+
+def test_two_shard_runs_on_two_copies_serve_what_one_run_serves(source, tmp_path, capsys):
+    one = _served(_cfg(source, tmp_path / "one"))
+    copies = [_copy_without_times(source, tmp_path / f"machine{k}") for k in (0, 1)]  # new file times
+    caches = [tmp_path / f"cache{k}" for k in (0, 1)]
+    for k in (0, 1):  # each machine frames its shard of its own copy
+        stats = preprocess(_cfg(copies[k], caches[k]), shard=(k, 2), progress=False, verbose=False)
+        assert stats.complete and stats.processed == 6 and stats.folder.name == f"shard-{k}-of-2"
+    cfg = _cfg(copies[0], caches[0])
+    with pytest.raises(DataError) as info:  # shard 1 still on the other machine
+        build_event_datasets(cfg)
+    folder = plan_cache(cfg).folder
+    assert str(info.value) == (
+        f"{folder}: the cache is split in 2 shards and 1 are missing or incomplete: 1; "
+        "run `eventsnn preprocess --shard I/2` for each (I = 1)"
+    )
+    shutil.copytree(caches[1] / "folder" / folder.name / "shard-1-of-2", folder / "shard-1-of-2")
+    capsys.readouterr()
+    np.testing.assert_array_equal(_served(cfg), one)  # read in place, no merge, nothing re-framed
+    assert "new file times but the same content" in capsys.readouterr().out
+    assert not (folder / FINAL).exists()
+
+
+def test_shard_from_the_command_line_or_the_launcher():
+    from eventsnn.data.cache_plan import parse_shard
+
+    assert parse_shard("1/4", {}) == (1, 4) and parse_shard(None, {}) is None
+    assert parse_shard(None, {"SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "3"}) == (2, 3)
+    assert parse_shard(None, {"RANK": "1", "WORLD_SIZE": "2"}) == (1, 2)
+    assert parse_shard(None, {"RANK": "0", "WORLD_SIZE": "1"}) is None
+    for bad in ("4/4", "a/b", "1"):
+        with pytest.raises(ConfigError, match="--shard: expected I/N"):
+            parse_shard(bad, {})
