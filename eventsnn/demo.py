@@ -16,7 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from eventsnn.checkpoint import Checkpoint
 from eventsnn.config import RunConfig, load_config
+from eventsnn.plasticity.core import fitted_gate
+from eventsnn.utils.device import resolve_device, resolve_precision
 from eventsnn.utils.io import atomic_write_text
 
 DEFAULT_CONFIG = "configs/demo/demo.yaml"
@@ -36,14 +39,7 @@ def _run_config(config: str, overrides: Sequence[str], name: str, out: Path) -> 
 
 def _gate(checkpoint: Path) -> dict[str, float]:
     """The fitted DA-SSDP gate (k, mu_S, sd_S) of the classifier rule, from a checkpoint."""
-    from eventsnn.engine.checkpoint import read_checkpoint
-
-    state = read_checkpoint(checkpoint)["plasticity"]
-    return {
-        key: float(state[f"classifier.{key}"])
-        for key in ("k", "mu_S", "sd_S")
-        if f"classifier.{key}" in state
-    }
+    return fitted_gate(Checkpoint.load(checkpoint).require_training().plasticity, "classifier")
 
 
 def run_demo(
@@ -109,9 +105,6 @@ def run_demo(
 def _write_stage_times(out: Path, stages: dict[str, float], cfg: RunConfig) -> None:
     """`stage_seconds.json`: wall seconds per stage, the precision used and the machine's cores."""
     import os
-
-    from eventsnn.engine.distributed import resolve_device
-    from eventsnn.engine.precision import resolve_precision
 
     info = {
         "stages_s": stages,

@@ -131,8 +131,8 @@ def test_every_shipped_config_is_valid_throughout(path, tmp_path):
     """Each shipped config: every value check (at load), a round trip through YAML, its model
     built from the registry (on the meta device, no memory), its sweeps validated, its data set
     known."""
-    from eventsnn.engine.builders import EVENT_DATASETS, model_overrides
-    from eventsnn.models import create_model, list_models
+    from eventsnn.engine.builders import EVENT_DATASETS
+    from eventsnn.models import build_model, list_models
     from eventsnn.robustness import validate_sweeps
 
     cfg = load_config(path)
@@ -140,7 +140,7 @@ def test_every_shipped_config_is_valid_throughout(path, tmp_path):
     assert load_config(save_resolved(cfg, tmp_path)) == cfg
     assert cfg.model.name in list_models()
     with torch.device("meta"):
-        model = create_model(cfg.model.name, **model_overrides(cfg, None))
+        model = build_model(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 0
     assert len(validate_sweeps(cfg.robustness.sweeps)) == len(cfg.robustness.sweeps)
     assert cfg.data.dataset in (*EVENT_DATASETS, "digits", "cifar10", "cifar100", "imagenet")

@@ -14,14 +14,16 @@ import pytest
 import torch
 import yaml
 
+from eventsnn.checkpoint import Checkpoint
 from eventsnn.cli import build_parser, main
 from eventsnn.config import load_config, with_absolute_paths
 from eventsnn.config.packaged import list_packaged_configs, packaged_config_dir, resolve_config_path
 from eventsnn.engine import builders
-from eventsnn.engine.checkpoint import LATEST, read_checkpoint
+from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.jobs import train_job
 from eventsnn.engine.train import Trainer
 from eventsnn.errors import ConfigError
+from eventsnn.models import build_model
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "configs" / "smoke" / "images.yaml"
@@ -165,7 +167,7 @@ def test_finished_run_resume_says_complete_and_logs_are_complete(tmp_path, capsy
     assert {"_hparams_/experiment", "_hparams_/session_start_info"} <= tags["hparams"]  # the HParams tab
     assert "hparam/test_top1" in tags["scalars"]
 
-    stored = read_checkpoint(run / LATEST)["config"]
+    stored = Checkpoint.load(run / LATEST).config_dict
     assert (
         stored["data"]["root"] == str(tmp_path / "rel/../rel")
         and Path(stored["output"]["root"]).is_absolute()
@@ -176,7 +178,8 @@ def test_finished_run_resume_says_complete_and_logs_are_complete(tmp_path, capsy
 def test_finetune_says_which_weights_and_that_the_classifier_is_new(tmp_path, capsys):
     cfg = tiny_cfg(tmp_path)
     torch.manual_seed(0)
-    donor = builders.build_model(cfg, builders.build_datasets(cfg)).state_dict()
+    data = builders.build_datasets(cfg)
+    donor = build_model(cfg.model, data.num_classes, data.input_shape).state_dict()
     donor["classifier.weight"] = torch.randn(7, donor["classifier.weight"].shape[1])
     path = tmp_path / "pretrained.pth"
     torch.save({"model": donor}, path)

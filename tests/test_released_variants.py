@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from eventsnn.analysis.compare import config_differences
+from eventsnn.checkpoint import read_file
 from eventsnn.config import load_config, to_dict
 from eventsnn.engine.train import Trainer
-from eventsnn.models.checkpoint import read_checkpoint
 from eventsnn.plasticity.warmup import refuse_full_warmup
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -74,4 +74,4 @@ def test_transfer_reinitialises_the_classifier_as_the_release_does(tmp_path):
         want = fresh[key] if key.startswith("classifier.") else donor[key]
         assert torch.equal(value, want), key
     assert any(k.startswith("classifier.") for k in donor)
-    assert read_checkpoint(donor_path)["model"].keys() == donor.keys()
+    assert read_file(donor_path)["model"].keys() == donor.keys()

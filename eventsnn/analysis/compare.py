@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from eventsnn.analysis.stats import PairedSummary, paired_summary
+from eventsnn.checkpoint import Checkpoint
 from eventsnn.config import RunConfig, load_config, to_dict
 from eventsnn.errors import ConfigError
 from eventsnn.plasticity.warmup import refuse_full_warmup
@@ -96,22 +97,21 @@ def config_differences(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> l
     return [f"{k}: {a[k]!r} -> {b[k]!r}" for k in keys if json.dumps(a[k]) != json.dumps(b[k])]
 
 
-def run_state(run: RunSpec) -> tuple[str, dict[str, Any] | None]:
+def run_state(run: RunSpec) -> tuple[str, Checkpoint | None]:
     """('new' | 'partial' | 'complete', checkpoint or None); ConfigError if the folder holds another run."""
     from eventsnn.engine.checkpoint import LATEST
-    from eventsnn.models.checkpoint import read_checkpoint
 
     latest = run.run_dir / LATEST
     if not latest.is_file():
         return "new", None
-    ckpt = read_checkpoint(latest)
-    diffs = config_differences(ckpt.get("config", {}), to_dict(run.cfg))
+    ckpt = Checkpoint.load(latest)
+    diffs = config_differences(ckpt.config_dict or {}, to_dict(run.cfg))
     if diffs:
         raise ConfigError(
             f"{run.run_dir}: holds a run trained with another config ({'; '.join(diffs[:3])}); "
             "use another --out or remove the folder"
         )
-    done = int(ckpt.get("epoch", 0)) >= run.cfg.train.epochs
+    done = ckpt.training is not None and ckpt.training.epoch >= run.cfg.train.epochs
     return ("complete" if done else "partial"), ckpt
 
 
@@ -125,9 +125,10 @@ def report_metrics(evaluation: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def best_top1(ckpt: Mapping[str, Any]) -> float | None:
+def best_top1(ckpt: Checkpoint) -> float | None:
     """The best test top-1 over the evaluated epochs of a training checkpoint (None if never evaluated)."""
-    scores = [float(r["test_top1"]) for r in ckpt.get("history", ()) if "test_top1" in r]
+    history = ckpt.training.history if ckpt.training is not None else ()
+    scores = [float(r["test_top1"]) for r in history if "test_top1" in r]
     return max(scores) if scores else None
 
 
@@ -147,7 +148,7 @@ def measure_run(run: RunSpec, *, robustness: bool, log: Callable[[str], None]) -
 
     state, ckpt = run_state(run)
     saved = _read_json(run.run_dir / METRICS_FILE)
-    if state == "complete" and saved and saved.get("global_step") == ckpt.get("global_step"):
+    if state == "complete" and saved and saved.get("global_step") == _global_step(ckpt):
         if not robustness or any(k.startswith("robust/") for k in saved["metrics"]):
             log(f"compare: {run.label}: complete, metrics recorded (not retrained)")
             best = best_top1(ckpt)
@@ -161,9 +162,7 @@ def measure_run(run: RunSpec, *, robustness: bool, log: Callable[[str], None]) -
         log(f"compare: {run.label}: complete (not retrained); evaluating")
     ckpt_path = run.run_dir / LATEST
     metrics = report_metrics(evaluate_job(run.cfg, ckpt_path, run.run_dir))
-    from eventsnn.models.checkpoint import read_checkpoint
-
-    best = best_top1(read_checkpoint(ckpt_path))
+    best = best_top1(Checkpoint.load(ckpt_path))
     if best is not None:
         metrics["top1_best"] = best
     if robustness:
@@ -177,11 +176,16 @@ def measure_run(run: RunSpec, *, robustness: bool, log: Callable[[str], None]) -
     record = {
         "mode": run.mode,
         "seed": run.seed,
-        "global_step": read_checkpoint(ckpt_path).get("global_step"),
+        "global_step": _global_step(Checkpoint.load(ckpt_path)),
         "metrics": metrics,
     }
     atomic_write_text(run.run_dir / METRICS_FILE, json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _global_step(ckpt: Checkpoint | None) -> int | None:
+    """The optimizer steps a run's checkpoint has done (None: not a training checkpoint)."""
+    return ckpt.training.global_step if ckpt is not None and ckpt.training is not None else None
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -1,7 +1,7 @@
 """The jobs behind `eventsnn analyze attention | synchrony | layers` (checkpoints -> figures).
 
-Every job checks all checkpoints (exist, of the configured model) before loading data, loads
-them with the engine's loader and evaluates with the engine's `evaluate_model` on the test split.
+Every job checks all checkpoints (exist, of the configured model) before loading data, builds
+each model with `Checkpoint.model` and evaluates with the engine's `evaluate_model` on the test split.
 """
 
 from __future__ import annotations
@@ -11,32 +11,35 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from torch.utils.data import DataLoader, Subset
+
+from eventsnn.analysis.figures import fig3, fig5
 from eventsnn.config import RunConfig
+from eventsnn.engine import builders
+from eventsnn.engine.evaluate import evaluate_model
 from eventsnn.errors import ConfigError
+from eventsnn.robustness.analysis import find_layer, spiking_layers
+from eventsnn.robustness.checkpoints import checkpoint_labels, load_all, read_checkpoints
+from eventsnn.robustness.inner import plot_layer_sweep, run_layer_sweep, summarize_layers
+from eventsnn.robustness.report import to_csv
+from eventsnn.robustness.sweep import subset_indices
+from eventsnn.utils.device import resolve_device
+from eventsnn.utils.io import atomic_write_text
 
 
 def load_models(cfg: RunConfig, checkpoint_args: Sequence[str]) -> tuple[Any, dict[str, Any], Any]:
     """(DataBundle, label -> model in eval mode on the device, device), every checkpoint checked first."""
-    from eventsnn.engine import builders
-    from eventsnn.engine.distributed import resolve_device
-    from eventsnn.engine.jobs import load_model_for_eval
-    from eventsnn.robustness.checkpoints import checkpoint_labels, load_all
-    from eventsnn.robustness.job import precheck_checkpoints
-
     checkpoints = checkpoint_labels(checkpoint_args)
-    precheck_checkpoints(cfg, checkpoints)
+    read = read_checkpoints(checkpoints, cfg.model.name)
     data = builders.build_datasets(cfg)
-    models = load_all(checkpoints, lambda path: load_model_for_eval(cfg, path, data))
     device = resolve_device(cfg.train.device)
-    return data, {k: m.to(device).eval() for k, m in models.items()}, device
+    describe = data.describe()
+    models = load_all(checkpoints, lambda path: read[path].model(device, model_cfg=cfg.model, data=describe))
+    return data, models, device
 
 
 def ordered_test_loader(cfg: RunConfig, data: Any, batch_size: int, max_samples: int | None = None):
     """The test split in order (`max_samples` evenly spaced items, as the robustness sweeps)."""
-    from torch.utils.data import DataLoader, Subset
-
-    from eventsnn.robustness.sweep import subset_indices
-
     idx = subset_indices(len(data.test), max_samples).tolist()
     return DataLoader(
         Subset(data.test, idx), batch_size=batch_size, shuffle=False, num_workers=cfg.data.num_workers
@@ -57,7 +60,7 @@ def attention_job(
 ) -> dict:
     """Fig. 3 for test items `items` (None: three items of different classes, `default_items`):
     attention maps of both checkpoints on one colour scale, feature gain of the second."""
-    from eventsnn.analysis.figures import default_items, fig3
+    from eventsnn.analysis.figures import default_items
 
     if len(checkpoint_args) != 2:
         raise ConfigError("analyze attention: give exactly two --checkpoint (baseline first, then DA-SSDP)")
@@ -82,8 +85,6 @@ def synchrony_job(
     max_batches: int | None = None,
 ) -> dict:
     """Fig. 5: per-mini-batch synchrony (neuron pairs, channel pairs) of every checkpoint."""
-    from eventsnn.analysis.figures import fig5
-
     data, models, device = load_models(cfg, checkpoint_args)
     return fig5(
         models,
@@ -107,12 +108,6 @@ def layers_job(
 ) -> dict:
     """Spike-level sweeps applied inside the network at every chosen spiking layer (default: all);
     `sweeps` default to the config's spike-level `robustness.sweeps`."""
-    from eventsnn.engine.evaluate import evaluate_model
-    from eventsnn.robustness.analysis import find_layer, spiking_layers
-    from eventsnn.robustness.inner import plot_layer_sweep, run_layer_sweep, summarize_layers
-    from eventsnn.robustness.report import to_csv
-    from eventsnn.utils.io import atomic_write_text
-
     rc = cfg.robustness
     sweeps = list(sweeps if sweeps is not None else [s for s in rc.sweeps if s.level == "spike"])
     if not sweeps:

@@ -21,16 +21,15 @@ def demo_model(tmp: Path, *, device: str = "cpu", precision: str = "fp32"):
     """The demo model as an `InferenceModel`, through a checkpoint file."""
     import torch
 
-    from eventsnn.config import load_config, to_dict
-    from eventsnn.engine.builders import DataBundle, build_model
+    from eventsnn.checkpoint import Checkpoint, DataDescription
+    from eventsnn.config import load_config
     from eventsnn.inference import load_inference_model
+    from eventsnn.models import build_model
 
     cfg = load_config(DEMO_CONFIG, [f"data.root={tmp / 'digits_dvs'}"])
-    names = tuple(str(d) for d in range(10))
-    bundle = DataBundle(None, None, 10, names, (4, 2, 16, 16), "events", (64, 64, 2))  # type: ignore[arg-type]
+    data = DataDescription("events", tuple(str(d) for d in range(10)), (4, 2, 16, 16), (64, 64, 2))
     torch.manual_seed(0)
-    model = build_model(cfg, bundle)
+    model = build_model(cfg.model, data.num_classes, data.input_shape)
     path = tmp / "demo_model.pt"
-    state = {"model": model.state_dict(), "model_name": cfg.model.name, "config": to_dict(cfg)}
-    torch.save({**state, "data": bundle.describe()}, path)
+    torch.save(Checkpoint.of_run(model, cfg, data).to_dict(), path)
     return load_inference_model(path, device=device, precision=precision)

@@ -108,9 +108,9 @@ def config_for_checkpoint(args: argparse.Namespace, checkpoint: str) -> RunConfi
     """`-c FILE` when given, else the resolved config stored in `checkpoint`; `--set` applies to either."""
     if args.config:
         return config_from_args(args)
-    from eventsnn.models.checkpoint import config_from_checkpoint
+    from eventsnn.checkpoint import Checkpoint
 
-    return config_from_checkpoint(checkpoint, collect_overrides(args))
+    return Checkpoint.load(checkpoint).config(collect_overrides(args))
 
 
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
@@ -181,11 +181,11 @@ def add_allow_changes_argument(parser: argparse.ArgumentParser) -> None:
 def check_checkpoint_settings(args: argparse.Namespace, cfg: RunConfig, checkpoints) -> None:
     """Refuse (one line) framing / model settings of `cfg` that differ from those each checkpoint
     was trained with, unless `--allow-changes` names them; then print one warning per change."""
+    from eventsnn.checkpoint import Checkpoint
     from eventsnn.engine.runfolder import refuse_input_changes
-    from eventsnn.models.checkpoint import read_checkpoint
 
     for path in checkpoints:
-        stored = read_checkpoint(path).get("config")
+        stored = Checkpoint.load(path).config_dict
         for key, old, new in refuse_input_changes(stored, cfg, args.allow_changes, where=path):
             print(
                 f"{args.command}: warning: {key} is {new} here, {old} in training ({path}); "

@@ -55,9 +55,9 @@ def _show(args: argparse.Namespace) -> int:
     if args.file is not None and "=" in args.file and not Path(args.file).exists():
         args.file, overrides = None, [args.file, *overrides]  # `config show a.b=c`: no file
     if args.file is not None and is_checkpoint_file(args.file):
-        from eventsnn.models.checkpoint import config_from_checkpoint
+        from eventsnn.checkpoint import Checkpoint
 
-        cfg = config_from_checkpoint(args.file, overrides)
+        cfg = Checkpoint.load(args.file).config(overrides)
     else:
         cfg = load_config(args.file, overrides)
     print(dump_yaml(cfg), end="")

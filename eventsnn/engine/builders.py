@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from eventsnn.checkpoint import Checkpoint, DataDescription
 from eventsnn.config import RunConfig
 from eventsnn.data.cache import frame_shape
 from eventsnn.data.recordings import sensor_size_for
@@ -24,7 +25,7 @@ from eventsnn.data.user import FramedDataset, user_data_info
 from eventsnn.engine.augment import dvs_augment
 from eventsnn.engine.sampling import EpochSampler, SeededDataset
 from eventsnn.errors import ConfigError, DataError
-from eventsnn.models.checkpoint import load_checkpoint
+from eventsnn.models.registry import build_model
 
 EVENT_DATASETS = tuple(list_datasets())  # the registry's names
 
@@ -41,14 +42,9 @@ class DataBundle:
     kind: Literal["events", "images"]
     sensor_size: tuple[int, int, int] | None = None  # events: (W, H, P) of the recordings
 
-    def describe(self) -> dict[str, Any]:
-        """What inference needs to know about the data (stored in checkpoints as `'data'`)."""
-        return {
-            "kind": self.kind,
-            "class_names": list(self.class_names),
-            "input_shape": list(self.input_shape),
-            "sensor_size": list(self.sensor_size) if self.sensor_size is not None else None,
-        }
+    def describe(self) -> DataDescription:
+        """What a model needs to know about the data (stored in checkpoints as `'data'`)."""
+        return DataDescription(self.kind, self.class_names, self.input_shape, self.sensor_size)
 
 
 def build_datasets(cfg: RunConfig) -> DataBundle:
@@ -116,41 +112,6 @@ def _refuse_empty_test(cfg: RunConfig, n_train: int, n_test: int) -> None:
             f"data.train_fraction={cfg.data.train_fraction:g} per class, skipped recordings left out); "
             "lower data.train_fraction or add recordings"
         )
-
-
-def model_overrides(cfg: RunConfig, data: DataBundle | None) -> dict[str, Any]:
-    """`create_model` keyword overrides: the config's model fields, else what the data implies."""
-    m = cfg.model
-    out: dict[str, Any] = {}
-    if data is not None:
-        out["num_classes"] = data.num_classes
-        if data.kind == "events":
-            t, c, h, _ = data.input_shape
-            if m.T is not None and m.T != t:  # the frames decide T; a different model.T would be ignored
-                raise ConfigError(
-                    f"model.T={m.T}, but event frames have T = {t} (framing.n_frames): for event data "
-                    f"T is the number of frames; set framing.n_frames={m.T} and leave model.T unset"
-                )
-            out.update(T=t, in_channels=c, img_size=h)
-        else:
-            c, h, _ = data.input_shape
-            out.update(in_channels=c, img_size=h)
-    for key in ("T", "num_classes", "in_channels", "img_size", "prologue", "group_size", "activation"):
-        value = getattr(m, key)
-        if value is not None:
-            out[key] = value
-    for key in ("layers", "planes", "num_heads", "patch_sizes"):
-        value = getattr(m, key)
-        if value is not None:
-            out[key] = [list(v) if isinstance(v, tuple) else v for v in value]
-    return out
-
-
-def build_model(cfg: RunConfig, data: DataBundle | None) -> nn.Module:
-    """THE model from a config: `create_model(cfg.model.name, **model_overrides(cfg, data))`."""
-    from eventsnn.models import create_model
-
-    return create_model(cfg.model.name, **model_overrides(cfg, data))
 
 
 def build_loader(
@@ -248,9 +209,9 @@ def check_frames_fit_model(cfg: RunConfig, init_checkpoint: str | None = None) -
     if cfg.data.dataset not in EVENT_DATASETS or cfg.framing.n_frames is None:
         return
     shape = frame_shape(cfg.framing, sensor_size_for(cfg))
-    model = build_model(cfg, DataBundle(None, None, 2, ("0", "1"), shape, "events"))  # type: ignore[arg-type]
+    model = build_model(cfg.model, 2, shape)
     if init_checkpoint:
-        load_checkpoint(model, init_checkpoint, transfer=True)
+        Checkpoint.load(init_checkpoint).load_weights(model, transfer=True)
     try:
         with torch.no_grad():
             model.eval()(torch.zeros(1, *shape))

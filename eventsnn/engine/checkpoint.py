@@ -1,10 +1,7 @@
-"""Training checkpoints: everything a run needs to continue exactly, written atomically.
+"""Writing training checkpoints atomically, and the RNG states they carry.
 
-A checkpoint is a plain dict readable with `torch.load(weights_only=True)`:
-model, optimizer, scheduler, AMP scaler and DA-SSDP state, RNG states, the position
-(`epoch`, `step_in_epoch`, `global_step`), the best accuracy so far and the resolved config.
-Its `'model'` entry is a SpikingResformer state_dict, so the original tools read it too.
-Files are read back with `read_checkpoint` (one reader, in `eventsnn.models.checkpoint`).
+What a checkpoint holds and how it is read back is `eventsnn.Checkpoint`'s (the one home of
+its keys); the engine builds one from the run (`Checkpoint.of_run`) and writes it here.
 """
 
 from __future__ import annotations
@@ -17,22 +14,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from eventsnn.errors import CheckpointError
-from eventsnn.models.checkpoint import read_checkpoint
+from eventsnn.checkpoint import Checkpoint
+from eventsnn.engine.runfolder import disk_full_is_one_line
 from eventsnn.utils.io import atomic_path
 
 __all__ = [
     "BEST",
-    "FORMAT",
     "LATEST",
     "capture_rng_state",
-    "read_checkpoint",
-    "require_training_checkpoint",
     "restore_rng_state",
     "save_checkpoint",
 ]
 
-FORMAT = "eventsnn-train-v1"
 LATEST = "checkpoint_latest.pt"
 BEST = "checkpoint_best.pt"
 
@@ -62,27 +55,12 @@ def restore_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
-    """Write `state` (plus the format tag) to `path` via a temporary file and a rename.
+def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Path:
+    """Write `checkpoint` to `path` via a temporary file and a rename.
 
     Raises:
         TrainingError: the disk filled up; the file previously at `path` is left as it was.
     """
-    from eventsnn.engine.runfolder import disk_full_is_one_line
-
     with disk_full_is_one_line(path, "checkpoint"), atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        torch.save({"format": FORMAT, **state}, fh)  # a Python file: ENOSPC stays visible in the error
+        torch.save(checkpoint.to_dict(), fh)  # a Python file: ENOSPC stays visible in the error
     return Path(path)
-
-
-def require_training_checkpoint(checkpoint: dict[str, Any], where: str | os.PathLike[str]) -> None:
-    """Resuming needs a full eventsnn training checkpoint (format tag `FORMAT`), not only weights.
-
-    Raises:
-        CheckpointError: "<where>: not an eventsnn training checkpoint ... cannot resume from it".
-    """
-    if checkpoint.get("format") != FORMAT:
-        raise CheckpointError(
-            f"{where}: not an eventsnn training checkpoint (format {checkpoint.get('format')!r}, "
-            f"expected {FORMAT!r}): it can initialise a run (finetune) but cannot resume one"
-        )

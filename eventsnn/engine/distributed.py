@@ -15,6 +15,9 @@ from torch import nn
 
 from eventsnn.config import DistributedConfig
 from eventsnn.errors import ConfigError
+from eventsnn.utils.device import resolve_device
+
+__all__ = ["DistContext", "init_distributed", "resolve_device", "shutdown_distributed", "sync_batchnorm"]
 
 
 @dataclass(frozen=True)
@@ -33,18 +36,6 @@ class DistContext:
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """`auto` -> `cuda:<local_rank>` when CUDA is there, else `cpu`."""
-    if name == "auto":
-        return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"train.device: {name!r} asked for but no CUDA device is available")
-    if device.type == "cuda" and device.index is None:
-        device = torch.device(f"cuda:{local_rank}")
-    return device
 
 
 def init_distributed(cfg: DistributedConfig, device_name: str) -> DistContext:

@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from torch import nn
-
+from eventsnn.checkpoint import Checkpoint
 from eventsnn.config import RunConfig, with_absolute_paths
 from eventsnn.engine import builders
-from eventsnn.engine.checkpoint import LATEST, require_training_checkpoint
-from eventsnn.engine.distributed import resolve_device, shutdown_distributed
+from eventsnn.engine.checkpoint import LATEST
+from eventsnn.engine.distributed import shutdown_distributed
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
 from eventsnn.engine.precision import resolve_precision
 from eventsnn.engine.runfolder import clean_run_folder, refuse_config_changes, run_folder_lock
@@ -21,8 +20,9 @@ from eventsnn.engine.sampling import EvalSampler
 from eventsnn.engine.tracking import start_banner
 from eventsnn.engine.train import Trainer, TrainResult
 from eventsnn.errors import CheckpointError, ConfigError
-from eventsnn.models.checkpoint import check_checkpoint_model, load_checkpoint, read_checkpoint
+from eventsnn.models.ops import format_operations
 from eventsnn.plasticity.warmup import refuse_full_warmup
+from eventsnn.utils.device import resolve_device
 from eventsnn.utils.io import atomic_write_text
 
 
@@ -45,7 +45,7 @@ def train_job(
     """Train (or continue with `resume`) into `run_dir`. Refuses to clobber an existing run.
 
     A new run starts from `init_checkpoint` (finetune), else `model.pretrained`, with the
-    transfer rules of `load_checkpoint(transfer=True)`. `overwrite` removes the previous run's
+    transfer rules of `Checkpoint.load_weights(transfer=True)`. `overwrite` removes the previous run's
     outputs once every input (data, model, checkpoint) has been checked. One writer per run
     folder: a second training into `run_dir` while this one runs is refused (`run_folder_lock`).
     `resume` refuses settings that differ from the checkpoint's config unless `allow_changes`
@@ -80,9 +80,9 @@ def _train_locked(
         )
     ckpt = None
     if resume:
-        ckpt = read_checkpoint(latest)
-        require_training_checkpoint(ckpt, latest)
-        for key, old, new in refuse_config_changes(ckpt.get("config"), cfg, allow_changes, where=latest):
+        ckpt = Checkpoint.load(latest)
+        ckpt.require_training()
+        for key, old, new in refuse_config_changes(ckpt.config_dict, cfg, allow_changes, where=latest):
             print(f"resume: {key} changed from {old} to {new} (allowed)")
     init = None if resume else (init_checkpoint or cfg.model.pretrained)
     if init and not Path(init).is_file():
@@ -97,23 +97,10 @@ def _train_locked(
             print(f"overwrite: removed the previous run's {', '.join(removed)} from {run_dir}")
     try:
         if resume:
-            trainer.resume(latest, ckpt)
+            trainer.resume(ckpt)
         return trainer.fit(stop_at_step=stop_at_step)
     finally:
         shutdown_distributed()
-
-
-def load_model_for_eval(
-    cfg: RunConfig, checkpoint: str | Path, data: builders.DataBundle | None = None
-) -> nn.Module:
-    """The configured model with the checkpoint's weights (strict); clear error on a mismatch."""
-    if data is None:
-        data = builders.build_datasets(cfg)
-    ckpt = read_checkpoint(checkpoint)
-    check_checkpoint_model(ckpt, cfg.model.name, where=checkpoint)
-    model = builders.build_model(cfg, data)
-    load_checkpoint(model, ckpt, where=checkpoint)
-    return model
 
 
 def evaluate_job(
@@ -121,10 +108,11 @@ def evaluate_job(
 ) -> dict[str, Any]:
     """Top-1/top-5, per-class accuracy, firing rates, SOPs / MACs per step / energy (counted over
     the whole test set, or its first `ops_batches` batches); JSON + printed table."""
+    ckpt = Checkpoint.load(checkpoint)
+    ckpt.check_model(cfg.model.name)  # before the data set is built
     data = builders.build_datasets(cfg)
-    model = load_model_for_eval(cfg, checkpoint, data)
     device = resolve_device(cfg.train.device)
-    model = model.to(device)
+    model = ckpt.model(device, model_cfg=cfg.model, data=data.describe())
     print(f"loaded weights: {checkpoint} ({len(model.state_dict())} tensors)")
     print(
         start_banner(
@@ -172,8 +160,6 @@ def format_evaluation(report: dict[str, Any]) -> str:
         "  per-class top-1: "
         + ", ".join(f"{n}={a:.1f}" for n, a in zip(report["class_names"], report["per_class"])),
     ]
-    from eventsnn.models.ops import format_operations
-
     if report.get("operations"):
         lines.append(format_operations(report["operations"]))
     rates = report.get("firing_rates", {})

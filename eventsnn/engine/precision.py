@@ -1,5 +1,8 @@
 """Mixed precision and torch.compile as config switches (`train.precision`, `train.compile`).
 
+What a precision means on a device, and its autocast, live in `eventsnn.utils.device` (shared
+with inference); this module holds the training side: GradScaler, scaled steps, compilation.
+
 precision   CPU                      CUDA
 fp32        plain float32            plain float32
 bf16        autocast(cpu, bf16)      autocast(cuda, bf16)
@@ -21,7 +24,6 @@ holds none of them and returns a shallow copy of the model that shares all param
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import sys
 from typing import Literal
@@ -30,56 +32,34 @@ import torch
 from torch import nn
 
 from eventsnn.errors import ConfigError, TrainingError
+from eventsnn.utils.device import (  # re-exported: the engine's precision names in one place
+    AUTO_CPU_BF16,
+    AUTO_CUDA,
+    DTYPES,
+    PRECISIONS,
+    autocast,
+    cpu_has_native_bf16,
+    resolve_precision,
+)
+
+__all__ = [
+    "AUTO_CPU_BF16",
+    "AUTO_CUDA",
+    "DTYPES",
+    "PRECISIONS",
+    "autocast",
+    "backward",
+    "compile_failed",
+    "compile_for_training",
+    "cpu_has_native_bf16",
+    "make_grad_scaler",
+    "maybe_compile",
+    "optimizer_step",
+    "resolve_precision",
+]
 
 Precision = Literal["fp32", "bf16", "fp16", "auto"]
 CompileMode = Literal[False, True, "require"]
-PRECISIONS = ("fp32", "bf16", "fp16", "auto")
-DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-# What `auto` picks on a CPU: fp32. bf16 autocast makes a training step 1.3-1.55x faster on
-# CPUs with native bf16 (avx512_bf16 / AMX). Over 3 demo seeds bf16 training was within 1.5
-# points in the mean (baseline -0.54, DA-SSDP 0.00) but doubled the baseline's spread, and
-# seed 0 lost 5.95 points (README, "Precision and compilation"); bf16 evaluation of an
-# fp32-trained model matched it exactly. Training keeps fp32 unless asked for bf16.
-AUTO_CPU_BF16 = False
-
-# What `auto` picks on CUDA: fp16 autocast + GradScaler, the precision the released SpikingResformer /
-# DA-SSDP training used (`amp: True`: torch.cuda.amp.autocast + GradScaler). bf16 becomes the CUDA
-# default only once a GPU parity measurement supports it (3 seeds, mean within 1.5 points of fp16 /
-# fp32); none exists yet, and on CPU bf16 training widened the seed-to-seed spread (docs/reproducing.md).
-AUTO_CUDA = "fp16"
-
-
-def cpu_has_native_bf16() -> bool:
-    """True on x86 CPUs with avx512_bf16 or AMX-BF16 (bf16 matmuls run natively)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(precision: str, device: torch.device | str) -> str:
-    """The concrete precision ('fp32' | 'bf16' | 'fp16') that `precision` means on `device`."""
-    if precision not in PRECISIONS:
-        raise ConfigError(f"train.precision: {precision!r}, expected one of {', '.join(PRECISIONS)}")
-    device = torch.device(device)
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return AUTO_CUDA
-    if device.type == "cpu" and AUTO_CPU_BF16 and cpu_has_native_bf16():
-        return "bf16"
-    return "fp32"
-
-
-def autocast(device: torch.device | str, precision: str) -> contextlib.AbstractContextManager:
-    """The autocast context of a concrete precision on `device` (a no-op for fp32)."""
-    dtype = DTYPES[precision]
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(torch.device(device).type, dtype=dtype)
 
 
 def make_grad_scaler(device: torch.device | str, precision: str) -> torch.amp.GradScaler | None:

@@ -73,7 +73,7 @@ def start_banner(
 
 def loaded_weights_line(source: str | Path, model: Any, dropped: list[str], num_classes: int) -> str:
     """The one line that says which weights were loaded and whether the classifier was replaced
-    (`dropped`: the checkpoint's classifier keys that did not fit, see `load_checkpoint`)."""
+    (`dropped`: the checkpoint's classifier keys that did not fit, see `Checkpoint.load_weights`)."""
     n = len(model.state_dict()) - len(dropped)
     line = f"loaded weights: {source} ({n} tensors)"
     if dropped:

@@ -17,7 +17,7 @@ import contextlib
 import itertools
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +25,12 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from eventsnn.checkpoint import Checkpoint, TrainingState
 from eventsnn.config import RunConfig, dump_yaml, save_resolved, to_dict
 from eventsnn.data.device import DeviceBatches, IndexedCounts, WaitMeter, derive_on_device, input_bound_line
 from eventsnn.data.prepare import prepare_event_cache
 from eventsnn.engine import builders
-from eventsnn.engine.checkpoint import (
-    BEST,
-    LATEST,
-    capture_rng_state,
-    read_checkpoint,
-    require_training_checkpoint,
-    restore_rng_state,
-    save_checkpoint,
-)
+from eventsnn.engine.checkpoint import BEST, LATEST, capture_rng_state, restore_rng_state, save_checkpoint
 from eventsnn.engine.distributed import DistContext, init_distributed, sync_batchnorm
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
 from eventsnn.engine.precise_bn import recalibrate_batchnorm
@@ -54,8 +47,8 @@ from eventsnn.engine.runfolder import disk_full_is_one_line
 from eventsnn.engine.sampling import EpochSampler, EvalSampler, mix_seed
 from eventsnn.engine.tracking import MetricsLog, loaded_weights_line, start_banner
 from eventsnn.errors import ArgumentError, TrainingError
-from eventsnn.models.checkpoint import check_checkpoint_model, load_checkpoint
 from eventsnn.models.readout import mean_logits, per_sample_loss
+from eventsnn.models.registry import build_model
 from eventsnn.plasticity.warmup import refuse_full_warmup
 from eventsnn.utils.distributed import all_reduce_sum
 
@@ -113,10 +106,10 @@ class Trainer:
             if cfg.data.dataset in builders.EVENT_DATASETS and cfg.data.cache != "none":
                 prepare_event_cache(cfg, self.dist)  # under torchrun: once per node, the others wait
             self.data = builders.build_datasets(cfg)
-        model = builders.build_model(cfg, self.data)
+        model = build_model(cfg.model, self.data.num_classes, self.data.input_shape)
         if init_checkpoint:
             fresh = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("classifier.")}
-            dropped = load_checkpoint(model, init_checkpoint, transfer=True)
+            dropped = Checkpoint.load(init_checkpoint).load_weights(model, transfer=True)
             if cfg.model.transfer_classifier == "reinit":  # the released transfer: a new classifier always
                 model.load_state_dict(fresh, strict=False)
                 dropped = [*dropped, *(k for k in fresh if k not in dropped)]
@@ -197,52 +190,50 @@ class Trainer:
         return nn.parallel.DistributedDataParallel(net, device_ids=ids)
 
     # ------------------------------------------------------------------ checkpoints
-    def checkpoint_state(self) -> dict[str, Any]:
+    def checkpoint_state(self) -> Checkpoint:
+        """The run as a `Checkpoint`: weights, config, data description and training state."""
         s = self.state
-        return {
-            "model": self.model.state_dict(),
-            "model_name": self.cfg.model.name,
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "plasticity": self.plasticity.state_dict(),
-            "rng": capture_rng_state(),
-            "epoch": s.epoch,
-            "step_in_epoch": s.step_in_epoch,
-            "global_step": s.global_step,
-            "best_top1": s.best_top1,
-            "history": s.history,
-            "epoch_loss_sum": s.epoch_loss_sum,
-            "scaler_skips": s.scaler_skips,
-            "config": to_dict(self.cfg),
-            "data": self.data.describe(),
-        }
+        training = TrainingState(
+            optimizer=self.optimizer.state_dict(),
+            scheduler=self.scheduler.state_dict() if self.scheduler is not None else None,
+            scaler=self.scaler.state_dict() if self.scaler is not None else None,
+            plasticity=self.plasticity.state_dict(),
+            rng=capture_rng_state(),
+            epoch=s.epoch,
+            step_in_epoch=s.step_in_epoch,
+            global_step=s.global_step,
+            best_top1=s.best_top1,
+            history=s.history,
+            epoch_loss_sum=s.epoch_loss_sum,
+            scaler_skips=s.scaler_skips,
+        )
+        return Checkpoint.of_run(self.model, self.cfg, self.data.describe(), training)
 
     def save(self, name: str = LATEST) -> None:
         if self.dist.is_main:
             save_checkpoint(self.run_dir / name, self.checkpoint_state())
 
-    def resume(self, path: Path, checkpoint: dict[str, Any] | None = None) -> None:
-        """Continue from the training checkpoint at `path` (`checkpoint`: its already-read dict)."""
-        ckpt = read_checkpoint(path) if checkpoint is None else checkpoint
-        require_training_checkpoint(ckpt, path)
-        check_checkpoint_model(ckpt, self.cfg.model.name, where=path)
-        load_checkpoint(self.model, ckpt, where=path)
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        if self.scheduler is not None and ckpt["scheduler"] is not None:
-            self.scheduler.load_state_dict(ckpt["scheduler"])
-        if self.scaler is not None and ckpt["scaler"] is not None:
-            self.scaler.load_state_dict(ckpt["scaler"])
-        self.plasticity.load_state_dict(ckpt["plasticity"])
-        restore_rng_state(ckpt["rng"])
+    def resume(self, checkpoint: Checkpoint | str | Path) -> None:
+        """Continue exactly from a training checkpoint (a `Checkpoint` or its path)."""
+        ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint.load(checkpoint)
+        t = ckpt.require_training()
+        ckpt.check_model(self.cfg.model.name)
+        ckpt.load_weights(self.model)
+        self.optimizer.load_state_dict(t.optimizer)
+        if self.scheduler is not None and t.scheduler is not None:
+            self.scheduler.load_state_dict(t.scheduler)
+        if self.scaler is not None and t.scaler is not None:
+            self.scaler.load_state_dict(t.scaler)
+        self.plasticity.load_state_dict(t.plasticity)
+        restore_rng_state(t.rng)
         self.state = TrainState(
-            ckpt["epoch"],
-            ckpt["step_in_epoch"],
-            ckpt["global_step"],
-            ckpt["best_top1"],
-            list(ckpt["history"]),
-            ckpt.get("epoch_loss_sum", 0.0),
-            ckpt.get("scaler_skips", 0),
+            t.epoch,
+            t.step_in_epoch,
+            t.global_step,
+            t.best_top1,
+            list(t.history),
+            t.epoch_loss_sum,
+            t.scaler_skips,
         )
 
     # ------------------------------------------------------------------ the loop
@@ -333,10 +324,10 @@ class Trainer:
         self.log.epoch_row(row)
         if result.top1 > s.best_top1:
             s.best_top1 = result.top1
-            state = self.checkpoint_state()
-            state["epoch"], state["step_in_epoch"] = s.epoch + 1, 0
             if self.dist.is_main:
-                save_checkpoint(self.run_dir / BEST, state)
+                best = self.checkpoint_state()
+                best.training = replace(best.require_training(), epoch=s.epoch + 1, step_in_epoch=0)
+                save_checkpoint(self.run_dir / BEST, best)
 
     def _train_epoch(self, stop_at_step: int | None) -> None:
         cfg, s = self.cfg, self.state

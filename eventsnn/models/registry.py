@@ -14,6 +14,7 @@ from typing import Any
 
 from torch import nn
 
+from eventsnn.config.schema import ModelConfig
 from eventsnn.errors import ConfigError
 from eventsnn.models.spikingresformer import SpikingResformer
 
@@ -80,6 +81,51 @@ def create_model(name: str, **overrides: Any) -> SpikingResformer:
         raise ConfigError(f"model {name}: {exc}") from None
 
 
+def model_overrides(
+    model_cfg: ModelConfig, num_classes: int | None = None, input_shape: tuple[int, ...] | None = None
+) -> dict[str, Any]:
+    """`create_model` keyword overrides: the config's model fields, else what the data implies.
+
+    `input_shape` is `[T, C, H, W]` (event frames: sets T, in_channels, img_size) or `[C, H, W]`
+    (images: sets in_channels, img_size); a field set in `model_cfg` wins over the data.
+    """
+    out: dict[str, Any] = {}
+    if num_classes is not None:
+        out["num_classes"] = num_classes
+    if input_shape is not None:
+        if len(input_shape) == 4:
+            t, c, h, _ = input_shape
+            if model_cfg.T is not None and model_cfg.T != t:  # the frames decide T
+                raise ConfigError(
+                    f"model.T={model_cfg.T}, but event frames have T = {t} (framing.n_frames): for event "
+                    f"data T is the number of frames; set framing.n_frames={model_cfg.T} and leave "
+                    "model.T unset"
+                )
+            out.update(T=t, in_channels=c, img_size=h)
+        else:
+            c, h, _ = input_shape
+            out.update(in_channels=c, img_size=h)
+    for key in ("T", "num_classes", "in_channels", "img_size", "prologue", "group_size", "activation"):
+        value = getattr(model_cfg, key)
+        if value is not None:
+            out[key] = value
+    for key in ("layers", "planes", "num_heads", "patch_sizes"):
+        value = getattr(model_cfg, key)
+        if value is not None:
+            out[key] = [list(v) if isinstance(v, tuple) else v for v in value]
+    return out
+
+
+def build_model(
+    model_cfg: ModelConfig, num_classes: int | None = None, input_shape: tuple[int, ...] | None = None
+) -> SpikingResformer:
+    """THE model of a config section and its data: `create_model(name, **model_overrides(...))`.
+
+    Needs no data set: a checkpoint's data description (class count, input shape) is enough.
+    """
+    return create_model(model_cfg.name, **model_overrides(model_cfg, num_classes, input_shape))
+
+
 def register_with_timm() -> list[str]:
     """Register the variants with timm's global registry where the names are free."""
     import timm
@@ -93,7 +139,7 @@ def register_with_timm() -> list[str]:
         def factory(pretrained: bool = False, _name: str = name, **kwargs: Any) -> nn.Module:
             if pretrained:
                 raise ConfigError(
-                    "pretrained weights are never downloaded; use load_checkpoint with a local file"
+                    "pretrained weights are never downloaded; use eventsnn.Checkpoint.load(path).model()"
                 )
             kwargs.pop("pretrained_cfg", None)
             kwargs.pop("pretrained_cfg_overlay", None)

@@ -14,7 +14,7 @@ learning rate). With `mode: off` nothing is hooked and every call is a no-op.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -260,3 +260,9 @@ def build_plasticity(
     return Plasticity(
         resolve_layers(net, names), cfg, steps_per_epoch=steps_per_epoch, compute_dtype=compute_dtype
     )
+
+
+def fitted_gate(state: Mapping[str, Any], layer: str) -> dict[str, float]:
+    """The fitted DA-SSDP gate (k, mu_S, sd_S) of `layer`'s rule in a saved `state_dict()` (empty
+    for a rule that has not fitted one, or plasticity off)."""
+    return {key: float(state[f"{layer}.{key}"]) for key in ("k", "mu_S", "sd_S") if f"{layer}.{key}" in state}

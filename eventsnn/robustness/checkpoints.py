@@ -7,6 +7,7 @@ from pathlib import Path
 
 from torch import nn
 
+from eventsnn.checkpoint import Checkpoint
 from eventsnn.errors import CheckpointError
 
 GENERIC_STEMS = ("checkpoint", "checkpoint_best", "checkpoint_latest", "best", "latest", "model", "last")
@@ -46,6 +47,18 @@ def require_files(checkpoints: Sequence[tuple[str, Path]]) -> None:
             f"{missing[0]}: checkpoint not found"
             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
         )
+
+
+def read_checkpoints(checkpoints: Sequence[tuple[str, Path]], model_name: str) -> dict[Path, Checkpoint]:
+    """Every file exists, is a trusted checkpoint, and is of `model_name` (when it records one);
+    path -> `Checkpoint`, read before any data is loaded."""
+    require_files(checkpoints)
+    out: dict[Path, Checkpoint] = {}
+    for _, path in checkpoints:
+        ckpt = Checkpoint.load(path)
+        ckpt.check_model(model_name)
+        out[Path(path)] = ckpt
+    return out
 
 
 def load_all(

@@ -13,20 +13,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch.utils.data import DataLoader, Subset
+
 from eventsnn.config import RunConfig
+from eventsnn.config.loader import save_resolved, to_dict
+from eventsnn.data import raw_recordings
+from eventsnn.engine import builders
+from eventsnn.engine.evaluate import evaluate_model
 from eventsnn.errors import ConfigError, DataError
-from eventsnn.robustness.checkpoints import checkpoint_labels, load_all, require_files
+from eventsnn.events.postprocess import framer_from_config, from_config
+from eventsnn.robustness.analysis import analysis_figures
+from eventsnn.robustness.checkpoints import checkpoint_labels, load_all, read_checkpoints
+from eventsnn.robustness.inner import encoded_spike_sweep
 from eventsnn.robustness.registry import validate_sweeps
-from eventsnn.robustness.sweep import EventSource, FramedSource
-
-
-def precheck_checkpoints(cfg: RunConfig, checkpoints: Sequence[tuple[str, Path]]) -> None:
-    """Every file exists and is a checkpoint of `cfg.model.name` (when it records one)."""
-    from eventsnn.models.checkpoint import check_checkpoint_model, read_checkpoint
-
-    require_files(checkpoints)
-    for _, path in checkpoints:
-        check_checkpoint_model(read_checkpoint(path), cfg.model.name, where=path)
+from eventsnn.robustness.report import write_reports
+from eventsnn.robustness.sweep import EventSource, FramedSource, run_sweep, subset_indices
+from eventsnn.utils.device import resolve_device
 
 
 def event_source(cfg: RunConfig, data: Any) -> EventSource:
@@ -37,9 +40,6 @@ def event_source(cfg: RunConfig, data: Any) -> EventSource:
     Raises:
         DataError: `data.test` is not a cached event data set (images, or frames without recordings).
     """
-    from eventsnn.data import raw_recordings
-    from eventsnn.events.postprocess import framer_from_config, from_config
-
     recordings = raw_recordings(data.test)
     sensor = tuple(recordings.sensor_size)
     return EventSource(recordings, sensor, framer_from_config(cfg.framing, sensor), from_config(cfg.framing))
@@ -82,32 +82,21 @@ def robustness_job(
     """Run the configured sweeps for every checkpoint; write reports (and analysis figures).
 
     The defaults are the engine's: `data` = `builders.build_datasets(cfg)` (a DataBundle: its
-    `test` set feeds the analysis, `num_classes` the evaluation), `load_model(path)` =
-    `engine.jobs.load_model_for_eval(cfg, path, data)`, `evaluate(model, loader)` =
+    `test` set feeds the analysis, `num_classes` the evaluation), `load_model(path)` = the
+    checkpoint's `Checkpoint.model` with `cfg.model` and `data.describe()`, `evaluate(model, loader)` =
     `engine.evaluate.evaluate_model(model, loader, device, data.num_classes)`, `source` =
     `event_source(cfg, data)` (the raw recordings of exactly the test items the cache serves).
     """
-    import torch
-    from torch.utils.data import DataLoader, Subset
-
-    from eventsnn.config.loader import save_resolved, to_dict
-    from eventsnn.engine.distributed import resolve_device
-    from eventsnn.robustness.report import write_reports
-    from eventsnn.robustness.sweep import run_sweep, subset_indices
-
     rc = cfg.robustness
     validate_sweeps(rc.sweeps)
     checkpoints = checkpoint_labels(checkpoint_args)
-    precheck_checkpoints(cfg, checkpoints)
+    read = read_checkpoints(checkpoints, cfg.model.name)  # every file checked before any work
     if data is None:
-        from eventsnn.engine import builders
-
         data = builders.build_datasets(cfg)
     if load_model is None:
-        from eventsnn.engine.jobs import load_model_for_eval
 
         def load_model(path):
-            return load_model_for_eval(cfg, path, data)
+            return read[Path(path)].model(model_cfg=cfg.model, data=data.describe())
 
     models = load_all(checkpoints, load_model)
     images = source is None and getattr(data, "kind", "events") == "images"
@@ -125,7 +114,6 @@ def robustness_job(
     out = Path(out_dir)
     save_resolved(cfg, out, "robustness_config.yaml")
     if evaluate is None:
-        from eventsnn.engine.evaluate import evaluate_model
 
         def evaluate(model, loader):
             return evaluate_model(
@@ -134,8 +122,6 @@ def robustness_job(
 
     start = time.perf_counter()
     if images:
-        from eventsnn.robustness.inner import encoded_spike_sweep
-
         points = encoded_spike_sweep(
             models,
             rc.sweeps,
@@ -173,8 +159,6 @@ def robustness_job(
     }
     paths: dict[str, Any] = write_reports(points, out, meta=meta)
     if analysis:
-        from eventsnn.robustness.analysis import analysis_figures
-
         sample = torch.as_tensor(data.test[0][0]).unsqueeze(0)  # [1,T,C,H,W]
 
         def batches():

@@ -12,11 +12,12 @@ import pytest
 import torch
 
 from eventsnn.analysis.figures import attention_map, feature_gain, record_outputs
+from eventsnn.checkpoint import Checkpoint
 from eventsnn.cli import main
 from eventsnn.config import load_config
 from eventsnn.engine import builders
 from eventsnn.engine.evaluate import evaluate_model
-from eventsnn.engine.jobs import load_model_for_eval, train_job
+from eventsnn.engine.jobs import train_job
 from eventsnn.robustness.analysis import spiking_layers
 from eventsnn.robustness.inner import layer_generator, perturbed_layer, run_layer_sweep, spike_perturbation
 from eventsnn.spikes import cofiring_score
@@ -86,7 +87,7 @@ def test_fig3_attention_and_feature_gain_from_two_checkpoints(trained, capsys):
     assert main(args + [f"--set={s}" for s in TINY]) == 0, capsys.readouterr().err
     z = np.load(out / "fig3_attention.npz")
     data = builders.build_datasets(cfg)
-    models = {k: load_model_for_eval(cfg, p, data) for k, p in paths.items()}
+    models = {k: Checkpoint.load(p).model(model_cfg=cfg.model, data=data.describe()) for k, p in paths.items()}
     x = torch.stack([torch.as_tensor(data.test[i][0]) for i in (0, 7)])
     proj = {
         k: record_outputs(m, ["layers.0.0.norm_proj"], x)["layers.0.0.norm_proj"] for k, m in models.items()
@@ -152,7 +153,7 @@ def test_fig5_synchrony_neuron_and_channel_panels(trained, capsys):
     doc = json.loads((out / "fig5_synchrony.json").read_text())
     layer = doc["layer"]
     data = builders.build_datasets(cfg)
-    model = load_model_for_eval(cfg, paths["off"], data)
+    model = Checkpoint.load(paths["off"]).model(model_cfg=cfg.model, data=data.describe())
     assert layer == spiking_layers(model)[-1]
     x = torch.stack([torch.as_tensor(data.test[i][0]) for i in range(25, 50)])  # the second mini-batch
     s = record_outputs(model, [layer], x)[layer]
@@ -169,7 +170,7 @@ def test_fig5_synchrony_neuron_and_channel_panels(trained, capsys):
 def test_hook_perturbs_exactly_the_chosen_layer(trained):
     cfg, paths, _ = trained
     data = builders.build_datasets(cfg)
-    model = load_model_for_eval(cfg, paths["da_ssdp"], data)
+    model = Checkpoint.load(paths["da_ssdp"]).model(model_cfg=cfg.model, data=data.describe())
     layers = spiking_layers(model)
     target, upstream = layers[2], layers[1]
     x = torch.stack([torch.as_tensor(data.test[i][0]) for i in range(16)])
@@ -191,7 +192,7 @@ def test_hook_perturbs_exactly_the_chosen_layer(trained):
 def test_layer_sweep_severity_zero_is_clean_accuracy_on_images(trained):
     cfg, paths, _ = trained
     data = builders.build_datasets(cfg)
-    model = load_model_for_eval(cfg, paths["off"], data)
+    model = Checkpoint.load(paths["off"]).model(model_cfg=cfg.model, data=data.describe())
     first = spiking_layers(model)[0]  # images: the direct-encoded input spike train
 
     def loader():
@@ -259,7 +260,7 @@ def test_robustness_on_images_perturbs_the_encoded_spike_train(trained, capsys):
     assert main(args + [f"--set={s}" for s in sets]) == 0, capsys.readouterr().err
     points = json.loads((out / "robustness.json").read_text())["points"]
     data = builders.build_datasets(cfg)
-    model = load_model_for_eval(cfg, paths["off"], data)
+    model = Checkpoint.load(paths["off"]).model(model_cfg=cfg.model, data=data.describe())
     first = spiking_layers(model)[0]
     assert [(p["level"], p["layer"], p["severity"]) for p in points] == [
         ("spike", first, 0.0),

@@ -11,11 +11,12 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from eventsnn.checkpoint import Checkpoint
 from eventsnn.config import load_config
 from eventsnn.data import build_event_datasets
 from eventsnn.data.device import DeviceBatches, IndexedCounts, WaitMeter, derive_on_device, input_bound_line
 from eventsnn.engine.augment import dvs_augment
-from eventsnn.engine.checkpoint import LATEST, read_checkpoint
+from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.jobs import train_job
 from eventsnn.engine.sampling import EpochSampler, SeededDataset
 from eventsnn.engine.train import StopRequested
@@ -95,7 +96,7 @@ def test_derive_on_setting():
 
 
 def _weights(run):
-    return read_checkpoint(Path(run) / LATEST)["model"]
+    return Checkpoint.load(Path(run) / LATEST).weights
 
 
 def test_training_on_the_device_path_equals_the_per_item_path_and_resumes_exactly(source, tmp_path):

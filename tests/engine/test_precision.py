@@ -159,7 +159,7 @@ def test_gradscaler_skipped_step_applies_no_dw_and_is_counted(tmp_path):
     assert torch.equal(w.detach(), before)  # a DA-SSDP dW (never zero here) would have moved it
     trainer._train_step(x, y)
     assert trainer.state.scaler_skips == 1 and not torch.equal(w.detach(), before)
-    assert trainer.checkpoint_state()["scaler_skips"] == 1
+    assert trainer.checkpoint_state().training.scaler_skips == 1
 
 
 def test_compiled_training_step_matches_eager_step(tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from eventsnn.checkpoint import Checkpoint
 from eventsnn.cli import main
 from eventsnn.config import load_config
 from eventsnn.engine import builders
@@ -17,7 +18,7 @@ from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.jobs import train_job
 from eventsnn.engine.train import StopRequested, Trainer
 from eventsnn.errors import CheckpointError, ConfigError, TrainingError
-from eventsnn.models.checkpoint import read_checkpoint
+from eventsnn.models import build_model
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "configs" / "smoke" / "images.yaml"
@@ -44,7 +45,8 @@ def rows(run: Path) -> list[dict]:
 # ---- model.pretrained -------------------------------------------------------------------------------
 def test_model_pretrained_is_loaded_with_the_finetune_transfer_rules(tmp_path):
     cfg = fast_cfg(tmp_path, "plasticity.mode=off", "optim.lr=1e-12", "optim.weight_decay=0")
-    donor = builders.build_model(cfg, builders.build_datasets(cfg))
+    data = builders.build_datasets(cfg)
+    donor = build_model(cfg.model, data.num_classes, data.input_shape)
     sd = {k: (v + 0.25 if v.is_floating_point() else v) for k, v in donor.state_dict().items()}
     sd["classifier.weight"] = torch.randn(7, sd["classifier.weight"].shape[1])  # another class count
     sd["classifier.bias"] = torch.randn(7)
@@ -54,7 +56,7 @@ def test_model_pretrained_is_loaded_with_the_finetune_transfer_rules(tmp_path):
         train_job(load_config(SMOKE, [*FAST, f"output.root={tmp_path}", "plasticity.mode=off",
                                       "optim.lr=1e-12", "optim.weight_decay=0",
                                       f"model.pretrained={path}"]), tmp_path / "ft", stop_at_step=1)  # fmt: skip
-    got = read_checkpoint(tmp_path / "ft" / LATEST)["model"]
+    got = Checkpoint.load(tmp_path / "ft" / LATEST).weights
     params = {name for name, _ in donor.named_parameters()}
     for key in params:
         if key.startswith("classifier."):

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import torch
 
+from eventsnn.checkpoint import Checkpoint
 from eventsnn.config import load_config
 from eventsnn.engine import builders
-from eventsnn.engine.checkpoint import LATEST, read_checkpoint
+from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.train import StopRequested, Trainer
 from eventsnn.models import per_sample_loss
 
@@ -113,5 +114,5 @@ def test_ctrl_c_stops_after_the_current_step_with_a_checkpoint(tmp_path):
         trainer.fit()
     handle.remove()
     assert len(calls) == 2  # the step in flight finished, no third step began
-    assert read_checkpoint(tmp_path / "run" / LATEST)["global_step"] == 2
+    assert Checkpoint.load(tmp_path / "run" / LATEST).training.global_step == 2
     assert signal.getsignal(signal.SIGINT) is previous  # the handler is restored

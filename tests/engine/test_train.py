@@ -12,15 +12,17 @@ from pathlib import Path
 import pytest
 import torch
 
+from eventsnn.checkpoint import Checkpoint
 from eventsnn.cli import main
 from eventsnn.config import load_config, with_absolute_paths
 from eventsnn.engine import builders
-from eventsnn.engine.checkpoint import BEST, LATEST, read_checkpoint
+from eventsnn.engine.checkpoint import BEST, LATEST
 from eventsnn.engine.evaluate import evaluate_model
-from eventsnn.engine.jobs import evaluate_job, load_model_for_eval, train_job
+from eventsnn.engine.jobs import evaluate_job, train_job
 from eventsnn.engine.sampling import EpochSampler
 from eventsnn.engine.train import StopRequested, Trainer
 from eventsnn.errors import CheckpointError, ConfigError, TrainingError
+from eventsnn.models import build_model
 from eventsnn.models.ops import OpsCounter
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +44,7 @@ def fast_cfg(tmp_path: Path, *extra: str):
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
-    return read_checkpoint(path)["model"]
+    return Checkpoint.load(path).weights
 
 
 def test_smoke_images_through_cli_learns(tmp_path):
@@ -83,8 +85,8 @@ def test_smoke_images_through_cli_learns(tmp_path):
         table = list(csv.DictReader(fh))
     assert [float(r["test_top1"]) for r in table] == [r["test_top1"] for r in rows]
     assert "train: " in out.stdout and "world size 1" in out.stdout and str(run) in out.stdout  # banner
-    ckpt = read_checkpoint(run / LATEST)
-    assert ckpt["epoch"] == 3 and ckpt["plasticity"]  # DA-SSDP state travels with the run
+    ckpt = Checkpoint.load(run / LATEST)
+    assert ckpt.training.epoch == 3 and ckpt.training.plasticity  # DA-SSDP state travels with the run
 
 
 def test_resume_reproduces_uninterrupted_run_exactly(tmp_path):
@@ -101,8 +103,8 @@ def test_resume_reproduces_uninterrupted_run_exactly(tmp_path):
     for key in a:
         assert torch.equal(a[key], b[key]), key
     pa, pb = (
-        read_checkpoint(tmp_path / "full" / LATEST)["plasticity"],
-        read_checkpoint(interrupted / LATEST)["plasticity"],
+        Checkpoint.load(tmp_path / "full" / LATEST).training.plasticity,
+        Checkpoint.load(interrupted / LATEST).training.plasticity,
     )
     for key in pa:
         assert torch.equal(pa[key], pb[key]), key
@@ -137,7 +139,7 @@ def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path):
 def test_finetune_loads_original_format_backbone_and_new_classifier(tmp_path):
     cfg = fast_cfg(tmp_path)
     data = builders.build_datasets(cfg)
-    donor = builders.build_model(cfg, data)
+    donor = build_model(cfg.model, data.num_classes, data.input_shape)
     with torch.no_grad():
         for p in donor.parameters():
             p.add_(1.0)  # "pretrained": every weight differs from a fresh initialisation
@@ -149,7 +151,7 @@ def test_finetune_loads_original_format_backbone_and_new_classifier(tmp_path):
     trainer = Trainer(cfg, tmp_path / "ft", init_checkpoint=str(path))
     got = trainer.model.state_dict()
     torch.manual_seed(cfg.train.seed)  # what the run's own fresh model starts from
-    fresh = builders.build_model(cfg, data).state_dict()
+    fresh = build_model(cfg.model, data.num_classes, data.input_shape).state_dict()
     for key, value in sd.items():
         if key.startswith("classifier."):  # a new classifier: the fresh initialisation, 10 classes
             assert got[key].shape[0] == data.num_classes and torch.equal(got[key], fresh[key]), key
@@ -161,7 +163,7 @@ def test_evaluation_equals_direct_computation(tmp_path):
     cfg = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=2", ALLOW)
     train_job(cfg, tmp_path / "ev")
     data = builders.build_datasets(cfg)
-    model = load_model_for_eval(cfg, tmp_path / "ev" / LATEST, data)
+    model = Checkpoint.load(tmp_path / "ev" / LATEST).model(model_cfg=cfg.model, data=data.describe())
     loader = builders.build_loader(
         data.test, 50, EpochSampler(len(data.test), shuffle=False, seed=0), 0, train=False
     )
@@ -215,13 +217,13 @@ def test_wrong_model_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(
         CheckpointError, match=r"^\S+checkpoint_latest\.pt: does not fit this model: \d+ wrong-shaped \(\S+ \("
     ):
-        load_model_for_eval(other, tmp_path / "a" / LATEST)
+        Checkpoint.load(tmp_path / "a" / LATEST).model(model_cfg=other.model)
     with pytest.raises(CheckpointError, match="not found"):
-        load_model_for_eval(cfg, tmp_path / "missing.pt")
+        Checkpoint.load(tmp_path / "missing.pt")
     renamed = load_config(SMOKE, [*FAST, "model.name=spikingresformer_ti"])
     with pytest.raises(CheckpointError, match="checkpoint of model 'spikingresformer_cifar', the config asks"):
-        load_model_for_eval(renamed, tmp_path / "a" / LATEST)
+        Checkpoint.load(tmp_path / "a" / LATEST).model(model_cfg=renamed.model)
     weights_only = tmp_path / "weights.pth"
-    torch.save({"model": read_checkpoint(tmp_path / "a" / LATEST)["model"]}, weights_only)
+    torch.save({"model": Checkpoint.load(tmp_path / "a" / LATEST).weights}, weights_only)
     with pytest.raises(CheckpointError, match=r"weights\.pth: not an eventsnn training checkpoint"):
         Trainer(cfg, tmp_path / "b").resume(weights_only)

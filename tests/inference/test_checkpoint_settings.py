@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from eventsnn.checkpoint import Checkpoint
 from eventsnn.cli import main
 from eventsnn.engine.runfolder import input_changes
-from eventsnn.models.checkpoint import config_from_checkpoint, read_checkpoint
 
 
 def _sets(tiny_run, *extra: str) -> list[str]:
@@ -16,11 +16,10 @@ def _sets(tiny_run, *extra: str) -> list[str]:
 
 
 def test_input_changes_lists_framing_and_model_only(tiny_run):
-    stored = read_checkpoint(tiny_run.checkpoint)["config"]
-    same = config_from_checkpoint(tiny_run.checkpoint)
+    stored = Checkpoint.load(tiny_run.checkpoint).config_dict
+    same = Checkpoint.load(tiny_run.checkpoint).config()
     assert input_changes(stored, same) == []
-    other = config_from_checkpoint(
-        tiny_run.checkpoint,
+    other = Checkpoint.load(tiny_run.checkpoint).config(
         ["framing.n_frames=6", "framing.resize=[32,32]", "framing.backend=numpy", "train.epochs=7",
          "data.cache_dir=elsewhere", "model.T=8"],
     )  # fmt: skip

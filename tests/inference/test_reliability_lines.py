@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from eventsnn.cli import main
-from eventsnn.engine.builders import DataBundle, model_overrides
 from eventsnn.errors import ArgumentError, ConfigError
 from eventsnn.models import create_model
+from eventsnn.models.registry import model_overrides
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE_EVENTS = REPO / "configs" / "smoke" / "events.yaml"
@@ -154,9 +154,8 @@ def test_model_T_other_than_the_frames_is_refused(tiny_run):
 
     cfg = tiny_run.cfg
     cfg = replace(cfg, model=replace(cfg.model, T=8))
-    data = DataBundle(None, None, 10, tuple("0123456789"), (4, 2, 16, 16), "events")
     with pytest.raises(ConfigError) as info:
-        model_overrides(cfg, data)
+        model_overrides(cfg.model, 10, (4, 2, 16, 16))
     assert str(info.value) == (
         "model.T=8, but event frames have T = 4 (framing.n_frames): for event data T is the number of "
         "frames; set framing.n_frames=8 and leave model.T unset"

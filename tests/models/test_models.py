@@ -10,13 +10,13 @@ import pytest
 import timm
 import torch
 
+from eventsnn.checkpoint import Checkpoint
 from eventsnn.errors import CheckpointError, ConfigError
 from eventsnn.models import (
     SpikingResformer,
     create_model,
     default_plasticity_layers,
     list_models,
-    load_checkpoint,
     mean_logits,
 )
 
@@ -86,7 +86,7 @@ def test_original_format_checkpoint_round_trip(tmp_path):
     path = tmp_path / "orig.pth"
     torch.save({"model": model.state_dict(), "optimizer": {}, "epoch": 3}, path)
     other = create_model("spikingresformer_cifar", **TINY)
-    load_checkpoint(other, path)
+    Checkpoint.load(path).load_weights(other)
     for key, value in model.state_dict().items():
         assert torch.equal(other.state_dict()[key], value)
 
@@ -97,7 +97,7 @@ def test_transfer_keeps_backbone_and_replaces_classifier(tmp_path):
     torch.save({"model": source.state_dict()}, path)
     target = create_model("spikingresformer_cifar", **TINY)
     fresh_classifier = target.classifier.weight.clone()
-    dropped = load_checkpoint(target, path, transfer=True)
+    dropped = Checkpoint.load(path).load_weights(target, transfer=True)
     assert dropped == ["classifier.weight"]
     assert torch.equal(target.classifier.weight, fresh_classifier)
     for key, value in source.state_dict().items():
@@ -110,17 +110,18 @@ def test_wrong_model_checkpoint_gives_short_counted_message(tmp_path):
     torch.save({"model": create_model("spikingresformer_dvsg", **TINY).state_dict()}, path)
     target = create_model("spikingresformer_ti", **TINY)
     with pytest.raises(CheckpointError) as info:
-        load_checkpoint(target, path)
+        Checkpoint.load(path).load_weights(target)
     message = str(info.value)
     assert message.startswith(f"{path}: does not fit this model: 38 unexpected (")
     assert "1 wrong-shaped (prologue.0.weight (16, 3, 3, 3) vs (16, 3, 7, 7))" in message
     assert "(+35)" in message and len(message) < 600 and "\n" not in message
     with pytest.raises(CheckpointError, match=r"38 missing \(.*activation_in\.w"):  # PLIF parameters
-        load_checkpoint(create_model("spikingresformer_dvsg", **TINY), {"model": target.state_dict()})
+        dvsg = create_model("spikingresformer_dvsg", **TINY)
+        Checkpoint.from_dict({"model": target.state_dict()}).load_weights(dvsg)
     with pytest.raises(CheckpointError, match="checkpoint not found"):
-        load_checkpoint(target, tmp_path / "nope.pth")
+        Checkpoint.load(tmp_path / "nope.pth").load_weights(target)
     with pytest.raises(CheckpointError, match="a folder, not a checkpoint file"):
-        load_checkpoint(target, tmp_path)
+        Checkpoint.load(tmp_path).load_weights(target)
 
 
 def test_unknown_model_name_and_argument():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from eventsnn.checkpoint import Checkpoint
 from eventsnn.models import create_model
-from eventsnn.models.checkpoint import load_checkpoint
 from eventsnn.models.released_keys import split_released_rule
 from tests.engine import TINY
 
@@ -34,7 +34,8 @@ def test_released_dassdp_checkpoint_loads_and_its_rule_settings_are_read():
             p.add_(0.5)
     ckpt = released_layout(donor)
     fresh = create_model("spikingresformer_cifar", **TINY)
-    assert load_checkpoint(fresh, ckpt) == []  # strict: every weight found, nothing left over
+    loaded = Checkpoint.from_dict(ckpt)
+    assert loaded.load_weights(fresh) == []  # strict: every weight found, nothing left over
     for key, value in donor.state_dict().items():
         assert torch.equal(fresh.state_dict()[key], value), key
     weights, rules = split_released_rule({k.removeprefix("module."): v for k, v in ckpt["model"].items()})
@@ -46,3 +47,4 @@ def test_released_dassdp_checkpoint_loads_and_its_rule_settings_are_read():
     for name, params in want.items():  # float32 parameters read back as Python floats
         assert rules[name] == pytest.approx(params, rel=1e-6)
     assert set(weights) == set(donor.state_dict())
+    assert loaded.released_rule == rules  # the Checkpoint keeps the rule's settings apart

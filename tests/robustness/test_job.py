@@ -8,6 +8,7 @@ import torch
 from eventsnn.cli import main
 from eventsnn.config import load_config, to_dict
 from eventsnn.errors import CheckpointError, ConfigError
+from eventsnn.models import build_model
 from eventsnn.robustness import validate_sweeps
 from eventsnn.robustness.job import robustness_job
 
@@ -189,7 +190,7 @@ def test_real_pipeline_clean_point_equals_the_cached_evaluation(tmp_path):
     assert len(data.test) == 9 and corrupt not in data.test.paths
     cache_files = {p: p.stat().st_mtime_ns for p in (tmp_path / "cache").rglob("*")}
     torch.manual_seed(0)
-    model = builders.build_model(cfg, data).eval()
+    model = build_model(cfg.model, data.num_classes, data.input_shape).eval()
     ckpt = tmp_path / "base.pth"
     torch.save({"model_name": cfg.model.name, "model": model.state_dict(), "config": to_dict(cfg)}, ckpt)
     out = tmp_path / "out"
