@@ -41,11 +41,11 @@ from torch import nn
 
 from eventsnn.config import ModelConfig, RunConfig, to_dict
 from eventsnn.config.loader import config_from_mapping
+from eventsnn.devices import resolve_device
 from eventsnn.errors import CheckpointError
 from eventsnn.models.registry import build_model
 from eventsnn.models.released_keys import split_released_rule
 from eventsnn.models.weights import load_weights
-from eventsnn.utils.device import resolve_device
 
 __all__ = [
     "FORMAT",

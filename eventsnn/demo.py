@@ -18,8 +18,8 @@ from typing import Any
 
 from eventsnn.checkpoint import Checkpoint
 from eventsnn.config import RunConfig, load_config
+from eventsnn.devices import resolve_device, resolve_precision
 from eventsnn.plasticity.core import fitted_gate
-from eventsnn.utils.device import resolve_device, resolve_precision
 from eventsnn.utils.io import atomic_write_text
 
 DEFAULT_CONFIG = "configs/demo/demo.yaml"

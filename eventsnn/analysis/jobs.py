@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Subset
 
 from eventsnn.analysis.figures import fig3, fig5
 from eventsnn.config import RunConfig
+from eventsnn.devices import resolve_device
 from eventsnn.engine import builders
 from eventsnn.engine.evaluate import evaluate_model
 from eventsnn.errors import ConfigError
@@ -23,7 +24,6 @@ from eventsnn.robustness.checkpoints import checkpoint_labels, load_all, read_ch
 from eventsnn.robustness.inner import plot_layer_sweep, run_layer_sweep, summarize_layers
 from eventsnn.robustness.report import to_csv
 from eventsnn.robustness.sweep import subset_indices
-from eventsnn.utils.device import resolve_device
 from eventsnn.utils.io import atomic_write_text
 
 

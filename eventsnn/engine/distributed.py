@@ -14,8 +14,8 @@ import torch.distributed as dist
 from torch import nn
 
 from eventsnn.config import DistributedConfig
+from eventsnn.devices import resolve_device
 from eventsnn.errors import ConfigError
-from eventsnn.utils.device import resolve_device
 
 __all__ = ["DistContext", "init_distributed", "resolve_device", "shutdown_distributed", "sync_batchnorm"]
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from eventsnn.checkpoint import Checkpoint
 from eventsnn.config import RunConfig, with_absolute_paths
+from eventsnn.devices import resolve_device
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.distributed import shutdown_distributed
@@ -22,7 +23,6 @@ from eventsnn.engine.train import Trainer, TrainResult
 from eventsnn.errors import CheckpointError, ConfigError
 from eventsnn.models.ops import format_operations
 from eventsnn.plasticity.warmup import refuse_full_warmup
-from eventsnn.utils.device import resolve_device
 from eventsnn.utils.io import atomic_write_text
 
 

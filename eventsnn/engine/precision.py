@@ -1,6 +1,6 @@
 """Mixed precision and torch.compile as config switches (`train.precision`, `train.compile`).
 
-What a precision means on a device, and its autocast, live in `eventsnn.utils.device` (shared
+What a precision means on a device, and its autocast, live in `eventsnn.devices` (shared
 with inference); this module holds the training side: GradScaler, scaled steps, compilation.
 
 precision   CPU                      CUDA
@@ -31,8 +31,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from eventsnn.errors import ConfigError, TrainingError
-from eventsnn.utils.device import (  # re-exported: the engine's precision names in one place
+from eventsnn.devices import (  # re-exported: the engine's precision names in one place
     AUTO_CPU_BF16,
     AUTO_CUDA,
     DTYPES,
@@ -41,6 +40,7 @@ from eventsnn.utils.device import (  # re-exported: the engine's precision names
     cpu_has_native_bf16,
     resolve_precision,
 )
+from eventsnn.errors import ConfigError, TrainingError
 
 __all__ = [
     "AUTO_CPU_BF16",

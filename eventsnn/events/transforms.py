@@ -34,6 +34,7 @@ from collections.abc import Callable
 import numpy as np
 
 from eventsnn.errors import ArgumentError, DataError
+from eventsnn.utils.registry import PERTURBATIONS, perturbation
 
 FIELDS = ("t", "x", "y", "p")
 
@@ -108,6 +109,7 @@ def _round_like(v: np.ndarray, field: np.ndarray) -> np.ndarray:
     return v if field.dtype.kind == "f" else np.rint(v).astype(np.int64)
 
 
+@perturbation("event", unit="std (us)")
 def time_jitter(
     events: np.ndarray,
     std_us: float,
@@ -131,6 +133,7 @@ def time_jitter(
     return _sorted(out)
 
 
+@perturbation("event", unit="std (pixels)")
 def spatial_jitter(
     events: np.ndarray,
     std_px: float,
@@ -159,6 +162,7 @@ def _polarity_values(events: np.ndarray, n_pol: int) -> np.ndarray:
     return np.arange(max(int(n_pol), 1)).astype(events["p"].dtype)
 
 
+@perturbation("event", unit="noise events / events")
 def uniform_noise(
     events: np.ndarray,
     fraction: float,
@@ -187,6 +191,7 @@ def uniform_noise(
     return _merge(events, noise)
 
 
+@perturbation("event", unit="drop probability", high=1.0)
 def drop_event(
     events: np.ndarray,
     probability: float,
@@ -217,6 +222,7 @@ def drop_event(
     return events[~drop]  # a subsequence: still sorted
 
 
+@perturbation("event", unit="fraction of pixels", high=1.0)
 def hot_pixels(
     events: np.ndarray,
     fraction: float,
@@ -269,5 +275,5 @@ def hot_pixels(
 
 
 EVENT_PERTURBATIONS: dict[str, EventPerturbation] = {
-    fn.__name__: fn for fn in (time_jitter, spatial_jitter, uniform_noise, drop_event, hot_pixels)
+    name: p.fn for name, p in PERTURBATIONS.items() if p.level == "event"
 }

@@ -9,7 +9,7 @@ Inference depends on models and data, never on the training engine.
 
 Prediction: probabilities p = softmax(mean_t z_t) of the time-averaged logits `[B, K]`, as in
 evaluation (`eventsnn.models.mean_logits`), under the autocast of `--precision` (default: the
-checkpoint's `train.precision`), resolved as training resolves it (`eventsnn.utils.device`).
+checkpoint's `train.precision`), resolved as training resolves it (`eventsnn.devices`).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from eventsnn.data.cache import frame_shape
 from eventsnn.data.images import build_image_datasets
 from eventsnn.data.recordings import list_all_recordings, sensor_size_for
 from eventsnn.data.sets import REGISTRY
+from eventsnn.devices import autocast, resolve_device, resolve_precision
 from eventsnn.errors import CheckpointError, ConfigError, DataError
 from eventsnn.models.readout import mean_logits
-from eventsnn.utils.device import autocast, resolve_device, resolve_precision
 
 
 @dataclass
@@ -43,7 +43,7 @@ class InferenceModel:
     input_shape: tuple[int, ...]  # events: [T, C, H, W]; images: [C, H, W]
     sensor_size: tuple[int, int, int] | None  # events: (W, H, P) the model was trained on
     device: torch.device
-    precision: str = "fp32"  # concrete: fp32, bf16 or fp16 (`utils.device.resolve_precision`)
+    precision: str = "fp32"  # concrete: fp32, bf16 or fp16 (`eventsnn.devices.resolve_precision`)
     checkpoint: str = ""
 
     @torch.no_grad()

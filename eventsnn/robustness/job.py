@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Subset
 from eventsnn.config import RunConfig
 from eventsnn.config.loader import save_resolved, to_dict
 from eventsnn.data import raw_recordings
+from eventsnn.devices import resolve_device
 from eventsnn.engine import builders
 from eventsnn.engine.evaluate import evaluate_model
 from eventsnn.errors import ConfigError, DataError
@@ -29,7 +30,6 @@ from eventsnn.robustness.inner import encoded_spike_sweep
 from eventsnn.robustness.registry import validate_sweeps
 from eventsnn.robustness.report import write_reports
 from eventsnn.robustness.sweep import EventSource, FramedSource, run_sweep, subset_indices
-from eventsnn.utils.device import resolve_device
 
 
 def event_source(cfg: RunConfig, data: Any) -> EventSource:

@@ -33,6 +33,7 @@ import torch
 from eventsnn.errors import ArgumentError
 from eventsnn.spikes.encode import resolve_generator
 from eventsnn.spikes.stats import SpikeInputError
+from eventsnn.utils.registry import PERTURBATIONS, perturbation
 
 Perturbation = Callable[..., torch.Tensor]
 
@@ -67,6 +68,7 @@ def _check_values(x: torch.Tensor, counts: bool, time_dim: int) -> int:
     return time_dim % x.dim()
 
 
+@perturbation("spike", unit="std (time steps)")
 def spike_jitter(
     x,
     std: float,
@@ -103,6 +105,7 @@ def spike_jitter(
     return _back(y, was_numpy)
 
 
+@perturbation("spike", unit="deletion probability", high=1.0)
 def spike_deletion(
     x,
     p: float,
@@ -125,6 +128,7 @@ def spike_deletion(
     return _back(kept.to(xt.dtype), was_numpy)
 
 
+@perturbation("spike", unit="insertion probability", high=1.0)
 def spike_insertion(
     x,
     p: float,
@@ -189,7 +193,7 @@ class SpikeInsertion:
 
 
 SPIKE_PERTURBATIONS: dict[str, Perturbation] = {
-    fn.__name__: fn for fn in (spike_jitter, spike_deletion, spike_insertion)
+    name: p.fn for name, p in PERTURBATIONS.items() if p.level == "spike"
 }
 
 
