@@ -18,8 +18,13 @@ from typing import Any
 
 from eventsnn.checkpoint import Checkpoint
 from eventsnn.config import RunConfig, load_config
+from eventsnn.data import build_event_datasets, ensure_demo_data
 from eventsnn.devices import resolve_device, resolve_precision
+from eventsnn.engine.jobs import evaluate_job, train_job
 from eventsnn.plasticity.core import fitted_gate
+from eventsnn.robustness.job import robustness_job
+from eventsnn.robustness.report import markdown_table
+from eventsnn.robustness.sweep import summarize
 from eventsnn.utils.io import atomic_write_text
 
 DEFAULT_CONFIG = "configs/demo/demo.yaml"
@@ -49,10 +54,6 @@ def run_demo(
     limit: int | None = None,
 ) -> Path:
     """Run every stage; returns the path of `report.md`. `limit`: record only the first N digits."""
-    from eventsnn.data import build_event_datasets, ensure_demo_data
-    from eventsnn.engine.jobs import evaluate_job, train_job
-    from eventsnn.robustness.job import robustness_job
-
     out = Path(out_dir)
     start = time.perf_counter()
     stages: dict[str, float] = {}  # wall seconds per stage: the demo's own timing breakdown
@@ -149,9 +150,6 @@ def write_report(
     gate: dict[str, float],
 ) -> Path:
     """`report.md`: accuracy table, fitted gate, robustness table and plots (relative links)."""
-    from eventsnn.robustness.report import markdown_table
-    from eventsnn.robustness.sweep import summarize
-
     rows = [
         "| run | top-1 (%) | top-5 (%) | test loss | mean firing rate | SOPs / sample "
         "| energy (mJ, 0.9 pJ x SOPs) | full-model estimate (mJ) | train time (s) |",

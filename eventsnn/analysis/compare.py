@@ -29,8 +29,13 @@ from typing import Any
 from eventsnn.analysis.stats import PairedSummary, paired_summary
 from eventsnn.checkpoint import Checkpoint
 from eventsnn.config import RunConfig, load_config, to_dict
+from eventsnn.engine.checkpoint import LATEST
+from eventsnn.engine.jobs import evaluate_job, train_job
 from eventsnn.errors import ConfigError
 from eventsnn.plasticity.warmup import refuse_full_warmup
+from eventsnn.robustness.job import robustness_job
+from eventsnn.robustness.plots import new_figure, save_png
+from eventsnn.robustness.sweep import summarize
 from eventsnn.utils.io import atomic_write_text
 
 METRICS_FILE = "compare_metrics.json"
@@ -99,8 +104,6 @@ def config_differences(saved: Mapping[str, Any], wanted: Mapping[str, Any]) -> l
 
 def run_state(run: RunSpec) -> tuple[str, Checkpoint | None]:
     """('new' | 'partial' | 'complete', checkpoint or None); ConfigError if the folder holds another run."""
-    from eventsnn.engine.checkpoint import LATEST
-
     latest = run.run_dir / LATEST
     if not latest.is_file():
         return "new", None
@@ -143,9 +146,6 @@ def robustness_metrics(summary: Sequence[Mapping[str, Any]]) -> dict[str, float]
 
 def measure_run(run: RunSpec, *, robustness: bool, log: Callable[[str], None]) -> dict[str, Any]:
     """Train (or resume) and evaluate one run unless its metrics are already recorded."""
-    from eventsnn.engine.checkpoint import LATEST
-    from eventsnn.engine.jobs import evaluate_job, train_job
-
     state, ckpt = run_state(run)
     saved = _read_json(run.run_dir / METRICS_FILE)
     if state == "complete" and saved and saved.get("global_step") == _global_step(ckpt):
@@ -166,9 +166,6 @@ def measure_run(run: RunSpec, *, robustness: bool, log: Callable[[str], None]) -
     if best is not None:
         metrics["top1_best"] = best
     if robustness:
-        from eventsnn.robustness.job import robustness_job
-        from eventsnn.robustness.sweep import summarize
-
         result = robustness_job(
             run.cfg, [f"{run.label}={ckpt_path}"], run.run_dir / "robustness", analysis=False
         )
@@ -308,8 +305,6 @@ def plot_comparison(
     """Left: top-1 per seed for each mode, paired seeds joined. Right: mean difference of every
     accuracy metric (top-1, robustness points) with its t (bar) and bootstrap (whisker) intervals."""
     import numpy as np
-
-    from eventsnn.robustness.plots import new_figure, save_png
 
     modes = list(dict.fromkeys(r["mode"] for r in records))
     fig = new_figure((11.0, 4.8))

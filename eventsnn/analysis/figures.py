@@ -31,6 +31,10 @@ import torch
 from torch import nn
 
 from eventsnn.errors import ConfigError
+from eventsnn.models.blocks import DSSA
+from eventsnn.robustness.analysis import batch_cofiring_by_units, find_layer
+from eventsnn.robustness.plots import distribution, new_figure, save_png
+from eventsnn.utils.io import atomic_path, atomic_write_text
 
 SYNCHRONY_UNITS = ("channel", "neuron")
 PAPER_FIG5_CAPTION = (
@@ -58,8 +62,6 @@ def default_items(targets: Sequence[int], n: int = 3) -> list[int]:
 
 def last_dssa(model: nn.Module) -> str:
     """Name of the last DSSA block of `model`; ConfigError when there is none."""
-    from eventsnn.models.blocks import DSSA
-
     names = [name for name, m in model.named_modules() if isinstance(m, DSSA)]
     if not names:
         raise ConfigError("analyze attention: the model has no DSSA block")
@@ -142,9 +144,6 @@ def fig3(
 ) -> dict[str, Path]:
     """attention maps of every checkpoint and the feature gain of the second vs the first
     (labels in `models` order); writes fig3_attention.png and fig3_attention.npz."""
-    from eventsnn.robustness.plots import save_png
-    from eventsnn.utils.io import atomic_path
-
     labels = list(models)
     if len(labels) != 2:
         raise ConfigError(
@@ -175,8 +174,6 @@ def fig3(
 def fig3_figure(data: Mapping[str, np.ndarray], labels: Sequence[str], indices: Sequence[int]):
     """The Fig. 3 grid (rows: items; columns: input, each checkpoint's attention map on ONE shared
     colour scale, the feature gain) from the arrays `fig3` saves."""
-    from eventsnn.robustness.plots import new_figure
-
     n = len(indices)
     fig = new_figure((10.0, 2.6 * n))
     attn_max = max(float(data[f"attention_map_{lab}"].max()) for lab in labels)
@@ -220,10 +217,6 @@ def fig5(
     """The per-mini-batch synchrony (channel pairs | neuron pairs) of every checkpoint (box plots
     from 5 mini-batches, points below); writes fig5_synchrony.png, .npz and .json."""
     import json
-
-    from eventsnn.robustness.analysis import batch_cofiring_by_units, find_layer
-    from eventsnn.robustness.plots import distribution, new_figure, save_png
-    from eventsnn.utils.io import atomic_path, atomic_write_text
 
     labels = list(models)
     layer = find_layer(models[labels[0]], layer)

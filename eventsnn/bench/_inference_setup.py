@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eventsnn.checkpoint import Checkpoint, DataDescription
+from eventsnn.config import load_config
+from eventsnn.inference import load_inference_model
+from eventsnn.models import build_model
+
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "demo" / "demo.yaml"
 
 
@@ -20,11 +25,6 @@ def demo_recordings(tmp: Path, n: int) -> list[Path]:
 def demo_model(tmp: Path, *, device: str = "cpu", precision: str = "fp32"):
     """The demo model as an `InferenceModel`, through a checkpoint file."""
     import torch
-
-    from eventsnn.checkpoint import Checkpoint, DataDescription
-    from eventsnn.config import load_config
-    from eventsnn.inference import load_inference_model
-    from eventsnn.models import build_model
 
     cfg = load_config(DEMO_CONFIG, [f"data.root={tmp / 'digits_dvs'}"])
     data = DataDescription("events", tuple(str(d) for d in range(10)), (4, 2, 16, 16), (64, 64, 2))

@@ -21,14 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from eventsnn.bench.core import BenchReport
+from eventsnn.config import load_config
+from eventsnn.data.cache import preprocess
+from eventsnn.events.io import to_event_array, write_aedat4
 
 N_UNIQUE = 20
 SYN_EVENTS = 200_000
 
 
 def _synthetic_folder(root: Path, n: int) -> Path:
-    from eventsnn.events.io import to_event_array, write_aedat4
-
     uniq = []
     for k in range(min(N_UNIQUE, n)):
         rng = np.random.default_rng(k)
@@ -52,9 +53,6 @@ def _cache_bytes(folder: Path) -> int:
 
 
 def _run_case(report: BenchReport, case: str, overrides: list[str]) -> None:
-    from eventsnn.config import load_config
-    from eventsnn.data.cache import preprocess
-
     cfg = load_config(None, overrides)
     stats = preprocess(cfg, progress=False, verbose=False)
     n = max(stats.processed, 1)

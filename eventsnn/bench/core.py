@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eventsnn.utils.environment import package_versions
 from eventsnn.utils.io import atomic_write_text
 
 
@@ -124,8 +125,6 @@ class BenchReport:
         return value
 
     def to_json(self) -> dict[str, Any]:
-        from eventsnn.utils.environment import package_versions
-
         return {
             "name": self.name,
             "machine": machine_description(),

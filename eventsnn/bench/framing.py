@@ -21,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from eventsnn.bench._preprocess_rows import add_preprocess_rows
 from eventsnn.bench.core import BenchReport, time_call, time_interleaved
+from eventsnn.events import to_frames
 
 NAME = "framing"
 HELP = "event framing: numba / torch vs tonic ToFrame, spikingjelly, dv-processing"
@@ -46,8 +48,6 @@ def synthetic_events(
 def _contenders(ev: np.ndarray, sensor: tuple[int, int, int], split: str) -> dict[str, Callable[[], object]]:
     from spikingjelly.datasets import integrate_events_by_fixed_frames_number
     from tonic.transforms import ToFrame
-
-    from eventsnn.events import to_frames
 
     W, H, _ = sensor
     plain = np.zeros(len(ev), TONIC_DTYPE)  # tonic's ToFrame needs a field named "p"
@@ -156,7 +156,6 @@ def add_framing_rows(report: BenchReport, quick: bool) -> None:
 def run(quick: bool) -> BenchReport:
     report = BenchReport(NAME)
     add_framing_rows(report, quick)
-    from eventsnn.bench._preprocess_rows import add_preprocess_rows
 
     add_preprocess_rows(report, quick)
     return report

@@ -27,6 +27,12 @@ from pathlib import Path
 import torch
 
 from eventsnn.bench.core import BenchReport, time_call, time_interleaved
+from eventsnn.bench.framing import synthetic_events
+from eventsnn.bench.plasticity import KW, _inputs
+from eventsnn.bench.train_step import label, make_step
+from eventsnn.events import to_frames
+from eventsnn.models import create_model
+from eventsnn.plasticity.functional import da_ssdp_delta_w
 
 NAME = "gpu"
 HELP = "GPU rows: spikingresformer_s precision x compile, LIF triton vs torch, DA-SSDP, dW, framing"
@@ -36,9 +42,6 @@ BATCH, SIZE = 64, 224
 
 def _fwd_bwd(precision: str, compiled: bool, x: torch.Tensor, y: torch.Tensor):
     """A forward+backward+optimizer step of a fresh spikingresformer_s at `precision`."""
-    from eventsnn.bench.train_step import make_step
-    from eventsnn.models import create_model
-
     torch.manual_seed(0)
     base = create_model(MODEL[0], **MODEL[1]).cuda()
     return make_step(base, precision, compiled, "off", x, y)
@@ -109,9 +112,6 @@ def lif_rows(report: BenchReport) -> None:
 
 
 def plasticity_rows(report: BenchReport, quick: bool) -> None:
-    from eventsnn.bench.train_step import label, make_step
-    from eventsnn.models import create_model
-
     torch.manual_seed(0)
     base = create_model(MODEL[0], **MODEL[1]).cuda()
     x = torch.rand(BATCH, 3, SIZE, SIZE, device="cuda")
@@ -126,9 +126,6 @@ def plasticity_rows(report: BenchReport, quick: bool) -> None:
     )
     report.notes.append(f"{case}: DA-SSDP adds {100 * (r - 1):+.1f}% (target <= 3%)")
 
-    from eventsnn.bench.plasticity import KW, _inputs
-    from eventsnn.plasticity.functional import da_ssdp_delta_w
-
     case = "DA-SSDP dW 1024->1000 B=128 T=4"
     for device in ("cpu", "cuda"):
         pre, post, gate = _inputs(1024, 1000, device)
@@ -141,9 +138,6 @@ def plasticity_rows(report: BenchReport, quick: bool) -> None:
 
 
 def framing_rows(report: BenchReport) -> None:
-    from eventsnn.bench.framing import synthetic_events
-    from eventsnn.events import to_frames
-
     ev = synthetic_events(300_000)
     sensor = (128, 128, 2)
     case = "to_frames 300k events T=10 128x128x2 by count"

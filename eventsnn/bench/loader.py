@@ -30,6 +30,13 @@ import numpy as np
 import torch
 
 from eventsnn.bench.core import BenchReport, time_interleaved
+from eventsnn.data import cache_codec
+from eventsnn.data.cache_files import DONE, init_partial, open_partial, rows_dataset
+from eventsnn.data.datasets import CachedFramesDataset
+from eventsnn.data.derive import Derive
+from eventsnn.events.frame import to_frames
+from eventsnn.events.io import to_event_array, write_aedat4
+from eventsnn.events.postprocess import frame_counts
 
 NAME = "loader"
 HELP = "cache v2 vs 0.2's lzf cache, uncompressed, spikingjelly npz, tonic, on-the-fly framing"
@@ -40,8 +47,6 @@ WORKERS = (0, 2)
 
 def synthetic_events(seed: int, n: int = EVENTS) -> np.ndarray:
     """A CIFAR10-DVS-sized structured event array (t in us, x, y in 0..127, p in 0/1)."""
-    from eventsnn.events.io import to_event_array
-
     rng = np.random.default_rng(seed)
     cx, cy = rng.normal(64, 8, 2)
     x = np.clip(rng.normal(cx, 22, n), 0, 127).astype(np.int64)
@@ -50,8 +55,6 @@ def synthetic_events(seed: int, n: int = EVENTS) -> np.ndarray:
 
 
 def counts_of(events: np.ndarray) -> np.ndarray:
-    from eventsnn.events.frame import to_frames
-
     return np.asarray(to_frames(events, (SHAPE[3], SHAPE[2], SHAPE[1]), n_frames=SHAPE[0]))
 
 
@@ -59,9 +62,6 @@ def write_v2(path: Path, rows: list[np.ndarray], *, checksum: bool = True) -> Pa
     """A complete cache v2 `frames.h5` of `rows` as the preprocess job writes it (workers'
     `compress_row`, then `write_direct_chunk`)."""
     import h5py
-
-    from eventsnn.data import cache_codec
-    from eventsnn.data.cache_files import DONE, init_partial, open_partial, rows_dataset
 
     f = open_partial(path)
     try:
@@ -126,10 +126,6 @@ def _item_fns(tmp: Path, rows: list[np.ndarray], recordings: list[Path], n: int)
     from spikingjelly.datasets.utils import load_npz_frames, np_savez
     from tonic import DiskCachedDataset
 
-    from eventsnn.data.datasets import CachedFramesDataset
-    from eventsnn.data.derive import Derive
-    from eventsnn.events.postprocess import frame_counts
-
     lzf, v2, v2_plain = write_lzf(tmp / "lzf.h5", rows), write_v2(tmp / "v2.h5", rows), tmp / "v2_nocrc.h5"
     write_v2(v2_plain, rows, checksum=False)
     plain = write_plain(tmp / "plain.h5", rows)
@@ -185,8 +181,6 @@ def epoch_fn(dataset, workers: int, batch: int):
 
 
 def run(quick: bool) -> BenchReport:
-    from eventsnn.events.io import write_aedat4
-
     report = BenchReport(NAME)
     n, unique, repeat = (64, 8, 3) if quick else (256, 16, 5)
     with tempfile.TemporaryDirectory(prefix="eventsnn-bench-loader-") as tmp_name:

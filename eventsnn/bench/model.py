@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from eventsnn.bench.core import BenchReport, time_call
+from eventsnn.models import create_model, mean_logits
 
 NAME = "model"
 HELP = "SpikingResformer forward / forward+backward throughput (images/s)"
@@ -40,8 +41,6 @@ def _cases(quick: bool, cuda: bool) -> list[tuple[str, str, dict, int, int]]:
 
 
 def run(quick: bool) -> BenchReport:
-    from eventsnn.models import create_model, mean_logits
-
     report = BenchReport(NAME)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     repeat = 3 if quick else 7

@@ -26,6 +26,8 @@ import sys
 import torch
 
 from eventsnn.bench.core import BenchReport, time_call
+from eventsnn.plasticity._reference import direct_delta_w, direct_positions_delta_w
+from eventsnn.plasticity.functional import da_ssdp_delta_w
 
 NAME = "plasticity"
 HELP = "DA-SSDP update: factorised GEMM vs direct [B, C_out, C_in] transcription (time, peak memory)"
@@ -55,9 +57,6 @@ def _inputs(c_in: int, c_out: int, device: str = "cpu", seed: int = 0, *, batch:
 
 def _contender(name: str, positions: bool = False):
     from functools import partial
-
-    from eventsnn.plasticity._reference import direct_delta_w, direct_positions_delta_w
-    from eventsnn.plasticity.functional import da_ssdp_delta_w
 
     if positions:
         return {

@@ -18,7 +18,11 @@ from pathlib import Path
 
 import torch
 
+from eventsnn.bench._inference_setup import demo_model, demo_recordings
 from eventsnn.bench.core import BenchReport, time_interleaved
+from eventsnn.events.io import check_events, read_events
+from eventsnn.events.postprocess import frames_from_config
+from eventsnn.inference import predict_files
 
 NAME = "predict"
 HELP = "eventsnn predict end to end (recordings/s) and its split: decoding, framing, model"
@@ -40,11 +44,6 @@ def _threads(n: int, fn):
 
 
 def run(quick: bool) -> BenchReport:
-    from eventsnn.bench._inference_setup import demo_model, demo_recordings
-    from eventsnn.events.io import check_events, read_events
-    from eventsnn.events.postprocess import frames_from_config
-    from eventsnn.inference import predict_files
-
     report = BenchReport(NAME)
     n = 40 if quick else 100
     repeat = 3 if quick else 5

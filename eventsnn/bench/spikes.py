@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from eventsnn.bench.core import BenchReport, median, time_call, time_interleaved
+from eventsnn.spikes import spike_statistics
 
 NAME = "spikes"
 HELP = "fused first-spike / flags / synchrony pass: numba vs torch vs numpy"
@@ -33,8 +34,6 @@ def _naive_numpy(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
 
 
 def _fused(x, backend: str):
-    from eventsnn.spikes import spike_statistics
-
     st = spike_statistics(x, reduce_spatial=True, backend=backend)
     frac = st.active.to(torch.float64).mean(1) if isinstance(st.active, torch.Tensor) else st.active.mean(1)
     return st, frac

@@ -21,7 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from eventsnn.bench._inference_setup import demo_model, demo_recordings
 from eventsnn.bench.core import BenchReport
+from eventsnn.events.io import read_events, write_aedat4
+from eventsnn.inference.replay import serve_and_exit
+from eventsnn.inference.stream import FileSource, NetworkSource, run_stream, warm_up
+from eventsnn.inference.windows import WindowSpec
 
 NAME = "stream"
 HELP = "eventsnn stream: decision latency (median, p99) in real time, sustained event rate"
@@ -30,8 +35,6 @@ TARGET_MS = 50.0
 
 def _concatenated(paths: list[Path], out: Path) -> tuple[Path, float]:
     """One .aedat4 of the recordings back to back; (its path, its event rate per second)."""
-    from eventsnn.events.io import read_events, write_aedat4
-
     parts, offset = [], 0
     for p in paths:
         ev = read_events(p)
@@ -47,9 +50,6 @@ def _over_tcp(model, stream_file: Path, spec):
     """`run_stream` on a `NetworkSource` fed in real time by a dv NetworkWriter in a forked process."""
     import multiprocessing as mp
     import socket
-
-    from eventsnn.inference.replay import serve_and_exit
-    from eventsnn.inference.stream import NetworkSource, run_stream, warm_up
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -69,10 +69,6 @@ def _over_tcp(model, stream_file: Path, spec):
 
 
 def run(quick: bool) -> BenchReport:
-    from eventsnn.bench._inference_setup import demo_model, demo_recordings
-    from eventsnn.inference.stream import FileSource, run_stream
-    from eventsnn.inference.windows import WindowSpec
-
     report = BenchReport(NAME)
     n = 4 if quick else 10
     rounds = 2 if quick else 3

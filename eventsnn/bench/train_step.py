@@ -21,6 +21,11 @@ from collections.abc import Callable
 import torch
 
 from eventsnn.bench.core import BenchReport, time_interleaved
+from eventsnn.config import PlasticityConfig
+from eventsnn.engine.precision import autocast, backward, make_grad_scaler, maybe_compile, optimizer_step
+from eventsnn.models import create_model
+from eventsnn.models.readout import per_sample_loss
+from eventsnn.plasticity import build_plasticity
 
 NAME = "train-step"
 HELP = "training step per precision x compile x plasticity mode (images/s, memory, ratios)"
@@ -86,11 +91,6 @@ def make_step(
     base: torch.nn.Module, precision: str, compiled: bool, mode: str, x: torch.Tensor, y: torch.Tensor
 ) -> Callable[[], None]:
     """One engine-equivalent training step (autocast, GradScaler, compile, DA-SSDP) on a copy of `base`."""
-    from eventsnn.config import PlasticityConfig
-    from eventsnn.engine.precision import autocast, backward, make_grad_scaler, maybe_compile, optimizer_step
-    from eventsnn.models.readout import per_sample_loss
-    from eventsnn.plasticity import build_plasticity
-
     model = copy.deepcopy(base)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     plasticity = build_plasticity(
@@ -123,8 +123,6 @@ def _cuda_peak(step) -> int:
 
 
 def run(quick: bool) -> BenchReport:
-    from eventsnn.models import create_model
-
     report = BenchReport(NAME)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     sync = torch.cuda.synchronize if device.type == "cuda" else None

@@ -30,6 +30,7 @@ from eventsnn.config.limits import check_file_size, load_yaml, override_value
 from eventsnn.config.packaged import resolve_config_path
 from eventsnn.config.schema import Length, Range, RunConfig
 from eventsnn.errors import ConfigError
+from eventsnn.utils.io import atomic_write_text
 
 T = TypeVar("T")
 _YAML_BOOL_WORDS = {False: ("off", "no", "false", "n"), True: ("on", "yes", "true", "y")}
@@ -144,8 +145,6 @@ def with_absolute_paths(cfg: RunConfig, base: str | os.PathLike[str] | None = No
 
 def save_resolved(cfg: Any, run_dir: str | os.PathLike[str], name: str = "config.yaml") -> Path:
     """Write the resolved config into a run directory atomically; return its path."""
-    from eventsnn.utils.io import atomic_write_text
-
     path = Path(run_dir) / name
     atomic_write_text(path, dump_yaml(cfg))
     return path

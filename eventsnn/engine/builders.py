@@ -18,7 +18,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from eventsnn.checkpoint import Checkpoint, DataDescription
 from eventsnn.config import RunConfig
+from eventsnn.data import build_event_datasets
 from eventsnn.data.cache import frame_shape
+from eventsnn.data.images import build_image_datasets
 from eventsnn.data.recordings import sensor_size_for
 from eventsnn.data.sets import list_datasets
 from eventsnn.data.user import FramedDataset, user_data_info
@@ -50,8 +52,6 @@ class DataBundle:
 def build_datasets(cfg: RunConfig) -> DataBundle:
     """The configured data set (event cache or images), with the training augmentation."""
     if cfg.data.dataset in EVENT_DATASETS:
-        from eventsnn.data import build_event_datasets
-
         train, test, info = build_event_datasets(cfg)
         _refuse_empty_test(cfg, len(train), len(test))
         augment = dvs_augment if cfg.train.dvs_augment else None
@@ -64,7 +64,6 @@ def build_datasets(cfg: RunConfig) -> DataBundle:
             "events",
             tuple(info.sensor_size),
         )
-    from eventsnn.data.images import build_image_datasets
 
     train, test, info = build_image_datasets(cfg)
     return DataBundle(

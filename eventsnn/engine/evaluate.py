@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from eventsnn.engine.precision import autocast as precision_autocast
+from eventsnn.engine.precision import resolve_precision
 from eventsnn.models.neurons import spiking_modules
 from eventsnn.models.ops import OpsCounter, random_pass_sops, released_sops
 from eventsnn.models.readout import mean_logits, per_sample_loss
@@ -93,8 +95,6 @@ def evaluate_model(
     (`train.precision`), autocast around the forward; the logits are cast to float32 before the
     loss and the top-k.
     """
-    from eventsnn.engine.precision import autocast as precision_autocast
-    from eventsnn.engine.precision import resolve_precision
     model.eval()
     correct1 = torch.zeros((), dtype=torch.float64)
     correct5 = torch.zeros((), dtype=torch.float64)

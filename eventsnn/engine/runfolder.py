@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from eventsnn.config import RunConfig, to_dict
+from eventsnn.config.loader import config_from_mapping
 from eventsnn.errors import ConfigError, TrainingError
 from eventsnn.utils.io import atomic_write_text, free_bytes, human_bytes, is_disk_full
 
@@ -95,8 +96,6 @@ def _normalise(value: Any) -> Any:
 def _differences(stored: Mapping[str, Any], current: RunConfig) -> list[tuple[str, Any, Any]]:
     """(dotted key, stored value, current value) of every setting that differs, in schema order.
     A key the stored config lacks (an older schema) is left out."""
-    from eventsnn.config.loader import config_from_mapping
-
     try:
         stored_tree = to_dict(config_from_mapping(dict(stored), (), source="checkpoint"))
     except ConfigError:  # a config of an older schema: compare what is there

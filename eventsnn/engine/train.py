@@ -49,6 +49,7 @@ from eventsnn.engine.tracking import MetricsLog, loaded_weights_line, start_bann
 from eventsnn.errors import ArgumentError, TrainingError
 from eventsnn.models.readout import mean_logits, per_sample_loss
 from eventsnn.models.registry import build_model
+from eventsnn.plasticity import build_plasticity
 from eventsnn.plasticity.warmup import refuse_full_warmup
 from eventsnn.utils.distributed import all_reduce_sum
 
@@ -138,7 +139,6 @@ class Trainer:
             )
         refuse_full_warmup(cfg, steps)  # warm-up in steps: decided once the data set's size is known
         self.steps_per_epoch = steps
-        from eventsnn.plasticity import build_plasticity
 
         self.plasticity = build_plasticity(self.model, cfg.plasticity, steps_per_epoch=steps)
         # what forward() runs in training: the (compiled) model, in the DDP wrapper under torchrun

@@ -28,6 +28,9 @@ from typing import Any
 import numpy as np
 
 from eventsnn.errors import ArgumentError, DataError
+from eventsnn.events._frame_numba import check_time, first_bad_numba, frame_numba, search_left
+from eventsnn.events._frame_reference import first_bad_reference, frame_reference
+from eventsnn.events._frame_torch import as_tensor, first_bad_torch, frame_torch
 
 _BACKENDS = ("auto", "numba", "torch", "numpy")
 _OUT_DTYPES = (np.int16, np.int32, np.int64)
@@ -119,11 +122,8 @@ def to_frames(
     if needs_t and n:
         _check_time_numpy(fields["t"])
     if backend == "numpy":
-        from eventsnn.events._frame_reference import first_bad_reference, frame_reference
-
         _raise_bad(first_bad_reference(fields, sensor), fields, sensor)
         return frame_reference(fields, sensor, mode, value, include_incomplete, out_dtype)
-    from eventsnn.events._frame_numba import first_bad_numba, frame_numba
 
     t = fields.get("t")
     starts, ends = _plan(mode, value, include_incomplete, n, t, _search_numpy)
@@ -203,7 +203,6 @@ def _search_numpy(t: np.ndarray, bounds: np.ndarray) -> np.ndarray:
         bounds = bounds.astype(np.uint64 if t.dtype == np.uint64 else np.int64)
     else:
         bounds = bounds.astype(np.float64)
-    from eventsnn.events._frame_numba import search_left
 
     return search_left(t, bounds)
 
@@ -227,8 +226,6 @@ def _uncovered(starts: np.ndarray, ends: np.ndarray, n: int) -> list[tuple[int, 
 
 def _to_frames_torch(fields, sensor, mode, value, include_incomplete, out_dtype, device, n):
     import torch
-
-    from eventsnn.events._frame_torch import as_tensor, first_bad_torch, frame_torch
 
     dev = torch.device(device) if device is not None else None
     if dev is None:
@@ -354,8 +351,6 @@ def _fields(events, needs_t: bool) -> dict[str, Any]:
 
 
 def _check_time_numpy(t: np.ndarray) -> None:
-    from eventsnn.events._frame_numba import check_time
-
     if t.dtype.kind == "u" and t.dtype.itemsize == 8:  # sorted t has its extremes at the ends
         for k in (0, len(t) - 1):
             if int(t[k]) > np.iinfo(np.int64).max:

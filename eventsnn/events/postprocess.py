@@ -21,6 +21,8 @@ import numpy as np
 import torch
 
 from eventsnn.errors import ArgumentError, DataError
+from eventsnn.events.frame import to_frames
+from eventsnn.events.io import check_events, read_events
 
 _DTYPES = {
     "uint8": torch.uint8,
@@ -133,8 +135,6 @@ class ConfiguredFramer:
     device: Any = None
 
     def __call__(self, events: Any):
-        from eventsnn.events.frame import to_frames
-
         return to_frames(
             events,
             self.sensor_size,
@@ -181,8 +181,6 @@ def frame_counts(path, sensor_size: tuple[int, int, int], cfg) -> tuple[np.ndarr
             the file).
     """
     import time
-
-    from eventsnn.events.io import check_events, read_events
 
     t0 = time.perf_counter()
     ev = read_events(path, raw=True)

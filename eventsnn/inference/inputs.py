@@ -21,8 +21,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from eventsnn.data.images import image_transform
 from eventsnn.errors import DataError
 from eventsnn.events.io import SUFFIXES as RECORDING_SUFFIXES
+from eventsnn.events.io import declared_sensor_size
+from eventsnn.events.postprocess import frame_recording
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
@@ -106,8 +109,6 @@ def sensor_for(
 
 def recording_sensor(path: str | os.PathLike[str], sensor_size: tuple[int, int, int], framing):
     """`sensor_for` with the sensor the file `path` declares."""
-    from eventsnn.events.io import declared_sensor_size
-
     return sensor_for(declared_sensor_size(path), sensor_size, framing, path)
 
 
@@ -126,7 +127,6 @@ def prepare_input(
         raise DataError(f"{path}: {suffix or 'no suffix'} is not an input of {what} model")
     if spec.kind == "images":
         return _prepare_image(path, spec.cfg)
-    from eventsnn.events.postprocess import frame_recording
 
     # data.sensor_size set: every recording is framed on that canvas, as the preprocess cache does
     pinned = spec.cfg.data.sensor_size is not None
@@ -154,8 +154,6 @@ def _prepare_image(path: Path, cfg) -> tuple[torch.Tensor, None, float, float]:
 
 @functools.lru_cache(maxsize=4)
 def _image_transform(cfg):
-    from eventsnn.data.images import image_transform
-
     return image_transform(cfg)
 
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from eventsnn.errors import DataError
+from eventsnn.events.io import declared_sensor_size, read_events
 from eventsnn.utils.optional import import_optional
 
 _OPEN: list = []  # writers left open by `linger=False`
@@ -46,8 +47,6 @@ def serve_recording(
     the stream to end for its clients exits its process instead (`serve_and_exit`).
     """
     dv = import_optional("dv_processing", "replaying a recording as a network stream")
-
-    from eventsnn.events.io import declared_sensor_size, read_events
 
     ev = read_events(path)
     sensor = declared_sensor_size(path) or (int(ev["x"].max()) + 1, int(ev["y"].max()) + 1, 2)

@@ -29,8 +29,12 @@ import numpy as np
 import torch
 
 from eventsnn.errors import DataError
+from eventsnn.events.io import EVENT_DTYPE, declared_sensor_size, read_events
+from eventsnn.events.postprocess import frames_from_config
 from eventsnn.inference.dvnet import DvNetworkClient, StreamEnded
+from eventsnn.inference.inputs import sensor_for
 from eventsnn.inference.model import InferenceModel
+from eventsnn.inference.predict import top_k
 from eventsnn.inference.windows import RESTART_US, SlidingWindows, TimeOrder, Window, WindowSpec
 
 _END = object()
@@ -129,7 +133,6 @@ class FileSource(Source):
 
     def __init__(self, path: str | Path, *, realtime: bool = False, packet_us: int = 1000) -> None:
         super().__init__()
-        from eventsnn.events.io import declared_sensor_size, read_events
 
         self.path = Path(path)
         self.events = read_events(self.path)
@@ -231,9 +234,6 @@ def open_source(spec: str, *, realtime: bool = False, timeout: float = 5.0) -> S
 
 def classify_windows(model: InferenceModel, windows: list[Window], sensor_size, k: int) -> list[Decision]:
     """Frame each window (the framing config's n_frames) and classify them in one batch."""
-    from eventsnn.events.postprocess import frames_from_config
-    from eventsnn.inference.predict import top_k
-
     framing = model.cfg.framing
     x = torch.stack(
         [torch.as_tensor(np.asarray(frames_from_config(w.events, sensor_size, framing))) for w in windows]
@@ -270,7 +270,6 @@ def warm_up(model: InferenceModel, sensor_size=None, max_batch: int = 16) -> Non
     """
     top = 1 << (max(1, int(max_batch)).bit_length() - 1)
     batches = [1 << i for i in range(top.bit_length())]
-    from eventsnn.events.io import EVENT_DTYPE
 
     sensor_size = sensor_size or model.sensor_size
     n = 4 * (model.cfg.framing.n_frames or 1)
@@ -307,7 +306,6 @@ def run_stream(
     import sys
 
     say = on_note or (lambda line: print(line, file=sys.stderr, flush=True))
-    from eventsnn.inference.inputs import sensor_for
 
     sensor = model.sensor_size  # data.sensor_size set: the training canvas, as preprocess and predict
     if model.cfg.data.sensor_size is None:

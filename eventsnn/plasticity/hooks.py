@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from eventsnn.errors import ConfigError
+from eventsnn.models import default_plasticity_layers
 from eventsnn.plasticity.activity import PlasticityInputError, Units
 from eventsnn.plasticity.functional import unit_pair
 
@@ -116,8 +117,6 @@ def resolve_layers(model: nn.Module, names: list[str] | tuple[str, ...]) -> dict
 
 def default_layer_names(model: nn.Module, reference: str = "paper") -> list[str]:
     """The model's default plasticity layers (`eventsnn.models.default_plasticity_layers`), or ConfigError."""
-    from eventsnn.models import default_plasticity_layers
-
     names = list(default_plasticity_layers(model, reference=reference))
     if not names:
         need = " (reference: released needs a last stage with a DSSA block and a classifier)"

@@ -27,6 +27,7 @@ from torch import nn
 from eventsnn.errors import ConfigError
 from eventsnn.models.neurons import spiking_layers
 from eventsnn.robustness.plots import distribution, integer_ticks, new_figure, save_png
+from eventsnn.spikes import cofiring_score
 from eventsnn.utils.io import atomic_write_text
 
 
@@ -117,8 +118,6 @@ def batch_cofiring_by_units(
 ) -> dict[str, list[float]]:
     """Per mini-batch mean co-firing score of `layer` for each of `units` ("channel", "neuron";
     see `spikes.cofiring_score`), all from one forward per batch."""
-    from eventsnn.spikes import cofiring_score
-
     scores: dict[str, list[float]] = {u: [] for u in units}
     for i, batch in enumerate(batches):
         if max_batches is not None and i >= max_batches:

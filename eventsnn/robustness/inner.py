@@ -25,6 +25,8 @@ import torch
 from torch import nn
 
 from eventsnn.errors import ConfigError
+from eventsnn.robustness.analysis import spiking_layers
+from eventsnn.robustness.plots import new_figure, save_png
 from eventsnn.robustness.registry import Perturbation, get_perturbation
 from eventsnn.robustness.sweep import _metrics
 
@@ -142,8 +144,6 @@ def encoded_spike_sweep(
 ) -> list[dict[str, Any]]:
     """Spike-level sweeps of an image data set: every model's first spiking layer (the direct-encoded
     spike train) is perturbed; points as `robustness.sweep.run_sweep`'s (level "spike") plus "layer"."""
-    from eventsnn.robustness.analysis import spiking_layers
-
     points = []
     for label, model in models.items():
         layers = spiking_layers(model)
@@ -190,8 +190,6 @@ def summarize_layers(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
 def plot_layer_sweep(rows: Sequence[Mapping[str, Any]], layers: Sequence[str], path: Any) -> Any:
     """One panel per perturbation: top-1 at its largest severity vs layer depth, a line per
     checkpoint (error bars: std over seeds), the clean accuracy dashed."""
-    from eventsnn.robustness.plots import new_figure, save_png
-
     names = list(dict.fromkeys(r["perturbation"] for r in rows))
     labels = list(dict.fromkeys(r["checkpoint"] for r in rows))
     fig = new_figure((5.0 * len(names), 4.8))

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from eventsnn.robustness.registry import PERTURBATIONS
 from eventsnn.utils.io import atomic_path
 
 FIGSIZE = (6.4, 4.8)
@@ -131,8 +132,6 @@ def perturbation_figure(
     if not rows:
         raise ValueError(f"no summary rows for perturbation {perturbation!r}")
     if unit is None:
-        from eventsnn.robustness.registry import PERTURBATIONS
-
         unit = PERTURBATIONS[perturbation].unit if perturbation in PERTURBATIONS else "severity"
     fig = new_figure(figsize, dpi)
     ax = fig.add_subplot(1, 1, 1)

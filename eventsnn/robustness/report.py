@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from eventsnn.robustness.plots import plot_all
 from eventsnn.robustness.sweep import summarize
 from eventsnn.utils.io import atomic_write_text
 
@@ -101,8 +102,6 @@ def write_reports(
     atomic_write_text(paths["json"], json.dumps(doc, indent=2) + "\n")
     md = "# Robustness: top-1 accuracy (%), mean ± std over perturbation seeds\n\n" + markdown_table(summary)
     if plots:
-        from eventsnn.robustness.plots import plot_all
-
         classes = next((len(p["per_class"]) for p in points if p.get("per_class")), None)
         samples = next((int(p["n"]) for p in points if "n" in p), None)
         pngs = plot_all(summary, out, chance=100.0 / classes if classes else None, samples=samples)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from eventsnn.errors import ArgumentError
+from eventsnn.spikes import _numba, _torch
 
 Array = Any  # np.ndarray | torch.Tensor
 _BACKENDS = ("auto", "numba", "torch")
@@ -144,8 +145,6 @@ def spike_statistics(
     T, B, C = shape[:3]
     out_shape = (B, C) if reduce_spatial else (B, C, *shape[3:])
     if _use_numba(spikes, backend):
-        from eventsnn.spikes import _numba
-
         x = _as_numpy4(spikes, shape)  # [T,B,C,S]
         odd = np.zeros(B, dtype=np.bool_)
         S = x.shape[3]
@@ -163,7 +162,6 @@ def spike_statistics(
             _raise_odd(spikes, "spikes", binary)
         first, counts, active = (a.reshape(out_shape) for a in (first, counts, active))
         return SpikeStats(_like(first, spikes), _like(active, spikes), _like(counts, spikes), T)
-    from eventsnn.spikes import _torch
 
     m = _torch_units(spikes, shape, "spikes", binary, reduce_spatial)  # [T,B,N]
     first, counts = _torch.stats(m)
@@ -175,8 +173,6 @@ def _torch_units(
     x: Array, shape: tuple[int, ...], name: str, binary: bool, reduce_spatial: bool
 ) -> torch.Tensor:
     """Torch path input: [T,B,C,*spatial] -> [T,B,N] (N = C, or C*S unreduced), values checked."""
-    from eventsnn.spikes import _torch
-
     x4 = _as_torch4(x, shape)  # [T,B,C,S]
     if binary and x4.dtype != torch.bool and bool(((x4 != 0) & (x4 != 1)).any()):
         if x4.is_floating_point() and bool(torch.isnan(x4).any()):
@@ -231,8 +227,6 @@ def _active_fraction(x: Array, name: str, binary: bool, backend: str) -> Array:
     """[T,B,C,*spatial] -> [B] float64 (input's kind): mean over c of a[b,c] (spatial any)."""
     shape = _check_layout(x, name)
     if _use_numba(x, backend):
-        from eventsnn.spikes import _numba
-
         x4 = _as_numpy4(x, shape)
         frac = np.empty(shape[1], dtype=np.float64)
         odd = np.zeros(shape[1], dtype=np.bool_)
@@ -240,7 +234,6 @@ def _active_fraction(x: Array, name: str, binary: bool, backend: str) -> Array:
         if odd.any():
             _raise_odd(x, name, binary)
         return frac
-    from eventsnn.spikes import _torch
 
     return _torch.active_fraction(_torch_units(x, shape, name, binary, reduce_spatial=True))
 
@@ -295,8 +288,6 @@ def cofiring_score(
         spikes = spikes.reshape(*shape[:2], -1)
         shape = tuple(spikes.shape)
     if _use_numba(spikes, backend):
-        from eventsnn.spikes import _numba
-
         x4 = _as_numpy4(spikes, shape)
         score = np.empty(shape[1], dtype=np.float64)
         odd = np.zeros(shape[1], dtype=np.bool_)
@@ -304,7 +295,6 @@ def cofiring_score(
         if odd.any():
             _raise_odd(spikes, "spikes", binary)
         return _like(score, spikes)
-    from eventsnn.spikes import _torch
 
     return _like(_torch.cofiring(_torch_units(spikes, shape, "spikes", binary, reduce_spatial=True)), spikes)
 
