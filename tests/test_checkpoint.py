@@ -92,7 +92,7 @@ def test_config_is_the_stored_config_with_overrides(tmp_path, repo_root):
 
 # ---- one road: Checkpoint.load(path).model() -----------------------------------------------------
 PACKAGE = Path(__file__).resolve().parents[1] / "eventsnn"
-# keys only a checkpoint has (`config`, `data`, `model`, `epoch` also name other records' fields)
+# keys only a checkpoint has (`config`, `data`, `model`, `epoch`, `format` also name other records' fields)
 CHECKPOINT_ONLY_KEYS = {
     "model_name",
     "optimizer",
@@ -104,7 +104,6 @@ CHECKPOINT_ONLY_KEYS = {
     "best_top1",
     "epoch_loss_sum",
     "scaler_skips",
-    "format",
 }
 
 
