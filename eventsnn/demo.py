@@ -21,7 +21,7 @@ from eventsnn.config import RunConfig, load_config
 from eventsnn.data import build_event_datasets, ensure_demo_data
 from eventsnn.devices import resolve_device, resolve_precision
 from eventsnn.engine.jobs import evaluate_job, train_job
-from eventsnn.plasticity.core import fitted_gate
+from eventsnn.plasticity.orchestrator import fitted_gate
 from eventsnn.robustness.job import robustness_job
 from eventsnn.robustness.report import markdown_table
 from eventsnn.robustness.sweep import summarize

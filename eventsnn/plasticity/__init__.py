@@ -2,11 +2,11 @@
 
 `activity` says what a recorded tensor means (reference paper | released, spatial any |
 positions), `functional` holds the maths, `rule` the per-layer state, `hooks` the recording,
-`diagnostics` the degeneracy measures, `core` the engine-facing `build_plasticity`.
+`diagnostics` the degeneracy measures, `rules` the table of rules by name, `orchestrator` the
+engine-facing `build_plasticity`.
 """
 
 from eventsnn.plasticity.activity import Units, unit_activity
-from eventsnn.plasticity.core import NoPlasticity, Plasticity, build_plasticity, check_config
 from eventsnn.plasticity.diagnostics import layer_diagnostics
 from eventsnn.plasticity.functional import (
     PlasticityInputError,
@@ -17,9 +17,12 @@ from eventsnn.plasticity.functional import (
     warmup_sums,
 )
 from eventsnn.plasticity.hooks import ActivityRecorder, LayerActivity, PlasticityRecord
+from eventsnn.plasticity.orchestrator import NoPlasticity, Plasticity, build_plasticity
 from eventsnn.plasticity.rule import DASSDPRule, RuleStep
+from eventsnn.plasticity.rules import RULES, Rule, get_rule, register_rule
 
 __all__ = [
+    "RULES",
     "ActivityRecorder",
     "DASSDPRule",
     "LayerActivity",
@@ -27,15 +30,17 @@ __all__ = [
     "Plasticity",
     "PlasticityInputError",
     "PlasticityRecord",
+    "Rule",
     "RuleStep",
     "Units",
     "build_plasticity",
-    "check_config",
     "da_ssdp_delta_w",
     "da_ssdp_numerator",
     "fit_gate_from_sums",
     "gate_from_fit",
+    "get_rule",
     "layer_diagnostics",
+    "register_rule",
     "unit_activity",
     "warmup_sums",
 ]

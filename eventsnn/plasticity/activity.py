@@ -23,13 +23,13 @@ from dataclasses import dataclass
 
 import torch
 
-from eventsnn.errors import EventsnnError
+from eventsnn.errors import ArgumentError
 
 REFERENCES = ("paper", "released")
 SPATIAL = ("any", "positions")
 
 
-class PlasticityInputError(EventsnnError, ValueError):
+class PlasticityInputError(ArgumentError):
     """Pre/post activity, gate or loss with the wrong shape, or an unknown rule variant."""
 
 

@@ -7,10 +7,10 @@ fitted once (k, mu_S, sd_S) and frozen; then dW = clamp((1/R) sum_r G_b P, -clip
 the rows r (samples, or (sample, position) pairs with `spatial: positions`). The
 hyper-parameters are one `DASSDPParams` object, passed whole.
 
-Modes: `da_ssdp` (fitted gate) and `ssdp` (gate fixed at 1, no statistics, no fit). `ssdp`
-honours the same warm-up without weight change, so the two modes differ only in the gate
-(`warmup: 0` updates from the first step). All state is in buffers: `state_dict` round
-trips and a resumed run continues exactly.
+Rules (`eventsnn.plasticity.rules`, chosen once by name): `da_ssdp` (fitted gate) and `ssdp`
+(gate fixed at 1, no statistics, no fit). `ssdp` honours the same warm-up without weight change,
+so the two differ only in the gate (`warmup: 0` updates from the first step). All state is in
+buffers: `state_dict` round trips and a resumed run continues exactly.
 
 DDP: each step's warm-up sums are all-reduced as they are added (6 floats), so every rank
 holds the global sums at all times: the gate fit is identical on all ranks and the rank-0
@@ -36,6 +36,7 @@ from eventsnn.plasticity.functional import (
     warmup_sums,
 )
 from eventsnn.plasticity.hooks import LayerActivity
+from eventsnn.plasticity.rules import RULES, Rule, get_rule
 from eventsnn.utils.distributed import all_reduce_sum, world_size
 
 WARMUP, UPDATE = 0, 1
@@ -59,6 +60,13 @@ class RuleStep:
     warmup: bool
 
 
+def _rule_named(name: str) -> Rule:
+    """The registered rule `name`; PlasticityInputError (an ArgumentError) for any other."""
+    if name not in RULES:
+        raise PlasticityInputError(f"mode must be one of {', '.join(RULES.names())}, got {name!r}")
+    return get_rule(name)
+
+
 class DASSDPRule(nn.Module):
     """DA-SSDP state of one layer; the hyper-parameters are plain floats, the state is buffers."""
 
@@ -67,15 +75,14 @@ class DASSDPRule(nn.Module):
         name: str,
         params: DASSDPParams | None = None,
         *,
-        mode: str = "da_ssdp",
+        mode: Rule | str = "da_ssdp",
         steps_per_epoch: int | None = None,
         compute_dtype: torch.dtype = torch.float32,
         device: torch.device | str | None = None,
     ):
         super().__init__()
-        if mode not in ("ssdp", "da_ssdp"):
-            raise ValueError(f"mode must be 'ssdp' or 'da_ssdp', got {mode!r}")
-        self.name, self.mode = name, mode
+        self.rule = mode if isinstance(mode, Rule) else _rule_named(mode)
+        self.name, self.mode = name, self.rule.name
         self.params = params if params is not None else DASSDPParams()
         self.steps_per_epoch = steps_per_epoch
         self.compute_dtype = compute_dtype
@@ -118,7 +125,7 @@ class DASSDPRule(nn.Module):
 
     def fit_gate(self) -> None:
         """One-time fit at the end of warm-up (all-reduced sums); ssdp: k = 0, mu = 0, sd = 1 (gate 1)."""
-        if self.mode == "da_ssdp":
+        if self.rule.gated:
             k, mu, sd = fit_gate_from_sums(self._sums()).unbind()
             self.k.copy_(k)
             self.mu_S.copy_(mu)
@@ -128,7 +135,7 @@ class DASSDPRule(nn.Module):
 
     def gate(self, S: torch.Tensor) -> torch.Tensor | None:
         """G_b `[B]` from the frozen fit (None in ssdp mode: gate 1)."""
-        if self.mode == "ssdp":
+        if not self.rule.gated:
             return None
         p = self.params
         return gate_from_fit(S, self.k, self.mu_S, self.sd_S, low=p.gate_min, high=p.gate_max)
@@ -173,7 +180,7 @@ class DASSDPRule(nn.Module):
         warm = self.in_warmup(epoch)
         dw, gate = None, None
         if warm:
-            if self.mode == "da_ssdp":
+            if self.rule.gated:
                 contrib = warmup_sums(S, self._loss_pairs(B, loss, per_sample_loss, S.device))
                 all_reduce_sum(contrib)
                 for field, value in zip(SUM_FIELDS, contrib.to(self.n.device).unbind(), strict=True):

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from eventsnn.config import DASSDPParams, PlasticityConfig
+from eventsnn.config import DASSDPParams, PlasticityConfig, load_config
 from eventsnn.errors import CheckpointError, ConfigError, TrainingError
 from eventsnn.plasticity import DASSDPRule, LayerActivity, NoPlasticity, build_plasticity
 from eventsnn.plasticity._reference import direct_delta_w, direct_synchrony
@@ -205,15 +205,16 @@ def test_state_dict_mismatch_and_apply_without_record():
 
 
 def test_bad_config_values_name_the_key():
-    model = TinyNet()
-    for kw, key in [
-        ({"sigma": 0.0}, "sigma"),
-        ({"warmup": -1}, "warmup"),
-        ({"dw_clip": 0.0}, "dw_clip"),
-        ({"gate_min": 3.0}, "gate_min"),
+    """The config schema is the rule's only validator: every bad value is refused at load."""
+    for item, key in [
+        ("plasticity.sigma=0.0", "plasticity.sigma"),
+        ("plasticity.warmup=-1", "plasticity.warmup"),
+        ("plasticity.dw_clip=0.0", "plasticity.dw_clip"),
+        ("plasticity.gate_min=3.0", "plasticity.gate_min"),
+        ("plasticity.mode=stdp", "plasticity.mode"),
     ]:
         with pytest.raises(ConfigError, match=key):
-            build_plasticity(model, _cfg(**kw))
+            load_config(None, [item])
 
 
 def test_off_is_a_noop_without_hooks():
@@ -226,3 +227,19 @@ def test_off_is_a_noop_without_hooks():
         model(torch.randn(2, 3, 2, 4, 4))
     assert p.apply(loss=torch.tensor(1.0), epoch=0) == {} and p.state_dict() == {}
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_rules_are_chosen_once_by_name_from_one_table():
+    """`plasticity.mode` names a registered rule; the schema's modes are exactly off + the table,
+    and a rule's state refuses to load into another rule (its code travels with the state)."""
+    from typing import get_args, get_type_hints
+
+    from eventsnn.plasticity import RULES, get_rule
+
+    modes = get_args(get_type_hints(PlasticityConfig)["mode"])
+    assert RULES.names() == ["da_ssdp", "ssdp"]
+    assert get_rule("da_ssdp").gated and not get_rule("ssdp").gated
+    assert set(RULES.names()) | {"off"} == set(modes)
+    with pytest.raises(PlasticityInputError, match="mode must be one of da_ssdp, ssdp"):
+        DASSDPRule("fc", DASSDPParams(), mode="stdp")
+    assert isinstance(PlasticityInputError("x"), ValueError)  # an ArgumentError

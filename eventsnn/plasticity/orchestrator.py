@@ -1,4 +1,7 @@
-"""Engine-facing DA-SSDP: `build_plasticity(model, cfg)` -> record() / apply() / state_dict().
+"""The orchestrator of a run's plasticity: `build_plasticity(model, cfg)` -> record() / apply() /
+state_dict(). It picks the rule once by name (`eventsnn.plasticity.rules`), puts one stateful
+`DASSDPRule` on each chosen layer, records their activity with hooks and applies the updates;
+the config schema has validated every parameter before (no checks are repeated here).
 
     plasticity = build_plasticity(model, cfg.plasticity, steps_per_epoch=len(train_loader))
     with plasticity.record():          # hooks exist only inside, record training-mode modules
@@ -21,8 +24,7 @@ import torch
 from torch import nn
 
 from eventsnn.config import PlasticityConfig
-from eventsnn.errors import CheckpointError, ConfigError, TrainingError
-from eventsnn.plasticity.activity import REFERENCES, SPATIAL
+from eventsnn.errors import CheckpointError, TrainingError
 from eventsnn.plasticity.diagnostics import DIAGNOSTIC_KEYS, EpochSummary, layer_diagnostics
 from eventsnn.plasticity.hooks import (
     ActivityRecorder,
@@ -32,9 +34,9 @@ from eventsnn.plasticity.hooks import (
     unwrap_model,
 )
 from eventsnn.plasticity.rule import DASSDPRule, RuleStep
+from eventsnn.plasticity.rules import RULES, get_rule
 from eventsnn.utils.distributed import all_reduce_sum, world_size
 
-_MODE_CODES = {"ssdp": 1, "da_ssdp": 2}
 _DIAG = "diagnostics"  # state key of the half-finished epoch's diagnostics
 
 
@@ -61,32 +63,6 @@ class NoPlasticity:
         """Plasticity turned off: any saved rule state is ignored."""
 
 
-def check_config(cfg: PlasticityConfig) -> None:
-    """Value checks the type-level YAML loader cannot make; ConfigError names the key."""
-    if cfg.mode not in ("off", "ssdp", "da_ssdp"):
-        raise ConfigError(f"plasticity.mode: {cfg.mode!r}, expected off, ssdp or da_ssdp")
-    if not cfg.sigma > 0:
-        raise ConfigError(f"plasticity.sigma: must be > 0, got {cfg.sigma}")
-    if cfg.a_plus < 0 or cfg.a_minus < 0:
-        raise ConfigError(f"plasticity.a_plus / a_minus: must be >= 0, got {cfg.a_plus}, {cfg.a_minus}")
-    if cfg.warmup < 0:
-        raise ConfigError(f"plasticity.warmup: must be >= 0, got {cfg.warmup}")
-    if cfg.warmup_unit not in ("epochs", "steps"):
-        raise ConfigError(f"plasticity.warmup_unit: {cfg.warmup_unit!r}, expected epochs or steps")
-    if not cfg.gate_min <= cfg.gate_max:
-        raise ConfigError(f"plasticity.gate_min {cfg.gate_min} > gate_max {cfg.gate_max}")
-    if not cfg.dw_clip > 0:
-        raise ConfigError(f"plasticity.dw_clip: must be > 0, got {cfg.dw_clip}")
-    if cfg.reference not in REFERENCES:
-        raise ConfigError(f"plasticity.reference: {cfg.reference!r}, expected one of {', '.join(REFERENCES)}")
-    if cfg.spatial not in SPATIAL:
-        raise ConfigError(f"plasticity.spatial: {cfg.spatial!r}, expected one of {', '.join(SPATIAL)}")
-    if cfg.loss_granularity not in ("batch", "per_sample"):
-        raise ConfigError(
-            f"plasticity.loss_granularity: {cfg.loss_granularity!r}, expected batch or per_sample"
-        )
-
-
 class Plasticity:
     """DA-SSDP / SSDP on named Linear / 1x1 conv / DSSA layers: one `DASSDPRule` per layer."""
 
@@ -98,7 +74,8 @@ class Plasticity:
         steps_per_epoch: int | None = None,
         compute_dtype: torch.dtype = torch.float32,
     ):
-        self.mode = cfg.mode
+        self.rule = get_rule(cfg.mode)  # the one place the mode's name is read
+        self.mode = self.rule.name
         self.modules = modules
         self.layers = tuple(modules)
         self.params = cfg
@@ -107,7 +84,7 @@ class Plasticity:
             name: DASSDPRule(
                 name,
                 cfg,
-                mode=cfg.mode,
+                mode=self.rule,
                 steps_per_epoch=steps_per_epoch,
                 compute_dtype=compute_dtype,
                 device=self.weights[name].device,
@@ -202,7 +179,7 @@ class Plasticity:
         """Flat `{"mode": code, "<layer>.<buffer>": tensor}` like a module's: phase, counters,
         warm-up sums, k, mu_S, sd_S of every rule (mode code: 1 ssdp, 2 da_ssdp), and
         `<layer>.diagnostics` (the running epoch means, so a resumed epoch reports the same)."""
-        out: dict[str, torch.Tensor] = {"mode": torch.tensor(_MODE_CODES[self.mode])}
+        out: dict[str, torch.Tensor] = {"mode": torch.tensor(self.rule.code)}
         for name, rule in self.rules.items():
             for key, value in rule.state_dict().items():
                 out[f"{name}.{key}"] = value
@@ -213,8 +190,8 @@ class Plasticity:
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         """Restore every rule exactly; CheckpointError if the mode or the layers differ."""
         code = int(state["mode"]) if "mode" in state else None
-        if code != _MODE_CODES[self.mode]:
-            saved = {v: k for k, v in _MODE_CODES.items()}.get(code, "off")
+        if code != self.rule.code:
+            saved = next((n for n, r in RULES.items() if r.code == code), "off")
             raise CheckpointError(
                 f"plasticity state was saved with mode {saved!r}, the config asks for {self.mode!r}"
             )
@@ -252,7 +229,6 @@ def build_plasticity(
     SpikingResformer the classifier and the last DSSA's Wproj, or with `reference: released` the
     first DSSA block of the last stage), else a ConfigError asking for `plasticity.layers`.
     """
-    check_config(cfg)
     if cfg.mode == "off":
         return NoPlasticity()
     net = unwrap_model(model)
