@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from eventsnn.data.derive import Derive
-from eventsnn.engine.sampling import mix_seed
+from eventsnn.utils.seeds import mix_seed
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 

@@ -16,15 +16,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from eventsnn.utils.seeds import mix_seed
 
-def mix_seed(*parts: int) -> int:
-    """Combine integers into one 63-bit seed (SplitMix64-style hashing)."""
-    h = 0x9E3779B97F4A7C15
-    for p in parts:
-        h ^= (p + 0x9E3779B97F4A7C15 + ((h << 6) & 0xFFFFFFFFFFFFFFFF) + (h >> 2)) & 0xFFFFFFFFFFFFFFFF
-        h = (h * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-        h ^= h >> 31
-    return h & 0x7FFFFFFFFFFFFFFF
+__all__ = ["EpochSampler", "EvalSampler", "SeededDataset", "mix_seed"]
 
 
 class EpochSampler(Sampler[int]):
