@@ -281,11 +281,11 @@ class Checkpoint:
 
     weights: dict[str, torch.Tensor]
     model_name: str | None = None
-    released_rule: Mapping[str, Mapping[str, float]] | None = None  # a released DA-SSDP file's settings
     config_dict: Mapping[str, Any] | None = None  # the stored resolved config, as stored
     data: DataDescription | None = None
     training: TrainingState | None = None
     where: str = "checkpoint"
+    released_rule: Mapping[str, Mapping[str, float]] | None = None  # a released DA-SSDP file's settings
 
     # ------------------------------------------------------------------ reading / writing
     @classmethod
@@ -327,7 +327,13 @@ class Checkpoint:
         cls, model: nn.Module, cfg: RunConfig, data: DataDescription, training: TrainingState | None = None
     ) -> Checkpoint:
         """The checkpoint of a run: `model`'s weights, its config and data, and its training state."""
-        return cls(model.state_dict(), cfg.model.name, to_dict(cfg), data, training)
+        return cls(
+            model.state_dict(),
+            model_name=cfg.model.name,
+            config_dict=to_dict(cfg),
+            data=data,
+            training=training,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The dict written to disk (`torch.save`), readable by `Checkpoint.load`."""
