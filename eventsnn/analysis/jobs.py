@@ -13,7 +13,7 @@ from typing import Any
 
 from torch.utils.data import DataLoader, Subset
 
-from eventsnn.analysis.figures import fig3, fig5
+from eventsnn.analysis.figures import default_items, fig3, fig5
 from eventsnn.config import RunConfig
 from eventsnn.devices import resolve_device
 from eventsnn.engine import builders
@@ -60,8 +60,6 @@ def attention_job(
 ) -> dict:
     """Fig. 3 for test items `items` (None: three items of different classes, `default_items`):
     attention maps of both checkpoints on one colour scale, feature gain of the second."""
-    from eventsnn.analysis.figures import default_items
-
     if len(checkpoint_args) != 2:
         raise ConfigError("analyze attention: give exactly two --checkpoint (baseline first, then DA-SSDP)")
     data, models, device = load_models(cfg, checkpoint_args)

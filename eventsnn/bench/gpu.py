@@ -28,6 +28,7 @@ import torch
 
 from eventsnn.bench.core import BenchReport, time_call, time_interleaved
 from eventsnn.bench.framing import synthetic_events
+from eventsnn.bench.loader_gpu import loader_step_rows
 from eventsnn.bench.plasticity import KW, _inputs
 from eventsnn.bench.train_step import label, make_step
 from eventsnn.events import to_frames
@@ -161,7 +162,6 @@ def run(quick: bool) -> BenchReport:
     lif_rows(report)
     plasticity_rows(report, quick)
     framing_rows(report)
-    from eventsnn.bench.loader_gpu import loader_step_rows
 
     loader_step_rows(report)
     return report

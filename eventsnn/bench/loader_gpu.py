@@ -19,19 +19,18 @@ import numpy as np
 import torch
 
 from eventsnn.bench.core import BenchReport
+from eventsnn.bench.loader import counts_of, synthetic_events, write_v2
+from eventsnn.data.datasets import CachedFramesDataset
+from eventsnn.data.derive import Derive
+from eventsnn.data.device import DeviceBatches, IndexedCounts, WaitMeter
+from eventsnn.engine.augment import dvs_augment
+from eventsnn.models import create_model
 
 BATCH, N, STEPS = 32, 512, 24
 
 
 def loader_step_rows(report: BenchReport) -> None:
     from torch.utils.data import DataLoader
-
-    from eventsnn.bench.loader import counts_of, synthetic_events, write_v2
-    from eventsnn.data.datasets import CachedFramesDataset
-    from eventsnn.data.derive import Derive
-    from eventsnn.data.device import DeviceBatches, IndexedCounts, WaitMeter
-    from eventsnn.engine.augment import dvs_augment
-    from eventsnn.models import create_model
 
     device = torch.device("cuda")
     workers = max(1, min(8, (os.cpu_count() or 2) - 2))
