@@ -97,6 +97,10 @@ def list_items(name: str, root: Path) -> tuple[list[Recording], tuple[str, ...],
     return recs, classes, (tuple(int(v) for v in sensor) if sensor is not None else None)
 
 
+def _list_files(root: Path, orientation: str | None):
+    raise DataError("tonic: the items depend on data.tonic_class; list them with list_items(name, root)")
+
+
 SPEC = DatasetSpec(
     name="tonic",
     title="tonic: any tonic data set already on disk (data.tonic_class, data.root = save_to)",
@@ -104,7 +108,5 @@ SPEC = DatasetSpec(
     layout=LAYOUT,
     split="official",
     reader="tonic",
-    list_files=lambda root, orientation: (_ for _ in ()).throw(
-        DataError("tonic: use list_items(data.tonic_class, root)")
-    ),
+    list_files=_list_files,
 )
