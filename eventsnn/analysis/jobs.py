@@ -137,6 +137,12 @@ def layers_job(
     paths = {
         "json": atomic_write_text(out / "layers.json", json.dumps(doc, indent=2) + "\n"),
         "csv": atomic_write_text(out / "layers_summary.csv", to_csv(rows, list(rows[0]))),
-        "png": plot_layer_sweep(rows, layers, out / "layers.png"),
+        "png": plot_layer_sweep(
+            rows,
+            layers,
+            out / "layers.png",
+            chance=100.0 / data.num_classes,
+            samples=next((int(p["n"]) for p in points if "n" in p), None),
+        ),
     }
     return paths

@@ -187,9 +187,17 @@ def summarize_layers(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
     ]
 
 
-def plot_layer_sweep(rows: Sequence[Mapping[str, Any]], layers: Sequence[str], path: Any) -> Any:
+def plot_layer_sweep(
+    rows: Sequence[Mapping[str, Any]],
+    layers: Sequence[str],
+    path: Any,
+    *,
+    chance: float | None = None,
+    samples: int | None = None,
+) -> Any:
     """One panel per perturbation: top-1 at its largest severity vs layer depth, a line per
-    checkpoint (error bars: std over seeds), the clean accuracy dashed."""
+    checkpoint (error bars: std over perturbation seeds), the clean accuracy dashed, chance dotted,
+    `samples` test samples in the title."""
     names = list(dict.fromkeys(r["perturbation"] for r in rows))
     labels = list(dict.fromkeys(r["checkpoint"] for r in rows))
     fig = new_figure((5.0 * len(names), 4.8))
@@ -219,10 +227,13 @@ def plot_layer_sweep(rows: Sequence[Mapping[str, Any]], layers: Sequence[str], p
         ax.set_xlabel("spiking layer (depth order)")
         ax.set_ylabel("test top-1 (%)")
         ax.set_ylim(0, 100)  # one range for every panel
+        if chance is not None:
+            ax.axhline(chance, color="0.4", ls=":", lw=1.2, label=f"chance ({chance:.3g}%)")
         n_seeds = max((int(r.get("n_seeds", 1)) for r in rows), default=1)
         ax.set_title(
-            f"{name} = {worst:g} inside the network\n(bars: +-1 std over {n_seeds} perturbation seeds; "
-            "dashed: clean)",
+            f"{name} = {worst:g} inside the network"
+            + (f", n = {samples} test samples" if samples is not None else "")
+            + f"\n(bars: +-1 std over {n_seeds} perturbation seeds; dashed: clean)",
             fontsize=8,
         )
         ax.legend(fontsize=7)
