@@ -100,6 +100,7 @@ __all__ = [  # re-exported: the cache's public names live here
 ]
 
 FLUSH_EVERY = 32
+META = ("width", "n_events", "crc", "sha256")  # per-row fields beside the chunk
 
 
 def frame_shape(framing, sensor_size: tuple[int, int, int]) -> tuple[int, int, int, int]:
@@ -437,11 +438,18 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_fr
     paths = [str(r.path) if r.source is None else r.source for r in plan.recordings]  # Source: window etc.
     init = (paths, plan.sensor_size, cfg.framing)
     pending: list[tuple[int, int]] = []  # (row, status) written but not yet committed
+    meta = {name: f[name][:] for name in (*META, "status")}  # per-row fields, written per commit
 
     def commit() -> None:
-        f.flush()  # the rows' frames reach the file before their status says so
+        if not pending:
+            return
+        lo, hi = min(i for i, _ in pending), max(i for i, _ in pending) + 1
+        for name in META:
+            f[name][lo:hi] = meta[name][lo:hi]
+        f.flush()  # the rows' frames and fields reach the file before their status says so
         for i, st in pending:
-            f["status"][i] = st
+            meta["status"][i] = st
+        f["status"][lo:hi] = meta["status"][lo:hi]
         f.flush()
         pending.clear()
 
@@ -471,7 +479,7 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_fr
             _init_worker(*init)
             results = map(_frame_one, todo)
         for k, r in enumerate(results):
-            _store(cfg, plan, f, r, stats, pending, progress, say, min_free, n - len(todo) + k)
+            _store(cfg, plan, f, meta, r, stats, pending, progress, say, min_free, n - len(todo) + k)
             if (k + 1) % FLUSH_EVERY == 0:
                 commit()
             if on_item is not None:
@@ -505,8 +513,9 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_fr
         _stop_pool(pool)
 
 
-def _store(cfg, plan, f, r: Framed, stats, pending, progress, say, min_free, written: int) -> None:
-    """Write one worker result (a row, or a skipped recording) into the partial file."""
+def _store(cfg, plan, f, meta, r: Framed, stats, pending, progress, say, min_free, written: int) -> None:
+    """Write one worker result into the partial file: a row's chunk now, its fields into `meta`
+    (written at the next commit), or a skipped recording's reason."""
     from tqdm import tqdm
 
     stats.decode_s += r.decode_s
@@ -523,12 +532,8 @@ def _store(cfg, plan, f, r: Framed, stats, pending, progress, say, min_free, wri
         raise disk_full_error(plan.folder, written, len(plan.recordings))
     t0 = time.perf_counter()
     rows_dataset(f, r.width).id.write_direct_chunk((r.i,) + (0,) * len(plan.shape), r.chunk, r.mask)
-    f["width"][r.i], f["n_events"][r.i], f["crc"][r.i], f["sha256"][r.i] = (
-        r.width,
-        r.n_events,
-        r.crc,
-        r.sha256.encode(),
-    )
+    meta["width"][r.i], meta["n_events"][r.i], meta["crc"][r.i] = r.width, r.n_events, r.crc
+    meta["sha256"][r.i] = r.sha256.encode()
     pending.append((r.i, DONE))
     stats.write_s += time.perf_counter() - t0
     stats.processed += 1
