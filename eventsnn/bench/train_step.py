@@ -9,7 +9,9 @@ CUDA, peak memory; ratios are against fp32 eager with the same plasticity mode, 
 against plasticity off in the same setting (target: at most +3%).
 Compiled contenders (torch.compile, dynamic=False) cost ~30-60 s each to compile on 2 cores:
 `--quick` leaves them out unless EVENTSNN_BENCH_COMPILE=1. On a CPU there are no fp16 rows
-(autocast fp16 is emulated there: minutes per step, gigabytes).
+(autocast fp16 is emulated there: minutes per step, gigabytes), and `--quick` times the demo
+model only, at batch 8 (with spikingresformer_cifar it ran over 15 minutes at 3 GB on 2 cores
+shared with other jobs; the demo case alone peaked at 1.7 GB).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ DEMO = dict(  # the demo model (configs/demo/demo.yaml): 2 polarity channels, 16
 def _cases(quick: bool, cuda: bool) -> list[tuple[str, str, dict, tuple[int, ...], int]]:
     """(label, variant, overrides, input shape per sample, batch)."""
     cases = [
-        ("demo", "spikingresformer_cifar", DEMO, (4, 2, 16, 16), 32),
+        ("demo", "spikingresformer_cifar", DEMO, (4, 2, 16, 16), 8 if quick and not cuda else 32),
         (
             "spikingresformer_cifar",
             "spikingresformer_cifar",
@@ -63,6 +65,8 @@ def _cases(quick: bool, cuda: bool) -> list[tuple[str, str, dict, tuple[int, ...
             8 if quick else 32,
         ),
     ]
+    if quick and not cuda:  # 2 busy cores: the demo model only (under 5 minutes and 4 GB)
+        return cases[:1]
     if cuda:
         cases.append(
             ("spikingresformer_s", "spikingresformer_s", {"num_classes": 1000, "T": 4}, (3, 224, 224), 32)
