@@ -498,7 +498,7 @@ def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_fr
             commit()
         kept = _committed(f)
         raise WorkerDiedError(
-            f"preprocess: a worker died while framing {paths[todo[min(k + 1, len(todo) - 1)]]} or a "
+            f"a worker died while framing {paths[todo[min(k + 1, len(todo) - 1)]]} or a "
             f"recording after it (killed: out of memory?); {kept}/{n} recordings are kept in "
             f"{plan.folder / PARTIAL}: run again to resume (fewer --workers use less memory)"
         ) from None

@@ -186,7 +186,7 @@ def test_a_killed_worker_ends_the_run_with_one_line_and_a_resumable_cache(source
     lines = [x for x in out.stderr.strip().splitlines() if "%|" not in x]
     assert out.returncode == 2 and len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
     folder = plan_cache(_cfg(source, cache)).folder
-    assert lines[0].startswith("eventsnn preprocess: error: preprocess: a worker died while framing ")
+    assert lines[0].startswith("eventsnn preprocess: error: a worker died while framing ")
     assert "(killed: out of memory?)" in lines[0]
     assert lines[0].endswith(
         f"are kept in {folder / PARTIAL}: run again to resume (fewer --workers use less memory)"
