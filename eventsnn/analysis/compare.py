@@ -28,7 +28,7 @@ from typing import Any
 
 from eventsnn.analysis.stats import PairedSummary, paired_summary
 from eventsnn.checkpoint import Checkpoint
-from eventsnn.config import RunConfig, load_config, to_dict
+from eventsnn.config import RunConfig, load_config, to_dict, with_absolute_paths
 from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.jobs import evaluate_job, train_job
 from eventsnn.errors import ConfigError
@@ -108,7 +108,8 @@ def run_state(run: RunSpec) -> tuple[str, Checkpoint | None]:
     if not latest.is_file():
         return "new", None
     ckpt = Checkpoint.load(latest)
-    diffs = config_differences(ckpt.config_dict or {}, to_dict(run.cfg))
+    # a run stores its config with absolute paths (train_job): compare like with like
+    diffs = config_differences(ckpt.config_dict or {}, to_dict(with_absolute_paths(run.cfg)))
     if diffs:
         raise ConfigError(
             f"{run.run_dir}: holds a run trained with another config ({'; '.join(diffs[:3])}); "
