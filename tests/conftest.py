@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.factories import REPO, small_run_config
 from tests.tiny_data import write_tiny_folder
 
-REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "real"
 
 
@@ -25,6 +25,13 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture
+def small_run(tmp_path):
+    """`small_run("plasticity.mode=off", config="events")`: `tests.factories.small_run_config` under
+    this test's tmp_path."""
+    return lambda *extra, config="images": small_run_config(tmp_path, *extra, config=config)
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,7 @@ import yaml
 
 from eventsnn.config import RunConfig, dump_yaml, load_config, save_resolved, to_dict
 from eventsnn.errors import ConfigError
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.factories import REPO
 
 
 def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:

@@ -24,8 +24,8 @@ from eventsnn.engine.jobs import train_job
 from eventsnn.engine.train import Trainer
 from eventsnn.errors import ConfigError
 from eventsnn.models import build_model
+from tests.factories import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "configs" / "smoke" / "images.yaml"
 TINY = [
     "train.epochs=1",

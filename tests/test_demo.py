@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import matplotlib.image
+import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.factories import REPO
 
 
+@pytest.mark.slow  # a full training run (pytest -m "not slow" leaves it out)
 def test_demo_runs_every_stage_and_writes_the_report(tmp_path):
     root = tmp_path / "digits_dvs"
     sweeps = (

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import eventsnn
+from tests.factories import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 
 

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 import eventsnn
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.factories import REPO
 
 
 def run_python(*args: str, cwd: Path, pythonpath: Path | None = None, timeout: int = 300):

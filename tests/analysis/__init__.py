@@ -1,8 +1,7 @@
 """Tests of `eventsnn.analysis`: the smoke images config shrunk to a few steps (shared below)."""
 
-from pathlib import Path
+from tests.factories import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "configs" / "smoke" / "images.yaml"
 TINY = [  # overrides: a few training steps, one evaluation, no TensorBoard
     "train.epochs=1",

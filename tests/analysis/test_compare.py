@@ -27,6 +27,7 @@ def test_one_seed_verdict_says_no_difference_can_be_established():
     assert "| top1 | off | 90.30 +- n/a | da_ssdp | 89.20 +- n/a | -1.10 |" in markdown_table([s])
 
 
+@pytest.mark.slow  # a full training run (pytest -m "not slow" leaves it out)
 def test_compare_trains_every_run_once_and_summarizes_paired_seeds(tmp_path):
     out = tmp_path / "cmp"
     logs: list[str] = []

@@ -21,9 +21,9 @@ from eventsnn.data import build_event_datasets, plan_cache, preprocess
 from eventsnn.data.cache import COMPLETE, FINAL, MANIFEST, PARTIAL
 from eventsnn.errors import ConfigError, DataError
 from eventsnn.events.io import read_recording, to_event_array, write_aedat4
+from tests.factories import REPO
 from tests.tiny_data import write_tiny_folder
 
-REPO = Path(__file__).resolve().parents[2]
 SIZE = 24
 
 

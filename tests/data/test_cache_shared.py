@@ -20,9 +20,8 @@ from eventsnn.data import build_event_datasets, plan_cache, preprocess
 from eventsnn.data.cache import FINAL, MANIFEST, PARTIAL, TODO
 from eventsnn.data.cache_files import cache_lock, read_row
 from eventsnn.errors import DataError
+from tests.factories import REPO
 from tests.tiny_data import write_tiny_folder
-
-REPO = Path(__file__).resolve().parents[2]
 
 N_PER_CLASS = 12  # 2 classes: 24 recordings
 

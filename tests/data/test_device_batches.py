@@ -20,9 +20,9 @@ from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.jobs import train_job
 from eventsnn.engine.sampling import EpochSampler, SeededDataset
 from eventsnn.engine.train import StopRequested
+from tests.factories import REPO
 from tests.tiny_data import write_tiny_folder
 
-REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "configs" / "smoke" / "events.yaml"
 
 

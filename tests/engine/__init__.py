@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from eventsnn.config import RunConfig, load_config
+from eventsnn.config import RunConfig
+from tests.factories import REPO, small_run_config
 
-REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "configs" / "smoke" / "images.yaml"
 # a SpikingResformer small enough for CPU tests of the precision and CUDA paths
 TINY = dict(
@@ -23,17 +23,12 @@ TINY = dict(
 def tiny_run_config(tmp_path: Path, *extra: str) -> RunConfig:
     """The smoke images config cut to one epoch of 4 steps of 16 (no precise BN, no TensorBoard),
     DA-SSDP fitted after one warm-up step; `extra` overrides on top."""
-    return load_config(
-        SMOKE,
-        [
-            "train.epochs=1",
-            "train.max_steps_per_epoch=4",
-            "train.batch_size=16",
-            "train.precise_bn_batches=0",
-            "plasticity.warmup=1",
-            "plasticity.warmup_unit=steps",
-            f"output.root={tmp_path}",
-            "output.tensorboard=false",
-            *extra,
-        ],
+    return small_run_config(
+        tmp_path,
+        "train.epochs=1",
+        "train.batch_size=16",
+        "train.precise_bn_batches=0",
+        "plasticity.warmup=1",
+        "output.tensorboard=false",
+        *extra,
     )

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.factories import REPO
+
 WORKER = Path(__file__).with_name("ddp_train_worker.py")
 SMOKE = REPO / "configs" / "smoke" / "images.yaml"
 

@@ -10,13 +10,12 @@ import shutil
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.factories import REPO
 from tests.tiny_data import write_tiny_folder
 
-REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "configs" / "smoke" / "events.yaml"
 
 

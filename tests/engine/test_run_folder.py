@@ -12,18 +12,16 @@ import torch
 
 from eventsnn.checkpoint import Checkpoint
 from eventsnn.cli import main
-from eventsnn.config import load_config
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.jobs import train_job
 from eventsnn.engine.train import StopRequested, Trainer
 from eventsnn.errors import CheckpointError, ConfigError, TrainingError
 from eventsnn.models import build_model
+from tests.factories import REPO, small_run_config
 
-REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "configs" / "smoke" / "images.yaml"
-FAST = [
-    "train.epochs=2",
+FAST = [  # on top of tests.factories.SMALL_RUN
     "train.max_steps_per_epoch=2",
     "train.batch_size=16",
     "train.precise_bn_batches=0",
@@ -35,7 +33,7 @@ FAST = [
 
 
 def fast_cfg(tmp_path: Path, *extra: str):
-    return load_config(SMOKE, [*FAST, f"output.root={tmp_path}", *extra])
+    return small_run_config(tmp_path, *FAST, *extra)
 
 
 def rows(run: Path) -> list[dict]:
@@ -53,9 +51,9 @@ def test_model_pretrained_is_loaded_with_the_finetune_transfer_rules(tmp_path):
     path = tmp_path / "original.pth"
     torch.save({"model": sd, "epoch": 10}, path)  # the original SpikingResformer format
     with pytest.raises(StopRequested):  # one step with lr 1e-12: the weights are still the file's
-        train_job(load_config(SMOKE, [*FAST, f"output.root={tmp_path}", "plasticity.mode=off",
-                                      "optim.lr=1e-12", "optim.weight_decay=0",
-                                      f"model.pretrained={path}"]), tmp_path / "ft", stop_at_step=1)  # fmt: skip
+        train_job(small_run_config(tmp_path, *FAST, "plasticity.mode=off", "optim.lr=1e-12",
+                                   "optim.weight_decay=0", f"model.pretrained={path}"),
+                  tmp_path / "ft", stop_at_step=1)  # fmt: skip
     got = Checkpoint.load(tmp_path / "ft" / LATEST).weights
     params = {name for name, _ in donor.named_parameters()}
     for key in params:
@@ -84,6 +82,7 @@ def test_missing_pretrained_file_is_one_line(tmp_path, capsys):
 
 
 # ---- metrics rows, --overwrite ------------------------------------------------------------------------
+@pytest.mark.slow  # a full training run (pytest -m "not slow" leaves it out)
 def test_resume_after_a_failed_checkpoint_save_repeats_no_metrics_row(tmp_path):
     cfg = fast_cfg(tmp_path)
     reference = rows(train_job(cfg, tmp_path / "ref").run_dir)
@@ -110,6 +109,7 @@ def test_overwrite_starts_a_clean_run_folder(tmp_path):
 
 
 # ---- --resume with changed settings -------------------------------------------------------------------
+@pytest.mark.slow  # a full training run (pytest -m "not slow" leaves it out)
 def test_resume_refuses_changed_settings_unless_allowed(tmp_path):
     cfg = fast_cfg(tmp_path)
     run = tmp_path / "r"

@@ -6,14 +6,16 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
+
+import pytest
 
 from eventsnn.data.demo import ensure_demo_data
+from tests.factories import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "configs" / "smoke" / "events.yaml"
 
 
+@pytest.mark.slow  # a full training run (pytest -m "not slow" leaves it out)
 def test_smoke_events_builds_the_cache_and_learns(tmp_path):
     root = ensure_demo_data(tmp_path / "digits_dvs", limit=600, verbose=False)  # 60 digits per class
     cache = tmp_path / "cache"

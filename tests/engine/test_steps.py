@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import os
 import signal
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +17,8 @@ from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.train import StopRequested, Trainer
 from eventsnn.models import per_sample_loss
+from tests.factories import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "configs" / "smoke" / "images.yaml"
 
 

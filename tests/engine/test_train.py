@@ -24,29 +24,25 @@ from eventsnn.engine.train import StopRequested, Trainer
 from eventsnn.errors import CheckpointError, ConfigError, TrainingError
 from eventsnn.models import build_model
 from eventsnn.models.ops import OpsCounter
+from tests.factories import REPO, SMALL_RUN, small_run_config
+from tests.factories import SMOKE as SMOKES
 
-REPO = Path(__file__).resolve().parents[2]
-SMOKE = REPO / "configs" / "smoke" / "images.yaml"
-FAST = [
-    "train.epochs=2",
-    "train.max_steps_per_epoch=4",
-    "train.batch_size=32",
-    "plasticity.warmup=3",
-    "plasticity.warmup_unit=steps",
-]
+SMOKE = SMOKES["images"]
+FAST = list(SMALL_RUN)
 
 
 ALLOW = "plasticity.allow_full_warmup=true"  # runs shorter than the 3-step warm-up
 
 
 def fast_cfg(tmp_path: Path, *extra: str):
-    return load_config(SMOKE, [*FAST, f"output.root={tmp_path}", *extra])
+    return small_run_config(tmp_path, *extra)
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
     return Checkpoint.load(path).weights
 
 
+@pytest.mark.slow  # a full training run (pytest -m "not slow" leaves it out)
 def test_smoke_images_through_cli_learns(tmp_path):
     out = subprocess.run(
         [
@@ -89,6 +85,7 @@ def test_smoke_images_through_cli_learns(tmp_path):
     assert ckpt.training.epoch == 3 and ckpt.training.plasticity  # DA-SSDP state travels with the run
 
 
+@pytest.mark.slow  # a full training run (pytest -m "not slow" leaves it out)
 def test_resume_reproduces_uninterrupted_run_exactly(tmp_path):
     cfg = fast_cfg(tmp_path)
     full = train_job(cfg, tmp_path / "full")
@@ -159,6 +156,7 @@ def test_finetune_loads_original_format_backbone_and_new_classifier(tmp_path):
             assert torch.equal(got[key], value), key
 
 
+@pytest.mark.slow  # a full training run (pytest -m "not slow" leaves it out)
 def test_evaluation_equals_direct_computation(tmp_path):
     cfg = fast_cfg(tmp_path, "train.epochs=1", "train.max_steps_per_epoch=2", ALLOW)
     train_job(cfg, tmp_path / "ev")

@@ -15,10 +15,9 @@ import torch
 from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.train import Trainer
 from eventsnn.errors import ArgumentError
+from tests.factories import REPO
 
 from . import tiny_run_config
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _nbin(path: Path, rng, n=120):

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.factories import REPO
+
 SMOKE = REPO / "configs" / "smoke" / "events.yaml"
 
 

@@ -16,8 +16,8 @@ from eventsnn.cli import main
 from eventsnn.errors import ArgumentError, ConfigError
 from eventsnn.models import create_model
 from eventsnn.models.registry import model_overrides
+from tests.factories import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SMOKE_EVENTS = REPO / "configs" / "smoke" / "events.yaml"
 
 

@@ -33,8 +33,8 @@ from eventsnn.models.ops import (
     matmul_sops,
     parameter_counts,
 )
+from tests.factories import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 TINY = dict(planes=[16, 32, 32], num_heads=[1, 2, 2], group_size=16, img_size=16, T=2, num_classes=5)
 
 

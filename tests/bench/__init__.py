@@ -1,0 +1,1 @@
+"""Benchmark tests (eventsnn.bench): one file per benchmark, plus the timing/report core."""
