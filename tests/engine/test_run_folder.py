@@ -21,7 +21,8 @@ from eventsnn.models import build_model
 from tests.factories import REPO, small_run_config
 
 SMOKE = REPO / "configs" / "smoke" / "images.yaml"
-FAST = [  # on top of tests.factories.SMALL_RUN
+FAST = [  # on top of tests.factories.SMALL_RUN (also given alone to the CLI below)
+    "train.epochs=2",
     "train.max_steps_per_epoch=2",
     "train.batch_size=16",
     "train.precise_bn_batches=0",
