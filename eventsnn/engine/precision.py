@@ -40,7 +40,7 @@ from eventsnn.devices import (  # re-exported: the engine's precision names in o
     cpu_has_native_bf16,
     resolve_precision,
 )
-from eventsnn.errors import ConfigError, TrainingError
+from eventsnn.errors import ArgumentError, ConfigError, TrainingError
 
 __all__ = [
     "AUTO_CPU_BF16",
@@ -123,7 +123,7 @@ def compile_for_training(
     modules = dict(model.named_modules())
     missing = [n for n in keep_eager if n not in modules]
     if missing:
-        raise ValueError(f"compile_for_training: the model has no module named {missing[0]!r}")
+        raise ArgumentError(f"compile_for_training: the model has no module named {missing[0]!r}")
     eager = _subtree_names(model, set(keep_eager))
 
     def rebuild(module: nn.Module, prefix: str) -> nn.Module:

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from eventsnn.errors import ArgumentError
+
 
 def _count(out: np.ndarray, f: int, x, y, p, sel, P: int) -> None:
     xs = x[sel].astype(np.int64)
@@ -66,7 +68,7 @@ def frame_reference(
             lo = i * int(value)
             masks.append((idx >= lo) & (idx < lo + count))
     else:
-        raise ValueError(mode)
+        raise ArgumentError(mode)
     out = np.zeros((len(masks), P, H, W), dtype=np.int64)
     for f, sel in enumerate(masks):
         _count(out, f, x, y, p, sel, P)

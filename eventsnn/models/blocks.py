@@ -19,6 +19,7 @@ import torch
 from spikingjelly.activation_based import layer
 from torch import nn
 
+from eventsnn.errors import ArgumentError
 from eventsnn.models.layers import BN, SpikingMatmul, conv1x1, conv3x3
 from eventsnn.models.neurons import Activation, make_neuron
 
@@ -39,7 +40,9 @@ class GWFFN(nn.Module):
         super().__init__()
         inner = in_channels * ratio
         if inner % group_size:
-            raise ValueError(f"GWFFN: {inner} inner channels are not a multiple of group_size {group_size}")
+            raise ArgumentError(
+                f"GWFFN: {inner} inner channels are not a multiple of group_size {group_size}"
+            )
         self.up = nn.Sequential(make_neuron(activation), conv1x1(in_channels, inner), BN(inner))
         self.conv = nn.ModuleList(
             nn.Sequential(
@@ -67,7 +70,7 @@ class DSSA(nn.Module):
     ):
         super().__init__()
         if dim % num_heads:
-            raise ValueError(f"DSSA: dim {dim} is not divisible by num_heads {num_heads}")
+            raise ArgumentError(f"DSSA: dim {dim} is not divisible by num_heads {num_heads}")
         self.dim, self.num_heads, self.lenth = dim, num_heads, length
         self.register_buffer("firing_rate_x", torch.zeros(1, 1, num_heads, 1, 1))
         self.register_buffer("firing_rate_attn", torch.zeros(1, 1, num_heads, 1, 1))

@@ -7,6 +7,8 @@ import torch
 from spikingjelly.activation_based import functional, layer
 from torch import nn
 
+from eventsnn.errors import ArgumentError
+
 
 class BN(nn.Module):
     """BatchNorm2d applied to every time step: `[T, B, C, H, W]` -> same shape.
@@ -20,7 +22,7 @@ class BN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 5:
-            raise ValueError(f"BN expects [T, B, C, H, W], got shape {tuple(x.shape)}")
+            raise ArgumentError(f"BN expects [T, B, C, H, W], got shape {tuple(x.shape)}")
         return functional.seq_to_ann_forward(x, self.bn)
 
 
@@ -46,7 +48,7 @@ class SpikingMatmul(nn.Module):
     def __init__(self, spike: str) -> None:
         super().__init__()
         if spike not in ("l", "r", "both"):
-            raise ValueError(f"spike must be 'l', 'r' or 'both', got {spike!r}")
+            raise ArgumentError(f"spike must be 'l', 'r' or 'both', got {spike!r}")
         self.spike = spike
 
     def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:

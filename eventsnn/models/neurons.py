@@ -17,6 +17,8 @@ import torch
 from spikingjelly.activation_based import neuron, surrogate
 from torch import nn
 
+from eventsnn.errors import ArgumentError
+
 Activation = Literal["lif", "plif"]
 
 
@@ -54,7 +56,7 @@ def make_neuron(kind: Activation = "lif") -> nn.Module:
         return LIFNode(tau=2.0, **common)
     if kind == "plif":
         return ParametricLIFNode(init_tau=2.0, **common)
-    raise ValueError(f"activation must be 'lif' or 'plif', got {kind!r}")
+    raise ArgumentError(f"activation must be 'lif' or 'plif', got {kind!r}")
 
 
 def spiking_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:

@@ -53,6 +53,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from eventsnn.errors import ArgumentError
 from eventsnn.models.layers import SpikingMatmul
 from eventsnn.utils.distributed import all_reduce_sum
 
@@ -134,7 +135,7 @@ def matmul_sops(left: torch.Tensor, right: torch.Tensor, spike: str) -> torch.Te
     `spike` names the spike operand ('l', 'r', 'both'); the other one is analog (dense).
     """
     if spike not in ("l", "r", "both"):
-        raise ValueError(f"spike must be 'l', 'r' or 'both', got {spike!r}")
+        raise ArgumentError(f"spike must be 'l', 'r' or 'both', got {spike!r}")
     m, n = left.shape[-2], right.shape[-1]
     per_k_left = (left != 0).sum(-2, dtype=torch.int64) if spike in ("l", "both") else None  # [.., K]
     per_k_right = (right != 0).sum(-1, dtype=torch.int64) if spike in ("r", "both") else None  # [.., K]
@@ -246,7 +247,7 @@ class OpsCounter:
 
     def __init__(self, model: nn.Module, max_batches: int | None = None) -> None:
         if max_batches is not None and max_batches < 1:
-            raise ValueError(f"max_batches must be >= 1 or None, got {max_batches}")
+            raise ArgumentError(f"max_batches must be >= 1 or None, got {max_batches}")
         self.model = getattr(model, "module", model)  # unwrap DDP
         self.max_batches = max_batches
         self.skip = set(getattr(self.model, "skip", ()))
@@ -350,7 +351,7 @@ def released_sops(batch_sops_sum: float, n_batches: int, extra_sops: float, batc
     """The SOPs per sample the released `test()` prints: the mean of the n_batches + 1 per-pass
     records (the test batches and thop's random pass) divided by the nominal batch size."""
     if n_batches < 0 or batch_size < 1:
-        raise ValueError(f"need n_batches >= 0 and batch_size >= 1, got {n_batches}, {batch_size}")
+        raise ArgumentError(f"need n_batches >= 0 and batch_size >= 1, got {n_batches}, {batch_size}")
     return (batch_sops_sum + extra_sops) / (n_batches + 1) / batch_size
 
 

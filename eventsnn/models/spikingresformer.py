@@ -40,7 +40,7 @@ def _prologue(kind: str | nn.Module | None, in_channels: int, planes: int) -> tu
         ), 1
     if isinstance(kind, nn.Module):
         return kind, 1
-    raise ValueError(f"prologue must be None, 'imagenet', 'cifar' or a module, got {kind!r}")
+    raise ArgumentError(f"prologue must be None, 'imagenet', 'cifar' or a module, got {kind!r}")
 
 
 class SpikingResformer(nn.Module):
@@ -62,7 +62,7 @@ class SpikingResformer(nn.Module):
     ) -> None:
         super().__init__()
         if not len(planes) == len(layers) == len(num_heads) == len(patch_sizes):
-            raise ValueError("layers, planes, num_heads and patch_sizes must have the same length")
+            raise ArgumentError("layers, planes, num_heads and patch_sizes must have the same length")
         self.T, self.num_classes, self.in_channels = T, num_classes, in_channels
         self.skip = ["prologue.0", "classifier"]
         self.prologue, factor = _prologue(prologue, in_channels, planes[0])
@@ -80,7 +80,7 @@ class SpikingResformer(nn.Module):
                 elif name == "GWFFN":
                     stage.append(GWFFN(planes[idx], group_size=group_size, activation=activation))
                 else:
-                    raise ValueError(f"unknown block {name!r}; expected one of {BLOCKS}")
+                    raise ArgumentError(f"unknown block {name!r}; expected one of {BLOCKS}")
             self.layers.append(stage)
         self.avgpool = layer.AdaptiveAvgPool2d((1, 1), step_mode="m")
         self.classifier = linear(planes[-1], num_classes)
@@ -119,7 +119,7 @@ class SpikingResformer(nn.Module):
                     "at dim 1; this looks like spikingjelly's [T, B, C, H, W] order: pass x.transpose(0, 1)"
                 )
             return x.transpose(0, 1)
-        raise ValueError(f"expected [B, C, H, W] images or [B, T, C, H, W] frames, got {tuple(x.shape)}")
+        raise ArgumentError(f"expected [B, C, H, W] images or [B, T, C, H, W] frames, got {tuple(x.shape)}")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.reset_state()

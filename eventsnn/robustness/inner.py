@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from eventsnn.errors import ConfigError
+from eventsnn.errors import ArgumentError, ConfigError
 from eventsnn.robustness.analysis import spiking_layers
 from eventsnn.robustness.plots import new_figure, save_png
 from eventsnn.robustness.registry import Perturbation, get_perturbation
@@ -92,7 +92,7 @@ def run_layer_sweep(
     """
     perts = [spike_perturbation(s.name) for s in sweeps]
     if not seeds:
-        raise ValueError("run_layer_sweep needs at least one seed")
+        raise ArgumentError("run_layer_sweep needs at least one seed")
     points: list[dict[str, Any]] = []
     for label, model in models.items():
         names = dict(model.named_modules())

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from eventsnn.errors import ConfigError
+from eventsnn.errors import ArgumentError, ConfigError
 from eventsnn.robustness.registry import Perturbation, validate_sweeps
 
 EvaluateFn = Callable[[nn.Module, DataLoader], Mapping[str, Any]]
@@ -138,7 +138,7 @@ METRICS = ("top1", "top5", "loss")
 def _metrics(result: Mapping[str, Any] | Any) -> dict[str, Any]:
     d = result.to_dict() if hasattr(result, "to_dict") else dict(result)
     if "top1" not in d:
-        raise ValueError(f"the evaluation function must return 'top1'; got keys {sorted(d)}")
+        raise ArgumentError(f"the evaluation function must return 'top1'; got keys {sorted(d)}")
     out: dict[str, Any] = {k: float(d[k]) for k in METRICS if k in d}
     if "n" in d:
         out["n"] = int(d["n"])
@@ -179,7 +179,7 @@ def run_sweep(
                 "framed inputs only (spike-level perturbations)"
             )
     if not seeds:
-        raise ValueError("run_sweep needs at least one seed")
+        raise ArgumentError("run_sweep needs at least one seed")
     indices = subset_indices(len(source.recordings), max_samples)
     start = time.perf_counter()
     result = SweepResult()
