@@ -7,7 +7,7 @@ STAMP := $(VENV)/.eventsnn-installed
 
 DOCS_STAMP := $(VENV)/.eventsnn-docs-installed
 
-.PHONY: venv demo test lint docs bench gpu-check fetch-wheels clean-cache
+.PHONY: venv demo test test-slow lint docs bench gpu-check fetch-wheels clean-cache
 
 venv: $(STAMP)
 
@@ -33,6 +33,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# The full training runs (marked slow), outside the default run; CI runs them after `make test`.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
