@@ -37,7 +37,8 @@ def test_tonic_example_trains_with_the_builtin_trainer(tmp_path):
             for i in range(n):
                 _nbin(tmp_path / "data" / "NMNIST" / split / str(d) / f"{i:05d}.bin", rng)
     overrides = ["train.epochs=1", "train.batch_size=4", "train.max_steps_per_epoch=2",
-                 "train.precise_bn_batches=0", "output.tensorboard=false"]  # fmt: skip
+                 "train.precise_bn_batches=0", "output.tensorboard=false",
+                 "plasticity.warmup=1", "plasticity.warmup_unit=steps"]  # fmt: skip  (warm-up shorter than the run)
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     proc = subprocess.run(
         [sys.executable, str(REPO / "pipelines" / "train_tonic.py"), str(tmp_path / "data"), str(tmp_path / "runs"),
