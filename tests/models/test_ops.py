@@ -275,7 +275,7 @@ def test_ops_batches_limit_counts_only_the_first_batches():
 
 def test_event_frames_take_time_steps_from_the_input():
     torch.manual_seed(0)
-    model = create_model("spikingresformer_cifar", **{**TINY, "in_channels": 2})
+    model = create_model("spikingresformer_cifar", **{**TINY, "in_channels": 2, "T": 3})  # frames must match model.T
     report = count_operations(model, (torch.rand(2, 3, 2, 16, 16) < 0.2).float())  # [B, T=3, P, H, W]
     assert report.time_steps == 3
     stem = next(r for r in report.layers if r.name == "prologue.0")
