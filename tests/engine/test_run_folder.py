@@ -12,6 +12,7 @@ import torch
 
 from eventsnn.checkpoint import Checkpoint
 from eventsnn.cli import main
+from eventsnn.commands._outputs import MIN_FREE
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.jobs import train_job
@@ -175,7 +176,7 @@ def small_disk(tmpfs):
 
 
 def test_full_disk_while_writing_a_checkpoint_is_one_line_and_keeps_the_previous(small_disk, capsys):
-    base = ["train", "-c", str(SMOKE), "--set", f"output.root={small_disk}"]
+    base = ["train", "-c", str(SMOKE), "--set", f"output.root={small_disk}", "model.planes=[96]"]  # > 1 MiB
     for item in FAST:
         base += ["--set", item]
     assert main([*base, "--set", "train.epochs=1"]) == 0
@@ -183,7 +184,9 @@ def test_full_disk_while_writing_a_checkpoint_is_one_line_and_keeps_the_previous
     latest = (run / LATEST).read_bytes()
     st = os.statvfs(small_disk)
     ballast = small_disk / "ballast"
-    ballast.write_bytes(b"\0" * (st.f_bavail * st.f_frsize - 16384))  # room for config and metrics only
+    room = MIN_FREE + 16384  # passes the early "no space left" check of --out; too little for a checkpoint
+    assert len(latest) > room + 65536
+    ballast.write_bytes(b"\0" * (st.f_bavail * st.f_frsize - room))  # room for config and metrics only
     capsys.readouterr()
     assert main([*base, "--resume", "--allow-changes", "train.epochs"]) == 2
     text = capsys.readouterr().err
