@@ -69,8 +69,14 @@ def test_verdicts_need_three_seeds_and_variance():
 
 
 def test_best_epoch_from_history_and_identical_modes_flagged(tmp_path):
-    assert best_top1({"history": [{"test_top1": 70.0}, {"test_top1": 75.5}, {"test_top1": 74.0}]}) == 75.5
-    assert best_top1({"history": []}) is None
+    from types import SimpleNamespace
+
+    def run(history):  # the part of a `Checkpoint` that best_top1 reads
+        return SimpleNamespace(training=SimpleNamespace(history=history))
+
+    assert best_top1(run([{"test_top1": 70.0}, {"test_top1": 75.5}, {"test_top1": 74.0}])) == 75.5
+    assert best_top1(run([])) is None
+    assert best_top1(SimpleNamespace(training=None)) is None
     same = {"top1": 80.0, "top1_best": 81.0}
     records = [
         {"mode": m, "seed": s, "metrics": dict(same, top1=80.0 + s)}
