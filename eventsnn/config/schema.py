@@ -113,6 +113,8 @@ class FramingConfig:
     polarity_sum_channel: bool = False  # append P0 + P1 as a third channel
     resize: tuple[PosInt, PosInt] | None = None  # (H, W) after framing
     dtype: Literal["uint8", "uint16", "int32", "float16", "float32"] = "float32"
+    # after loading, per sample (eventsnn.events.normalize): raw counts, / the sample's max, log(1 + x)
+    normalize: Literal["none", "per_sample", "log1p"] = "none"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from eventsnn.events.normalize import normalize_counts
 from eventsnn.events.postprocess import frames_to_input
 
 
@@ -32,6 +33,7 @@ class Derive:
     polarity_sum_channel: bool = False
     resize: tuple[int, int] | None = None
     dtype: str = "float32"  # the precision the frames pass through (framing.dtype), e.g. rounding
+    normalize: str = "none"  # framing.normalize, per sample after the rest (eventsnn.events.normalize)
 
     def shape(self, counts_shape: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """`[T, C, H', W']` of one derived item from the `[T, P, H, W]` of its counts."""
@@ -50,7 +52,7 @@ class Derive:
             resize=self.resize,
             dtype=self.dtype,
         )  # [B*T, C, H', W']
-        x = x.reshape(b, t, *x.shape[1:])
+        x = normalize_counts(x.reshape(b, t, *x.shape[1:]), self.normalize)  # [B, T, C, H', W']
         return x if x.dtype == torch.float32 else x.to(torch.float32)
 
 
@@ -68,4 +70,4 @@ def to_float(counts: torch.Tensor | np.ndarray) -> torch.Tensor:
 def derive_from_config(framing) -> Derive:
     """The `Derive` of a FramingConfig."""
     resize = tuple(int(v) for v in framing.resize) if framing.resize is not None else None
-    return Derive(bool(framing.polarity_sum_channel), resize, str(framing.dtype))
+    return Derive(bool(framing.polarity_sum_channel), resize, str(framing.dtype), str(framing.normalize))

@@ -23,6 +23,7 @@ import torch
 from eventsnn.errors import ArgumentError, DataError
 from eventsnn.events.frame import to_frames
 from eventsnn.events.io import check_events, read_events
+from eventsnn.events.normalize import normalize_counts
 
 _DTYPES = {
     "uint8": torch.uint8,
@@ -104,21 +105,26 @@ class FramePostprocess:
     resize: tuple[int, int] | None = None
     dtype: str = "float32"
     resize_mode: str = "bilinear"
+    normalize: str = "none"  # framing.normalize: per sample, after the rest (eventsnn.events.normalize)
 
     def __call__(self, frames: Any):
-        return frames_to_input(
+        x = frames_to_input(
             frames,
             polarity_sum_channel=self.polarity_sum_channel,
             resize=self.resize,
             dtype=self.dtype,
             resize_mode=self.resize_mode,
-        )
+        )  # [T, C, H', W']
+        if self.normalize == "none":
+            return x
+        y = normalize_counts(torch.as_tensor(x).unsqueeze(0), self.normalize)[0]  # one sample
+        return y.numpy() if isinstance(x, np.ndarray) else y
 
 
 def from_config(cfg) -> FramePostprocess:
     """The post-processing of an `eventsnn.config.FramingConfig`."""
     resize = tuple(cfg.resize) if cfg.resize is not None else None
-    return FramePostprocess(cfg.polarity_sum_channel, resize, cfg.dtype)
+    return FramePostprocess(cfg.polarity_sum_channel, resize, cfg.dtype, normalize=cfg.normalize)
 
 
 @dataclass(frozen=True)

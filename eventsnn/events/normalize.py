@@ -11,7 +11,8 @@ the demo: 12-16% top-1 with 10 classes). `framing.normalize` picks one of:
 
 `per_sample` makes the input invariant to scaling all counts of a sample by a constant (a
 uniform change of the event rate, to first order); `log1p` only damps it. Applied per batch by
-the loader after the counts are read (`eventsnn.data.derive`), never stored in the cache.
+the loader after the counts are read (`eventsnn.data.derive`) and by `FramePostprocess` (robustness,
+predict, stream), never stored in the cache.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ from typing import Literal
 
 import torch
 
+from eventsnn.errors import ArgumentError
+
 NORMALIZE = ("none", "per_sample", "log1p")
 Normalize = Literal["none", "per_sample", "log1p"]
 
 
 def normalize_counts(x: torch.Tensor, mode: str) -> torch.Tensor:
     """`x` `[B, T, C, H, W]` (or any `[B, ...]`) non-negative counts -> float tensor of the same
-    shape, normalised per sample by `mode` (see the module docstring). ValueError for another mode."""
+    shape, normalised per sample by `mode` (see the module docstring). ArgumentError (a ValueError)
+    for another mode."""
     if mode not in NORMALIZE:
-        raise ValueError(f"framing.normalize: {mode!r}, expected one of {', '.join(NORMALIZE)}")
+        raise ArgumentError(f"framing.normalize: {mode!r}, expected one of {', '.join(NORMALIZE)}")
     x = x.float() if not x.is_floating_point() else x
     if mode == "none":
         return x
