@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import socket
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 
 from eventsnn.data.cache_codec import WIDTHS, filters, row_crc, width_dtype
 from eventsnn.errors import DataError
-from eventsnn.utils.io import atomic_write_text, free_bytes, human_bytes
+from eventsnn.utils.io import free_bytes, human_bytes, lock_holder, record_lock_holder
 
 PARTIAL, FINAL, MANIFEST, COMPLETE = "frames.partial.h5", "frames.h5", "manifest.json", "COMPLETE"
 RESERVE = ".space-reserve"
@@ -60,7 +59,7 @@ def cache_lock(folder: Path, *, wait: bool = True, say: Callable[[str], None] = 
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        holder = _holder(owner)
+        holder = lock_holder(owner)
         if not wait:
             raise DataError(
                 f"{folder}: another preprocess run ({holder}) is writing this cache; "
@@ -70,19 +69,11 @@ def cache_lock(folder: Path, *, wait: bool = True, say: Callable[[str], None] = 
         sys.stdout.flush()  # seen at once, also in a log file
         lock.acquire()
     try:
-        atomic_write_text(owner, f"{os.getpid()} {socket.gethostname()}\n")
+        record_lock_holder(owner)
         yield
     finally:
         owner.unlink(missing_ok=True)
         lock.release()
-
-
-def _holder(owner: Path) -> str:
-    try:
-        pid, host = owner.read_text().split()[:2]
-    except (OSError, ValueError):
-        return "a process that has not recorded its pid yet"
-    return f"pid {pid}" + ("" if host == socket.gethostname() else f" on host {host}")
 
 
 # ---- disk space -----------------------------------------------------------------------------------

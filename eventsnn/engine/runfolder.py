@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,13 @@ from typing import Any
 from eventsnn.config import RunConfig, to_dict
 from eventsnn.config.loader import config_from_mapping
 from eventsnn.errors import ConfigError, TrainingError
-from eventsnn.utils.io import atomic_write_text, free_bytes, human_bytes, is_disk_full
+from eventsnn.utils.io import (
+    free_bytes,
+    human_bytes,
+    is_disk_full,
+    lock_holder,
+    record_lock_holder,
+)
 
 METRICS = "metrics.jsonl"
 RUN_OUTPUTS = (
@@ -213,12 +218,12 @@ def run_folder_lock(run_dir: Path, *, enabled: bool = True) -> Iterator[None]:
         lock.acquire(timeout=0)
     except Timeout:
         raise ConfigError(
-            f"{run_dir}: another run ({_holder(run_dir / LOCK_OWNER)}) is writing this run folder; wait "
+            f"{run_dir}: another run ({lock_holder(run_dir / LOCK_OWNER)}) is writing this run folder; wait "
             "for it to finish, or choose another folder (--set output.name=<new name>)"
         ) from None
     try:
         with contextlib.suppress(OSError):  # the holder's name is a courtesy: a full disk skips it
-            atomic_write_text(run_dir / LOCK_OWNER, f"{os.getpid()} {socket.gethostname()}\n")
+            record_lock_holder(run_dir / LOCK_OWNER)
         yield
     finally:
         (run_dir / LOCK_OWNER).unlink(missing_ok=True)
@@ -229,10 +234,3 @@ def run_folder_lock(run_dir: Path, *, enabled: bool = True) -> Iterator[None]:
                 for folder in created:
                     folder.rmdir()
 
-
-def _holder(owner: Path) -> str:
-    try:
-        pid, host = owner.read_text().split()[:2]
-    except (OSError, ValueError):
-        return "a process that has not recorded its pid yet"
-    return f"pid {pid}" + ("" if host == socket.gethostname() else f" on host {host}")

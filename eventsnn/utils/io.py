@@ -9,6 +9,7 @@ import contextlib
 import errno
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,3 +85,17 @@ def is_disk_full(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def record_lock_holder(owner: str | os.PathLike[str]) -> None:
+    """Write this process's pid and host into `owner`, the file beside a lock naming its holder."""
+    atomic_write_text(owner, f"{os.getpid()} {socket.gethostname()}\n")
+
+
+def lock_holder(owner: str | os.PathLike[str]) -> str:
+    """Who holds a lock, from the `owner` file `record_lock_holder` wrote: 'pid N [on host H]'."""
+    try:
+        pid, host = Path(owner).read_text().split()[:2]
+    except (OSError, ValueError):
+        return "a process that has not recorded its pid yet"
+    return f"pid {pid}" + ("" if host == socket.gethostname() else f" on host {host}")
