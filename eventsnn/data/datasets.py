@@ -82,6 +82,7 @@ class CachedFramesDataset:
         self.derive, self.count_dtype, self.counts = derive, np.dtype(count_dtype), False
         self.sensor_size = sensor_size
         self._files: dict[int, object] = {}
+        self._datasets: dict[tuple[int, int | str], object] = {}  # h5py datasets and width columns
         self._pid = None
 
     def __len__(self) -> int:
@@ -89,20 +90,34 @@ class CachedFramesDataset:
 
     def _open(self, k: int):
         if self._pid != os.getpid():
-            self._files, self._pid = {}, os.getpid()
+            self._files, self._datasets, self._pid = {}, {}, os.getpid()
         if k not in self._files:
             import h5py
 
             self._files[k] = h5py.File(self.h5_paths[k], "r")
         return self._files[k]
 
+    def _rows_of(self, k: int, f, width: int):
+        """File `k`'s dataset of `width`-byte rows, looked up once per process (an h5py name lookup
+        costs about as much as an uncompressed read of a whole item)."""
+        key = (k, width)
+        if key not in self._datasets:
+            self._datasets[key] = f[WIDTHS[width]]
+        return self._datasets[key]
+
+    def _widths_in(self, k: int, f) -> np.ndarray:
+        """File `k`'s `width` column (bytes per count of each row), read once per process."""
+        if (k, "width") not in self._datasets:
+            self._datasets[(k, "width")] = f["width"][()]
+        return self._datasets[(k, "width")]
+
     def read_counts(self, i: int) -> np.ndarray:
         """Item `i`'s counts `[T, P, H, W]` in `count_dtype`; `DataError` (one line) when damaged."""
         row, k = int(self.rows[i]), int(self.files[i])
         try:
             f = self._open(k)
-            width = int(self.widths[i]) if self.widths is not None else int(f["width"][row])
-            x = f[WIDTHS[width]][row]
+            width = int(self.widths[i]) if self.widths is not None else int(self._widths_in(k, f)[row])
+            x = self._rows_of(k, f, width)[row]
         except (OSError, RuntimeError, KeyError) as exc:
             reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
             raise DataError(
@@ -122,13 +137,13 @@ class CachedFramesDataset:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_files"], state["_pid"] = {}, None
+        state["_files"], state["_datasets"], state["_pid"] = {}, {}, None
         return state
 
     def close(self) -> None:
         for f in self._files.values():
             f.close()
-        self._files = {}
+        self._files, self._datasets = {}, {}
 
 
 def build_event_datasets(cfg) -> tuple[CachedFramesDataset, CachedFramesDataset, EventDataInfo]:
