@@ -44,13 +44,11 @@ def run(args: argparse.Namespace) -> int:
         raise EventsnnError(f"unknown benchmark {args.name!r}; available: {', '.join(suites) or 'none'}, all")
     if args.name == "all":
         return _run_each_in_its_own_process(list(suites), args)
-    for name, module in {args.name: suites[args.name]}.items():
-        report = module.run(quick=args.quick)
-        print(report.format_table())
-        if args.out:
-            path = Path(args.out)
-            report.write(path)
-            print(f"wrote {path}")
+    report = suites[args.name].run(quick=args.quick)
+    print(report.format_table())
+    if args.out:
+        report.write(Path(args.out))
+        print(f"wrote {args.out}")
     return 0
 
 
