@@ -222,8 +222,7 @@ def run_folder_lock(run_dir: Path, *, enabled: bool = True) -> Iterator[None]:
             "for it to finish, or choose another folder (--set output.name=<new name>)"
         ) from None
     try:
-        with contextlib.suppress(OSError):  # the holder's name is a courtesy: a full disk skips it
-            record_lock_holder(run_dir / LOCK_OWNER)
+        record_lock_holder(run_dir / LOCK_OWNER)
         yield
     finally:
         (run_dir / LOCK_OWNER).unlink(missing_ok=True)

@@ -87,9 +87,15 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
-def record_lock_holder(owner: str | os.PathLike[str]) -> None:
-    """Write this process's pid and host into `owner`, the file beside a lock naming its holder."""
-    atomic_write_text(owner, f"{os.getpid()} {socket.gethostname()}\n")
+def record_lock_holder(owner: str | os.PathLike[str]) -> bool:
+    """Write this process's pid and host into `owner`, the file beside a lock naming its holder;
+    False when it cannot be written (a full disk, a read-only folder): the name is a courtesy to
+    whoever waits, and the work under the lock meets (and reports) the same condition itself."""
+    try:
+        atomic_write_text(owner, f"{os.getpid()} {socket.gethostname()}\n")
+    except OSError:
+        return False
+    return True
 
 
 def lock_holder(owner: str | os.PathLike[str]) -> str:

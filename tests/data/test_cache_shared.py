@@ -305,3 +305,24 @@ def test_full_disk_is_one_line_and_the_next_run_recovers(source, small_disk, tmp
     stats = preprocess(_cfg(source, cache), progress=False, verbose=False)
     assert stats.complete
     _assert_same(_contents(stats.folder), reference)
+
+
+def test_no_byte_free_is_one_line_before_anything_is_written(source, small_disk, reference):
+    """0 bytes free: even the lock's holder file cannot be written (it was a traceback); the run
+    says so in one line, writes no cache, and a run after freeing space builds the same cache."""
+    cache = small_disk / "cache"
+    folder = plan_cache(_cfg(source, cache)).folder
+    ballast = _fill(small_disk, 0)
+    assert os.statvfs(small_disk).f_bavail == 0
+    out = subprocess.run(_cli(source, cache), capture_output=True, text=True, env=_env())
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert out.stderr.strip().splitlines() == [
+        f"eventsnn preprocess: error: {folder}: disk full (0 B free; the cache needs at least "
+        + out.stderr.split("needs at least ")[1].split(" more")[0]
+        + " more to start): free some space and run again"
+    ]
+    assert not (folder / PARTIAL).exists() and not (folder / FINAL).exists()
+    ballast.unlink()
+    stats = preprocess(_cfg(source, cache), progress=False, verbose=False)
+    assert stats.complete
+    _assert_same(_contents(stats.folder), reference)
