@@ -172,6 +172,10 @@ def test_checkpoint_without_config_needs_c(tiny_run, tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 and "pass the training config with -c FILE" in err
     cfg_file = tmp_path / "train.yaml"
     cfg_file.write_text(dump_yaml(tiny_run.cfg))
+    out_csv = tmp_path / "p.csv"
+    assert main(["predict", "-c", str(cfg_file), "--checkpoint", str(bare), str(rec), "--out", str(out_csv)]) == 0
+    assert "-c FILE" not in capsys.readouterr().err  # given -c, predict never asks for it
+    assert out_csv.read_text().count("\n") == 2  # header + the one recording
     a = load_inference_model(bare, config=str(cfg_file), device="cpu")
     b = load_inference_model(tiny_run.checkpoint, device="cpu")
     assert a.class_names == b.class_names and a.input_shape == b.input_shape
