@@ -20,29 +20,14 @@ skipped (`on_error: skip`).
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
-import multiprocessing as mp
 import os
 import shutil
-import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from eventsnn.data.cache_codec import (
-    CODEC,
-    as_width,
-    compress_row,
-    count_width,
-    file_hash,
-    row_crc,
-    width_dtype,
-)
+from eventsnn.data.cache_codec import CODEC, file_hash, width_dtype
 from eventsnn.data.cache_files import (
     COMPLETE,
     DONE,
@@ -56,13 +41,13 @@ from eventsnn.data.cache_files import (
     DiskFullError,
     SpaceReserve,
     WorkerDiedError,
+    bad_rows,
     cache_lock,
     disk_full_error,
     init_partial,
     open_partial,
     read_complete,
     resume_partial,
-    rows_dataset,
 )
 from eventsnn.data.cache_plan import (
     CODE_VERSION,
@@ -76,10 +61,11 @@ from eventsnn.data.cache_plan import (
     shard_plan,
     stale_rows,
 )
+from eventsnn.data.cache_writer import CacheWriter, PreprocessStats, committed_rows
 from eventsnn.data.derive import derive_from_config
 from eventsnn.data.recordings import split_indices
 from eventsnn.errors import DataError
-from eventsnn.utils.io import atomic_write_text, free_bytes, is_disk_full
+from eventsnn.utils.io import atomic_write_text, is_disk_full
 
 __all__ = [  # re-exported: the cache's public names live here
     "CODE_VERSION",
@@ -91,6 +77,7 @@ __all__ = [  # re-exported: the cache's public names live here
     "SKIPPED",
     "TODO",
     "CachePlan",
+    "PreprocessStats",
     "cache_key",
     "cache_root",
     "count_shape",
@@ -99,83 +86,11 @@ __all__ = [  # re-exported: the cache's public names live here
     "plan_cache",
 ]
 
-FLUSH_EVERY = 32
-META = ("width", "n_events", "crc", "sha256")  # per-row fields beside the chunk
 
 
 def frame_shape(framing, sensor_size: tuple[int, int, int]) -> tuple[int, int, int, int]:
     """`[T, C, H, W]` of one item as the model sees it (the cached counts, derived)."""
     return derive_from_config(framing).shape(count_shape(framing, sensor_size))
-
-
-# ---- workers -------------------------------------------------------------------------------------
-_W: dict = {}
-
-
-def _init_worker(paths, sensor, framing_cfg, parent_pid: int | None = None) -> None:
-    if parent_pid is not None:
-        from eventsnn.utils.process import die_with_parent
-
-        die_with_parent(parent_pid)
-    _W.update(paths=paths, sensor=sensor, framing=framing_cfg)
-    import torch
-
-    torch.set_num_threads(1)
-
-
-@dataclass(frozen=True)
-class Framed:
-    """What a worker sends back for recording `i` (chunk None when it failed with `error`)."""
-
-    i: int
-    chunk: bytes | None = None
-    mask: int = 0
-    width: int = 0
-    n_events: int = 0
-    error: str | None = None
-    decode_s: float = 0.0
-    frame_s: float = 0.0
-    crc: int = 0
-    sha256: str = ""
-
-
-def _frame_one(i: int) -> Framed:
-    """Worker: frame recording `i` into counts, hash its file, compress its row."""
-    from eventsnn.events.postprocess import frame_counts
-
-    path = _W["paths"][i]
-    t0 = time.perf_counter()
-    try:
-        counts, n_events, decode_s, frame_s = frame_counts(path, _W["sensor"], _W["framing"])
-    except DataError as exc:
-        msg = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-        return Framed(i, error=msg, decode_s=time.perf_counter() - t0)
-    expected = count_shape(_W["framing"], _W["sensor"])
-    if counts.shape != tuple(expected):  # a raw chunk of another shape would be silently wrong
-        return Framed(i, error=f"{path}: frames {counts.shape}, the cache holds {tuple(expected)}")
-    width = count_width(counts)
-    row = as_width(counts, width)
-    chunk, mask = compress_row(row)
-    sha = file_hash(getattr(path, "path", path))  # a Source (window, orientation) names its file
-    return Framed(i, chunk, mask, width, n_events, None, decode_s, frame_s, row_crc(row), sha)
-
-
-# ---- the job -------------------------------------------------------------------------------------
-@dataclass
-class PreprocessStats:
-    """What one run did (for the CLI and the benchmark); seconds, decode/frame summed over workers."""
-
-    folder: Path
-    complete: bool
-    processed: int = 0
-    skipped: int = 0
-    events: int = 0
-    decode_s: float = 0.0
-    frame_s: float = 0.0
-    write_s: float = 0.0
-    wall_s: float = 0.0
-    nothing_to_do: bool = False
-    reframed: int = 0  # rows of a complete cache framed again (changed or damaged)
 
 
 def _manifest(cfg, plan: CachePlan, f) -> dict:
@@ -294,8 +209,6 @@ def _nothing_to_do(plan: CachePlan, stats: PreprocessStats, say, verified: bool)
 def verify_rows(plan: CachePlan, say) -> list[int]:
     """Rows of a complete cache whose recording's content hash changed or whose stored bytes fail
     their checksums (every file hashed, every row read); each is reported in one line."""
-    from eventsnn.data.cache_files import bad_rows
-
     manifest = json.loads((plan.folder / MANIFEST).read_text())
     changed = [
         i
@@ -350,7 +263,9 @@ def _write(cfg, plan, stats, workers, max_items, on_item, progress, say) -> None
             labels = np.array([r.label for r in plan.recordings], dtype=np.int64)
             f = open_partial(path)
             init_partial(f, plan.key, labels, plan.shape)
-        _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, 2 * row_bytes)
+        writer = CacheWriter(plan, f, stats, say, progress, 2 * row_bytes, cfg.data.on_error == "skip")
+        processes = workers if workers is not None else cfg.data.preprocess_workers
+        writer.run(cfg.framing, processes, max_items, on_item)
         status = f["status"][:]
         f.flush()
     except DataError as exc:
@@ -359,7 +274,7 @@ def _write(cfg, plan, stats, workers, max_items, on_item, progress, say) -> None
             shutil.rmtree(plan.folder, ignore_errors=True)
         raise
     except BaseException as exc:
-        full = disk_full_error(plan.folder, _committed(f), n) if is_disk_full(exc) else None
+        full = disk_full_error(plan.folder, committed_rows(f), n) if is_disk_full(exc) else None
         _close(f, reserve)  # resumable: frames.partial.h5 keeps every committed row
         if full is not None:
             raise full from None
@@ -386,13 +301,6 @@ def _write(cfg, plan, stats, workers, max_items, on_item, progress, say) -> None
     say(f"preprocess: cache complete at {plan.folder} ({n} recordings, {skipped} skipped)")
 
 
-def _committed(f) -> int:
-    try:
-        return int((f["status"][:] != TODO).sum()) if f is not None else 0
-    except Exception:
-        return 0
-
-
 def _close(f, reserve: SpaceReserve) -> None:
     """Free the reserve first (HDF5 needs room to flush its caches), then flush and close."""
     reserve.release()
@@ -402,139 +310,3 @@ def _close(f, reserve: SpaceReserve) -> None:
         f.flush()
     with contextlib.suppress(Exception):
         f.close()
-
-
-def _stop_pool(pool: ProcessPoolExecutor | None) -> None:
-    """End the pool without waiting on it: a killed worker can leave its queues locked."""
-    if pool is None:
-        return
-    procs = list(getattr(pool, "_processes", {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:  # our own workers, by their handles
-        with contextlib.suppress(Exception):
-            p.kill()
-    for p in procs:
-        with contextlib.suppress(Exception):
-            p.join(timeout=5)
-
-
-def _run(cfg, plan, f, stats, workers, max_items, on_item, progress, say, min_free) -> None:
-    from tqdm import tqdm
-
-    status = f["status"][:]
-    todo = [int(i) for i in np.flatnonzero(status == TODO)]
-    if max_items is not None:
-        todo = todo[: int(max_items)]
-    n = len(plan.recordings)
-    if not todo:
-        return
-    workers = workers if workers is not None else cfg.data.preprocess_workers
-    workers = min(workers or os.cpu_count() or 1, len(todo))
-    done = n - int((status == TODO).sum())
-    say(
-        f"preprocess: {plan.dataset} -> {plan.folder} ({n} recordings, {done} already cached, "
-        f"{workers} process{'es' if workers > 1 else ''})"
-    )
-    paths = [str(r.path) if r.source is None else r.source for r in plan.recordings]  # Source: window etc.
-    init = (paths, plan.sensor_size, cfg.framing)
-    pending: list[tuple[int, int]] = []  # (row, status) written but not yet committed
-    meta = {name: f[name][:] for name in (*META, "status")}  # per-row fields, written per commit
-
-    def commit() -> None:
-        if not pending:
-            return
-        lo, hi = min(i for i, _ in pending), max(i for i, _ in pending) + 1
-        for name in META:
-            f[name][lo:hi] = meta[name][lo:hi]
-        f.flush()  # the rows' frames and fields reach the file before their status says so
-        for i, st in pending:
-            meta["status"][i] = st
-        f["status"][lo:hi] = meta["status"][lo:hi]
-        f.flush()
-        pending.clear()
-
-    bar = tqdm(total=n, initial=done, unit="rec", disable=not progress, mininterval=1.0)
-    t_start = time.perf_counter()
-    pool = None
-    k = 0
-    try:
-        if workers > 1:
-            # the first recording in the parent: the forked workers inherit its loaded numba kernels
-            import torch
-
-            threads = torch.get_num_threads()
-            _init_worker(*init)
-            first = [_frame_one(todo[0])]
-            torch.set_num_threads(threads)
-            pool = ProcessPoolExecutor(
-                workers,
-                mp_context=mp.get_context("fork"),
-                initializer=_init_worker,
-                initargs=(*init, os.getpid()),
-            )
-            rest = todo[1:]
-            chunk = max(1, min(16, len(rest) // (workers * 8)))
-            results = itertools.chain(first, pool.map(_frame_one, rest, chunksize=chunk))
-        else:
-            _init_worker(*init)
-            results = map(_frame_one, todo)
-        for k, r in enumerate(results):
-            _store(cfg, plan, f, meta, r, stats, pending, progress, say, min_free, n - len(todo) + k)
-            if (k + 1) % FLUSH_EVERY == 0:
-                commit()
-            if on_item is not None:
-                on_item(r.i)
-            bar.update(1)
-            if k % 64 == 0:
-                el = max(time.perf_counter() - t_start, 1e-9)
-                bar.set_postfix_str(f"{stats.events / el / 1e6:.2f} Mev/s", refresh=False)
-        commit()
-    except DiskFullError:
-        with contextlib.suppress(Exception):
-            commit()  # the rows written so far are whole
-        raise
-    except BrokenProcessPool:
-        with contextlib.suppress(Exception):
-            commit()
-        kept = _committed(f)
-        raise WorkerDiedError(
-            f"a worker died while framing {paths[todo[min(k + 1, len(todo) - 1)]]} or a "
-            f"recording after it (killed: out of memory?); {kept}/{n} recordings are kept in "
-            f"{plan.folder / PARTIAL}: run again to resume (fewer --workers use less memory)"
-        ) from None
-    except BaseException as exc:
-        if not isinstance(exc, DataError) and not is_disk_full(exc):
-            with contextlib.suppress(Exception):
-                commit()  # interrupted: keep what was framed
-        raise
-    finally:
-        bar.close()
-        stats.wall_s = time.perf_counter() - t_start
-        _stop_pool(pool)
-
-
-def _store(cfg, plan, f, meta, r: Framed, stats, pending, progress, say, min_free, written: int) -> None:
-    """Write one worker result into the partial file: a row's chunk now, its fields into `meta`
-    (written at the next commit), or a skipped recording's reason."""
-    from tqdm import tqdm
-
-    stats.decode_s += r.decode_s
-    stats.frame_s += r.frame_s
-    if r.error is not None:
-        if cfg.data.on_error != "skip":
-            raise DataError(r.error)
-        f["error"][r.i] = r.error
-        pending.append((r.i, SKIPPED))
-        stats.skipped += 1
-        (tqdm.write if progress else say)(f"preprocess: skipped {r.error}")
-        return
-    if free_bytes(plan.folder) < min_free:
-        raise disk_full_error(plan.folder, written, len(plan.recordings))
-    t0 = time.perf_counter()
-    rows_dataset(f, r.width).id.write_direct_chunk((r.i,) + (0,) * len(plan.shape), r.chunk, r.mask)
-    meta["width"][r.i], meta["n_events"][r.i], meta["crc"][r.i] = r.width, r.n_events, r.crc
-    meta["sha256"][r.i] = r.sha256.encode()
-    pending.append((r.i, DONE))
-    stats.write_s += time.perf_counter() - t0
-    stats.processed += 1
-    stats.events += r.n_events

@@ -157,18 +157,18 @@ def test_a_damaged_row_is_one_line_when_read_and_verify_frames_it_again(source, 
 
 KILL_WORKER = """
 import os, signal, sys
-import eventsnn.data.cache as cache
+import eventsnn.data.cache_workers as workers
 from eventsnn.cli import main
 
 PARENT = os.getpid()
-frame_one = cache._frame_one
+frame_one = workers.frame_one
 
 def killer(i):
     if i == 5 and os.getpid() != PARENT:
         os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
     return frame_one(i)
 
-cache._frame_one = killer
+workers.frame_one = killer
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -135,7 +135,8 @@ from pathlib import Path
 from eventsnn.config import load_config
 import eventsnn.data.cache as cache
 
-cache.FLUSH_EVERY = 4
+import eventsnn.data.cache_writer as writer
+writer.FLUSH_EVERY = 4
 ready = Path(sys.argv[1])
 
 def hook(i, seen=[]):
@@ -259,10 +260,11 @@ DISABLE_PRECHECK = """
 import sys
 from eventsnn.config import load_config
 import eventsnn.data.cache as cache
+import eventsnn.data.cache_writer as writer
 from eventsnn.errors import DataError
 
-cache.free_bytes = lambda folder: 1 << 50  # no early stop: the h5 writes themselves hit ENOSPC
-cache.FLUSH_EVERY = 2  # commit often, so that some rows are kept
+writer.free_bytes = lambda folder: 1 << 50  # no early stop: the h5 writes themselves hit ENOSPC
+writer.FLUSH_EVERY = 2  # commit often, so that some rows are kept
 try:
     cache.preprocess(load_config(None, sys.argv[1:]), progress=False, verbose=False)
 except DataError as exc:
