@@ -10,7 +10,8 @@ evaluate, robustness, analyze, predict, stream, compare, demo) goes through `Che
     model_name                the registry name (`eventsnn.models.create_model`)
     config                    the resolved run config (`eventsnn.config.to_dict`)
     data                      DataDescription: kind, class_names, input_shape, sensor_size,
-                              statistics
+                              statistics, recordings (the training recordings' durations and
+                              event rates, `RecordingStats`; absent in older checkpoints)
     optimizer, scheduler,     TrainingState: what resuming needs (a training checkpoint only)
     scaler, plasticity, rng,
     epoch, step_in_epoch,
@@ -43,6 +44,7 @@ from eventsnn.config import ModelConfig, RunConfig, to_dict
 from eventsnn.config.loader import config_from_mapping
 from eventsnn.devices import resolve_device
 from eventsnn.errors import CheckpointError
+from eventsnn.events.recording_stats import RecordingStats
 from eventsnn.models.registry import build_model
 from eventsnn.models.released_keys import split_released_rule
 from eventsnn.models.weights import load_weights
@@ -198,7 +200,9 @@ class DataDescription:
 
     `input_shape` is `[T, C, H, W]` for event frames, `[C, H, W]` for images; `sensor_size`
     is (W, H, P) of the recordings (events only); `statistics` holds training statistics of
-    the data when a run records them (e.g. normalisation mean / std), else None.
+    the data when a run records them (e.g. normalisation mean / std), else None; `recordings`
+    the training recordings' duration and event-rate statistics (events read from files; None
+    for images, a user's data sets and checkpoints written before they were stored).
     """
 
     kind: Literal["events", "images"]
@@ -206,6 +210,7 @@ class DataDescription:
     input_shape: tuple[int, ...]
     sensor_size: tuple[int, int, int] | None = None
     statistics: Mapping[str, Any] | None = None
+    recordings: RecordingStats | None = None
 
     @property
     def num_classes(self) -> int:
@@ -220,6 +225,8 @@ class DataDescription:
         }
         if self.statistics is not None:
             out["statistics"] = dict(self.statistics)
+        if self.recordings is not None:
+            out["recordings"] = self.recordings.to_dict()
         return out
 
     @classmethod
@@ -242,12 +249,17 @@ class DataDescription:
             not isinstance(sensor, (list, tuple)) or not all(isinstance(v, int) and v > 0 for v in sensor)
         ):
             raise bad(f"sensor_size {sensor!r}")
+        try:
+            recordings = RecordingStats.from_dict(raw["recordings"]) if raw.get("recordings") else None
+        except ValueError as exc:
+            raise bad(str(exc)) from None
         return cls(
             kind=raw["kind"],
             class_names=tuple(str(n) for n in raw["class_names"]),
             input_shape=tuple(int(v) for v in raw["input_shape"]),
             sensor_size=tuple(int(v) for v in sensor) if sensor else None,  # type: ignore[arg-type]
             statistics=raw.get("statistics"),
+            recordings=recordings,
         )
 
 

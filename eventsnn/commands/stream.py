@@ -21,10 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--realtime", action="store_true", help="replay a file at its recorded speed")
     parser.add_argument(
-        "--window", type=float, default=300.0, metavar="MS", help="window length (default 300 ms)"
+        "--window",
+        type=float,
+        metavar="MS",
+        help="window length (default: the training recordings' median duration stored in the "
+        "checkpoint, else 300 ms)",
     )
     parser.add_argument(
-        "--hop", type=float, default=100.0, metavar="MS", help="step between windows (default 100 ms)"
+        "--hop", type=float, metavar="MS", help="step between windows (default 100 ms, at most the window)"
     )
     parser.add_argument(
         "--window-events", type=positive_int, metavar="N", help="windows of N events instead of --window"
@@ -45,27 +49,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no line per decision")
 
 
-def window_spec(args: argparse.Namespace):
-    """The `WindowSpec` of the options (ConfigError on bad values)."""
-    from eventsnn.errors import ConfigError
-    from eventsnn.inference.windows import WindowSpec
-
-    if args.window_events is not None:
-        return WindowSpec("count", args.window_events, args.hop_events or args.window_events)
-    if args.hop_events is not None:
-        raise ConfigError("--hop-events needs --window-events")
-    if not (0 < args.window < math.inf and 0 < args.hop < math.inf):
-        raise ConfigError(
-            f"--window and --hop must be positive, finite milliseconds, got {args.window:g} and {args.hop:g}"
-        )
-    return WindowSpec("time", max(1, round(args.window * 1000)), max(1, round(args.hop * 1000)))
-
-
 def run(args: argparse.Namespace) -> int:
     from eventsnn.errors import ConfigError
     from eventsnn.inference.stream import open_source, run_stream, warm_up
+    from eventsnn.inference.windows import stream_window
 
-    spec = window_spec(args)
+    windows = {
+        "window_ms": args.window,
+        "hop_ms": args.hop,
+        "window_events": args.window_events,
+        "hop_events": args.hop_events,
+    }
+    stream_window(None, **windows)  # bad values: one line before the model is loaded
     if not 0 < args.timeout < math.inf or (args.duration is not None and not 0 < args.duration < math.inf):
         raise ConfigError("--timeout and --duration must be positive, finite seconds")
     if args.out and not args.out.endswith((".jsonl", ".json")):
@@ -75,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is None:
         args.threads = 1  # one window at a time: 1 thread is 10x faster than 2 on a busy 2-core CPU
     model = inference_model_from_args(args)
+    spec, windowing = stream_window(model.recordings, **windows)  # warns on a window far from training
     warm_up(model)  # before connecting: a live sender starts at once
     source = open_source(args.input, realtime=args.realtime, timeout=args.timeout)
     out = open(args.out, "w") if args.out else None
@@ -86,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(
                 f"t={d.end_us / 1e6:.6f} s  window {d.window}  {d.classes[0]} ({d.probs[0]:.3f})  "
-                f"{d.n_events} events  latency {d.latency_ms:.1f} ms",
+                f"{d.n_events} events  latency {d.latency_ms:.1f} ms"
+                + ("  (the whole stream: shorter than one window)" if d.partial else ""),
                 flush=True,
             )
 
@@ -120,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"stream: {s['end']}; {s['windows']} decisions, {s['events']} events "
-        f"({s['event_rate'] / 1e3:.1f} kev/s over {s['wall_s']:.2f} s), {lat}"
+        f"({s['event_rate'] / 1e3:.1f} kev/s over {s['wall_s']:.2f} s), {lat}; {windowing}"
         + (f"; timestamps: {order}" if order else ""),
         file=sys.stderr,
     )

@@ -9,7 +9,7 @@ label smoothing) and soft-target cross-entropy.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
@@ -27,6 +27,7 @@ from eventsnn.data.user import FramedDataset, user_data_info
 from eventsnn.engine.augment import dvs_augment
 from eventsnn.engine.sampling import EpochSampler, SeededDataset
 from eventsnn.errors import ConfigError, DataError
+from eventsnn.events.recording_stats import RecordingStats, measure_recordings
 from eventsnn.models.registry import build_model
 
 EVENT_DATASETS = tuple(list_datasets())  # the registry's names
@@ -43,10 +44,17 @@ class DataBundle:
     input_shape: tuple[int, ...]  # events: [T, C, H, W]; images: [C, H, W]
     kind: Literal["events", "images"]
     sensor_size: tuple[int, int, int] | None = None  # events: (W, H, P) of the recordings
+    train_recordings: tuple | None = None  # events: the training recordings (files or Sources)
+    _recordings: list[RecordingStats | None] = field(default_factory=list, init=False, repr=False)
 
     def describe(self) -> DataDescription:
-        """What a model needs to know about the data (stored in checkpoints as `'data'`)."""
-        return DataDescription(self.kind, self.class_names, self.input_shape, self.sensor_size)
+        """What a model needs to know about the data (stored in checkpoints as `'data'`), with the
+        training recordings' statistics (measured on the first call: `measure_recordings`)."""
+        if not self._recordings:
+            self._recordings.append(measure_recordings(self.train_recordings or ()))
+        return DataDescription(
+            self.kind, self.class_names, self.input_shape, self.sensor_size, recordings=self._recordings[0]
+        )
 
 
 def build_datasets(cfg: RunConfig) -> DataBundle:
@@ -63,6 +71,7 @@ def build_datasets(cfg: RunConfig) -> DataBundle:
             tuple(info.input_shape),
             "events",
             tuple(info.sensor_size),
+            train_recordings=getattr(train, "paths", None),
         )
 
     train, test, info = build_image_datasets(cfg)

@@ -2,7 +2,8 @@
 
 An eventsnn training checkpoint holds the resolved config (framing, resize, model) and a
 description of its data (kind, class names, input shape `[T, C, H, W]` or `[C, H, W]`, sensor
-size (W, H, P)). `load_inference_model` reads it as an `eventsnn.Checkpoint` and builds the
+size (W, H, P), and since 0.2 the training recordings' durations and event rates, which set
+`stream`'s default window). `load_inference_model` reads it as an `eventsnn.Checkpoint` and builds the
 model with `Checkpoint.model`; `-c FILE` / `--set` may change everything except the model
 section. A checkpoint without a config (an original SpikingResformer file) needs `-c`.
 Inference depends on models and data, never on the training engine.
@@ -29,6 +30,7 @@ from eventsnn.data.recordings import list_all_recordings, sensor_size_for
 from eventsnn.data.sets import REGISTRY
 from eventsnn.devices import autocast, resolve_device, resolve_precision
 from eventsnn.errors import CheckpointError, ConfigError, DataError
+from eventsnn.events.recording_stats import RecordingStats
 from eventsnn.models.readout import mean_logits
 
 
@@ -45,6 +47,7 @@ class InferenceModel:
     device: torch.device
     precision: str = "fp32"  # concrete: fp32, bf16 or fp16 (`eventsnn.devices.resolve_precision`)
     checkpoint: str = ""
+    recordings: RecordingStats | None = None  # the training recordings' durations / event rates
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -131,5 +134,14 @@ def load_inference_model(
     model = ckpt.model(dev, model_cfg=cfg.model, data=info)
     concrete = resolve_precision(precision or cfg.train.precision, dev)
     return InferenceModel(
-        model, cfg, info.kind, info.class_names, info.input_shape, info.sensor_size, dev, concrete, ckpt.where
+        model,
+        cfg,
+        info.kind,
+        info.class_names,
+        info.input_shape,
+        info.sensor_size,
+        dev,
+        concrete,
+        ckpt.where,
+        info.recordings,
     )

@@ -13,7 +13,9 @@ Sources (each a thread that puts `(events, arrival)` packets on a queue, then an
 Each window is framed with `frames_from_config` (the framing config's n_frames over the
 window, then its post-processing, exactly as recordings are framed for training) and
 classified; windows that are waiting when the model is free run as one batch. A decision's
-latency is the wall time from the arrival of the window's last event to the decision.
+latency is the wall time from the arrival of the window's last event to the decision. A stream
+that ends (or restarts) before its first window is complete still gets one decision, on all its
+events (`SlidingWindows.flush`: `partial` is true).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Decision:
     classes: list[str]
     probs: list[float]
     latency_ms: float
+    partial: bool = False  # the stream was shorter than one window: all its events
 
     def to_dict(self) -> dict:
         return {
@@ -63,6 +66,7 @@ class Decision:
             "prob": self.probs[0],
             "top": [[c, p] for c, p in zip(self.classes, self.probs, strict=True)],
             "latency_ms": self.latency_ms,
+            "partial": self.partial,
         }
 
 
@@ -241,7 +245,7 @@ def classify_windows(model: InferenceModel, windows: list[Window], sensor_size, 
     probs = model.probabilities(x)
     done = time.perf_counter()
     return [
-        Decision(w.index, w.start_us, w.end_us, len(w.events), c, p, 1e3 * (done - w.last_arrival))
+        Decision(w.index, w.start_us, w.end_us, len(w.events), c, p, 1e3 * (done - w.last_arrival), w.partial)
         for w, (c, p) in zip(windows, top_k(probs, k, model.class_names), strict=True)
     ]
 
@@ -321,6 +325,24 @@ def run_stream(
     t_first = None
     for line in source.notes:
         say(line)
+
+    def decide(pending: list[Window]) -> None:
+        i = 0
+        for size in batch_sizes(len(pending), max_batch):
+            chunk, i = pending[i : i + size], i + size
+            for d in classify_windows(model, chunk, sensor, k):
+                latencies.append(d.latency_ms)
+                if keep:
+                    decisions.append(d)
+                if on_decision is not None:
+                    on_decision(d)
+
+    def flushed() -> list[Window]:  # a stream shorter than one window: one window of it all
+        w = windower.flush()
+        if w is not None:
+            w.index += offset
+        return [] if w is None else [w]
+
     source.start()
     reason = ""
     try:
@@ -332,6 +354,7 @@ def run_stream(
                 n_events += len(events)
                 for restart, part in order.apply(events):
                     if restart:
+                        pending += flushed()
                         offset += windower.k
                         windower = SlidingWindows(spec)
                     for w in windower.push(part, arrival):
@@ -339,18 +362,13 @@ def run_stream(
                         pending.append(w)
             while order.notes:
                 say(order.notes.pop(0))
-            i = 0
-            for size in batch_sizes(len(pending), max_batch):
-                chunk, i = pending[i : i + size], i + size
-                for d in classify_windows(model, chunk, sensor, k):
-                    latencies.append(d.latency_ms)
-                    if keep:
-                        decisions.append(d)
-                    if on_decision is not None:
-                        on_decision(d)
+            decide(pending)
             if duration is not None and time.perf_counter() - t_first > duration:
                 reason = f"--duration {duration:g} s reached"
                 break
+        else:
+            if not source.end_reason.startswith("error: "):
+                decide(flushed())
     finally:
         source.stop()
     reason = reason or source.end_reason

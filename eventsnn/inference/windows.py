@@ -14,6 +14,15 @@ from which a decision's latency is measured. Memory is bounded: the buffer holds
 the windows not yet complete, at most `max_events` (a `DataError` beyond that), whatever the
 stream's time span; a long silence is skipped in one step, not window by window.
 
+At the end of the stream (`flush`), a stream that never completed a window (shorter than one
+window: a short recording) gives one window of all its events, marked `partial`, so it still
+gets one decision at its end.
+
+Default window (`stream_window`): the training recordings' median duration (stored in the
+checkpoint, `eventsnn.events.recording_stats`), else `WINDOW_US`; hop `HOP_US`, at most the
+window. A window `MISMATCH` times longer or shorter than the training recordings (by time or by
+event count) is warned about in one line (logging), naming what the model was trained on.
+
 Timestamps that do not increase (`TimeOrder`, applied before the windows): events out of order
 inside one packet are sorted (stable); events older than the newest one already seen, by less
 than `restart_us` (the stream uses one window length, at most `RESTART_US` = 1 s), arrived late
@@ -24,14 +33,21 @@ kind is reported once, in one line, when it first happens, and counted in the su
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from eventsnn.errors import ConfigError, DataError
+from eventsnn.events.recording_stats import RecordingStats
 
+LOG = logging.getLogger(__name__)
 MAX_EVENTS = 4_000_000  # events buffered for the windows not yet complete (~52 MB)
 RESTART_US = 1_000_000  # a jump back in time by this much or more: the sender started again
+WINDOW_US = 300_000  # the window when the checkpoint does not know its training recordings
+HOP_US = 100_000  # the hop when none is given (at most the window)
+MISMATCH = 1.5  # a window this many times longer (or 1/MISMATCH shorter) than training: warned
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,7 @@ class Window:
     start_us: int  # time: window start t_0 + kS; count: t of its first event
     end_us: int  # time: window end e_k (exclusive); count: t of its last event
     last_arrival: float  # wall clock (perf_counter) when its last event arrived
+    partial: bool = False  # the stream ended before any window was complete: all its events
 
 
 class SlidingWindows:
@@ -96,6 +113,19 @@ class SlidingWindows:
                 "window can buffer): use a shorter --window, or --window-events"
             )
         return out
+
+    def flush(self) -> Window | None:
+        """At the end of the stream: one `partial` window of every event when no window was
+        completed (k = 0: the stream was shorter than one window), else None. Its bounds: the
+        first event's t (time: the window start t_0) and one past the last event's t (by count:
+        the last event's t)."""
+        if self.k or self.buf is None or not len(self.buf):
+            return None
+        t = self.buf["t"]
+        end = int(t[-1]) + (1 if self.spec.by == "time" else 0)
+        start = self.t0 if self.spec.by == "time" else int(t[0])
+        self.k = 1
+        return Window(0, self.buf.copy(), start, end, self.packet_arrivals[-1], partial=True)
 
     def _arrival_of(self, last_index: int) -> float:
         j = int(np.searchsorted(np.asarray(self.packet_ends), last_index, side="right"))
@@ -214,3 +244,62 @@ class TimeOrder:
 
     def summary(self) -> dict[str, int]:
         return {"reordered": self.reordered, "late_dropped": self.dropped, "restarts": self.restarts}
+
+
+def stream_window(
+    stats: RecordingStats | None,
+    *,
+    window_ms: float | None = None,
+    hop_ms: float | None = None,
+    window_events: int | None = None,
+    hop_events: int | None = None,
+) -> tuple[WindowSpec, str]:
+    """The stream's `WindowSpec` from the options (None: not given) and the training recordings'
+    `stats` (None: unknown), and a phrase saying where the window came from.
+
+    Defaults: window = ceil(median training duration) us (else `WINDOW_US`), hop = min(`HOP_US`,
+    window); by count, hop = window. Logs one warning when the window is more than `MISMATCH`
+    times longer or shorter than the training recordings (median duration, or median event
+    count for `window_events`).
+
+    Raises:
+        ConfigError: a window or hop that is not a positive, finite number of milliseconds, or
+            `hop_events` without `window_events`.
+    """
+    if stats is not None and stats.duration_us["median"] <= 0:
+        stats = None  # recordings of one timestamp: no duration to match
+    if window_events is not None:
+        spec = WindowSpec("count", int(window_events), int(hop_events or window_events))
+        if stats is not None:
+            _warn_mismatch(
+                spec.window / stats.events["median"], f"--window-events {spec.window}", "event count", stats
+            )
+        return spec, f"windows of {spec.window} events"
+    if hop_events is not None:
+        raise ConfigError("--hop-events needs --window-events")
+    for name, value in (("--window", window_ms), ("--hop", hop_ms)):
+        if value is not None and not 0 < value < math.inf:
+            raise ConfigError(f"{name} must be positive, finite milliseconds, got {value:g}")
+    if window_ms is not None:
+        window, origin = max(1, round(window_ms * 1000)), "--window"
+    elif stats is not None:
+        window, origin = (
+            max(1, math.ceil(stats.duration_us["median"])),
+            "the training recordings' median duration",
+        )
+    else:
+        window, origin = WINDOW_US, "the default; the checkpoint does not store its recordings' durations"
+    hop = max(1, round(hop_ms * 1000)) if hop_ms is not None else min(HOP_US, window)
+    if window_ms is not None and stats is not None:
+        _warn_mismatch(window / stats.duration_us["median"], f"--window {window_ms:g} ms", "duration", stats)
+    return WindowSpec("time", window, hop), f"windows of {window / 1e3:g} ms ({origin}), hop {hop / 1e3:g} ms"
+
+
+def _warn_mismatch(ratio: float, option: str, what: str, stats: RecordingStats) -> None:
+    if 1 / MISMATCH <= ratio <= MISMATCH:
+        return
+    LOG.warning(
+        f"stream: {option} is {ratio:.2f}x the training recordings' {what} (trained on {stats.describe()}); "
+        "its frames cover other spans and counts than the model saw (leave the window option out to "
+        "use the training duration)"
+    )

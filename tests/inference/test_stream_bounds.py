@@ -266,8 +266,8 @@ def test_a_recording_over_11_days_windows_in_bounded_memory_and_time(tmp_path):
 @pytest.mark.parametrize(
     ("option", "line"),
     [
-        (["--window", "inf"], "--window and --hop must be positive, finite milliseconds, got inf and 100"),
-        (["--hop", "nan"], "--window and --hop must be positive, finite milliseconds, got 300 and nan"),
+        (["--window", "inf"], "--window must be positive, finite milliseconds, got inf"),
+        (["--hop", "nan"], "--hop must be positive, finite milliseconds, got nan"),
         (["--timeout", "inf"], "--timeout and --duration must be positive, finite seconds"),
     ],
 )
