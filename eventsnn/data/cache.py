@@ -9,7 +9,8 @@
 
 The key and the freshness checks are in `cache_plan`; the row format in `cache_codec`; the
 file safety (lock, full disk, validation before a resume and before serving) in `cache_files`;
-the workers in `cache_workers`; the parent's writing and commits in `cache_writer`. Workers (a process pool that dies with its parent, even on `kill -9`) read, frame, hash and
+the workers in `cache_workers`; the parent's writing and commits in `cache_writer`.
+Workers (a process pool that dies with its parent, even on `kill -9`) read, frame, hash and
 compress recordings; the parent alone writes the h5 file, under an OS lock per cache folder,
 committing rows every few items, so an interrupted run resumes from the rows committed. A
 worker killed (the OOM killer) ends the run with one line and a resumable partial file. Bad

@@ -26,7 +26,8 @@ import numpy as np
 
 from eventsnn.data.cache_codec import WIDTHS, filters, row_crc, width_dtype
 from eventsnn.errors import DataError
-from eventsnn.utils.io import free_bytes, human_bytes, lock_holder, record_lock_holder
+from eventsnn.utils.io import free_bytes, human_bytes
+from eventsnn.utils.locks import held_lock
 
 PARTIAL, FINAL, MANIFEST, COMPLETE = "frames.partial.h5", "frames.h5", "manifest.json", "COMPLETE"
 RESERVE = ".space-reserve"
@@ -50,30 +51,20 @@ def cache_lock(folder: Path, *, wait: bool = True, say: Callable[[str], None] = 
     The lock file lies beside the folder (removing the folder never removes a held lock) and is
     released by the kernel when its holder dies, `kill -9` included.
     """
-    from filelock import FileLock, Timeout
-
-    lock_path = folder.with_name(folder.name + ".lock")
     owner = folder.with_name(folder.name + ".lock.pid")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(lock_path))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        holder = lock_holder(owner)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+
+    def busy(holder: str) -> None:
         if not wait:
             raise DataError(
                 f"{folder}: another preprocess run ({holder}) is writing this cache; "
                 "wait for it to finish, or run again without --no-wait to wait"
-            ) from None
+            )
         say(f"preprocess: {folder} is being written by {holder}; waiting for it to finish")
         sys.stdout.flush()  # seen at once, also in a log file
-        lock.acquire()
-    try:
-        record_lock_holder(owner)
+
+    with held_lock(folder.with_name(folder.name + ".lock"), owner, busy):
         yield
-    finally:
-        owner.unlink(missing_ok=True)
-        lock.release()
 
 
 # ---- disk space -----------------------------------------------------------------------------------

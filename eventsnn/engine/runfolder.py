@@ -29,9 +29,8 @@ from eventsnn.utils.io import (
     free_bytes,
     human_bytes,
     is_disk_full,
-    lock_holder,
-    record_lock_holder,
 )
+from eventsnn.utils.locks import held_lock
 
 METRICS = "metrics.jsonl"
 RUN_OUTPUTS = (
@@ -208,25 +207,20 @@ def run_folder_lock(run_dir: Path, *, enabled: bool = True) -> Iterator[None]:
     if not enabled:
         yield
         return
-    from filelock import FileLock, Timeout
-
     run_dir = Path(run_dir)
     created = [p for p in (run_dir, *run_dir.parents) if not p.exists()]  # innermost first
     run_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(run_dir / LOCK))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
+
+    def busy(holder: str) -> None:
         raise ConfigError(
-            f"{run_dir}: another run ({lock_holder(run_dir / LOCK_OWNER)}) is writing this run folder; wait "
+            f"{run_dir}: another run ({holder}) is writing this run folder; wait "
             "for it to finish, or choose another folder (--set output.name=<new name>)"
-        ) from None
+        )
+
     try:
-        record_lock_holder(run_dir / LOCK_OWNER)
-        yield
+        with held_lock(run_dir / LOCK, run_dir / LOCK_OWNER, busy):
+            yield
     finally:
-        (run_dir / LOCK_OWNER).unlink(missing_ok=True)
-        lock.release()
         if created and {p.name for p in run_dir.iterdir()} <= {LOCK}:
             (run_dir / LOCK).unlink(missing_ok=True)
             with contextlib.suppress(OSError):  # the folders this call made, while empty

@@ -9,7 +9,6 @@ import contextlib
 import errno
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,23 +84,3 @@ def is_disk_full(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def record_lock_holder(owner: str | os.PathLike[str]) -> bool:
-    """Write this process's pid and host into `owner`, the file beside a lock naming its holder;
-    False when it cannot be written (a full disk, a read-only folder): the name is a courtesy to
-    whoever waits, and the work under the lock meets (and reports) the same condition itself."""
-    try:
-        atomic_write_text(owner, f"{os.getpid()} {socket.gethostname()}\n")
-    except OSError:
-        return False
-    return True
-
-
-def lock_holder(owner: str | os.PathLike[str]) -> str:
-    """Who holds a lock, from the `owner` file `record_lock_holder` wrote: 'pid N [on host H]'."""
-    try:
-        pid, host = Path(owner).read_text().split()[:2]
-    except (OSError, ValueError):
-        return "a process that has not recorded its pid yet"
-    return f"pid {pid}" + ("" if host == socket.gethostname() else f" on host {host}")
