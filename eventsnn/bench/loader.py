@@ -4,7 +4,7 @@ Items are T 10 x 2 x 128 x 128 event counts (spatially structured: 200k events a
 centre, as a recording of a moving object; counts up to ~20). The same rows are stored by
 every contender, and each is read one item at a time in one process (interleaved, medians):
 
-  * `0.2 cache (lzf uint16, torch convert)`: eventsnn 0.2's `frames.h5` (h5py's lzf filter,
+  * `0.1 cache (lzf uint16, torch convert)`: eventsnn 0.1's `frames.h5` (h5py's lzf filter,
     uint16) and its read, kept here as the contender: `torch.from_numpy(row).to(float32)`;
   * `cache v2 (served float)`: `CachedFramesDataset` over the preprocess job's format
     (uint8, Blosc2 lz4 + bitshuffle, Fletcher-32 checked on read), counts -> float32;
@@ -39,7 +39,7 @@ from eventsnn.events.io import to_event_array, write_aedat4
 from eventsnn.events.postprocess import frame_counts
 
 NAME = "loader"
-HELP = "cache v2 vs 0.2's lzf cache, uncompressed, spikingjelly npz, tonic, on-the-fly framing"
+HELP = "cache v2 vs 0.1's lzf cache, uncompressed, spikingjelly npz, tonic, on-the-fly framing"
 SHAPE = (10, 2, 128, 128)  # [T, P, H, W]
 EVENTS = 200_000
 WORKERS = (0, 2)
@@ -79,7 +79,7 @@ def write_v2(path: Path, rows: list[np.ndarray], *, checksum: bool = True) -> Pa
 
 
 def write_lzf(path: Path, rows: list[np.ndarray]) -> Path:
-    """eventsnn 0.2's cache: uint16 rows, one lzf chunk per recording."""
+    """eventsnn 0.1's cache: uint16 rows, one lzf chunk per recording."""
     import h5py
 
     with h5py.File(path, "w") as f:
@@ -151,7 +151,7 @@ def _item_fns(tmp: Path, rows: list[np.ndarray], recordings: list[Path], n: int)
         return lambda: [get(i) for i in range(n)]
 
     return {
-        "0.2 cache (lzf uint16, torch convert)": (
+        "0.1 cache (lzf uint16, torch convert)": (
             each(lambda i: torch.from_numpy(h_lzf[i]).to(torch.float32)),
             _bytes(lzf) / n,
         ),
@@ -203,9 +203,9 @@ def run(quick: bool) -> BenchReport:
             if key != bound:
                 report.ratio(f"{key} vs {bound}", case, key, bound)
         report.ratio(
-            "0.2 cache vs cache v2 (served)",
+            "0.1 cache vs cache v2 (served)",
             case,
-            "0.2 cache (lzf uint16, torch convert)",
+            "0.1 cache (lzf uint16, torch convert)",
             "cache v2 (served float)",
         )
         report.ratio(
@@ -214,8 +214,8 @@ def run(quick: bool) -> BenchReport:
             "cache v2 (served float)",
             "cache v2 without checksum",
         )
-        lzf_bytes = fns["0.2 cache (lzf uint16, torch convert)"][1]
-        report.ratios["size: cache v2 vs 0.2 lzf uint16"] = fns["cache v2 (served float)"][1] / lzf_bytes
+        lzf_bytes = fns["0.1 cache (lzf uint16, torch convert)"][1]
+        report.ratios["size: cache v2 vs 0.1 lzf uint16"] = fns["cache v2 (served float)"][1] / lzf_bytes
         loader_case = f"DataLoader B=32 n={n}"
         lfns = {f"cache v2, workers={w}": epoch_fn(served, w, 32) for w in WORKERS}
         ltimes = time_interleaved(lfns, repeat=repeat, warmup=1)

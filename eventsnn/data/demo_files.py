@@ -4,7 +4,7 @@
 it is about to write in a marker file, `DEMO_FILES.txt` (one path per line, relative to the root);
 a later run (`--force`, other parameters, a partial folder) deletes only the files listed there,
 and writes beside any other file. A folder holding files but no marker was not made by
-`demo-data` and is refused, with one line naming what is there. Folders written by eventsnn 0.2
+`demo-data` and is refused, with one line naming what is there. Folders written by eventsnn 0.1
 (before the marker) are recognised by their `MANIFEST.json`: the recordings it counts are theirs.
 """
 
@@ -39,7 +39,7 @@ def _all_files(root: Path) -> set[str]:
 
 
 def _legacy_owned(root: Path) -> set[str] | None:
-    """The files an eventsnn 0.2 `demo-data` run wrote, from its MANIFEST.json; None if not one."""
+    """The files an eventsnn 0.1 `demo-data` run wrote, from its MANIFEST.json; None if not one."""
     try:
         manifest = json.loads((root / MANIFEST).read_text())
         per_class = [int(n) for n in manifest["per_class"]]

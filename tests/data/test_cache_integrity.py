@@ -227,7 +227,7 @@ def test_a_file_where_a_cache_folder_belongs_is_one_line(source, tmp_path):
 def test_a_cache_of_the_old_format_is_refused_in_one_line(source, tmp_path):
     cfg = _cfg(source, tmp_path / "cache")
     folder = preprocess(cfg, progress=False, verbose=False).folder
-    with h5py.File(folder / FINAL, "a") as f:  # what eventsnn 0.2 wrote: no format attribute
+    with h5py.File(folder / FINAL, "a") as f:  # what eventsnn 0.1 wrote: no format attribute
         del f.attrs["format"]
     with pytest.raises(DataError) as info:
         build_event_datasets(cfg)

@@ -105,7 +105,7 @@ def test_a_users_file_where_a_recording_goes_is_refused(tmp_path, capsys):
 def test_a_folder_from_before_the_marker_is_recognised_by_its_manifest(tmp_path, capsys):
     root = tmp_path / "dd"
     assert _demo_data(root) == 0
-    (root / MARKER).unlink()  # as eventsnn 0.2 wrote it: recordings and MANIFEST.json only
+    (root / MARKER).unlink()  # as eventsnn 0.1 wrote it: recordings and MANIFEST.json only
     files = _users_files(root)
     assert _demo_data(root, "--force") == 0
     _assert_kept(files)
