@@ -4,7 +4,8 @@ one class per data set).
     list_datasets() -> names             get_dataset(name) -> DatasetSpec
     create_dataset(name, root, split="train", orientation=None) -> RawRecordings of (events, label)
 
-Adding a data set: one module with a `SPEC` (`DatasetSpec`), listed in `_MODULES`, and one test.
+Adding a data set: one module whose lister is declared with `@dataset(name, title, sensor_size=...,
+layout=..., split=..., reader=...)` (`eventsnn.data.sets._base`), imported here, and one test.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from eventsnn.data.sets import (
     nmnist,
     tonic_dataset,
 )
-from eventsnn.data.sets._base import DatasetSpec, Recording
+from eventsnn.data.sets._base import DATASETS, DatasetSpec, Recording
 from eventsnn.errors import DataError
 
-_MODULES = (cifar10dvs, dvs128gesture, nmnist, ncaltech101, asl_dvs, n_imagenet, dvs_lip, digits_dvs, folder,
+# imported for their `@dataset` declarations, which fill `DATASETS` in this order
+_MODULES = (asl_dvs, cifar10dvs, digits_dvs, dvs128gesture, dvs_lip, folder, n_imagenet, ncaltech101, nmnist,
             tonic_dataset)  # fmt: skip
-REGISTRY: dict[str, DatasetSpec] = {m.SPEC.name: m.SPEC for m in _MODULES}
+REGISTRY: dict[str, DatasetSpec] = DATASETS
 
 __all__ = ["REGISTRY", "DatasetSpec", "Recording", "get_dataset", "list_datasets", "tonic_dataset"]
 

@@ -1,9 +1,15 @@
 """What a data set module declares (`DatasetSpec`) and the recordings it lists (`Recording`).
 
-A data set is one module: sensor size, folder layout, class names, split, reader, orientation.
-Its `list_files(root, orientation)` returns the recordings as `Recording`s whose `source`
-(`eventsnn.events.io.Source`) says how to read each: the file, reader options, a time window
-cut out of a longer file, and the orientation map.
+A data set is one module: sensor size, folder layout, class names, split, reader, orientation,
+declared once where its lister is defined, with `@dataset(...)` (timm's `@register_model`
+pattern); `DATASETS` holds every declared one by name. The lister `list_files(root, orientation)`
+returns the recordings as `Recording`s whose `source` (`eventsnn.events.io.Source`) says how to
+read each: the file, reader options, a time window cut out of a longer file, and the orientation
+map.
+
+    @dataset("nmnist", "N-MNIST: 10 digits, 34x34, official train/test", sensor_size=(34, 34, 2),
+             layout=LAYOUT, split="official", reader="N-MNIST .bin")
+    def list_files(root: Path, orientation: str | None): ...
 """
 
 from __future__ import annotations
@@ -74,6 +80,35 @@ class DatasetSpec:
             offered = ", ".join(dict.fromkeys((self.orientation, *self.orientations)))
             raise DataError(f"{self.name}: data.orientation={o!r} is not offered (choose one of: {offered})")
         return o
+
+
+DATASETS: dict[str, DatasetSpec] = {}
+
+
+def dataset(
+    name: str,
+    title: str,
+    *,
+    sensor_size: SensorSize | None,
+    layout: str,
+    split: str,
+    reader: str,
+    orientation: str = "native",
+    orientations: tuple[str, ...] = ("native",),
+    sensor_from_root: Callable[[Path], SensorSize | None] | None = None,
+) -> Callable[[Lister], Lister]:
+    """Declare the decorated `list_files(root, orientation)` the lister of data set `name` with
+    these facts (`DatasetSpec`'s fields) and register it in `DATASETS`; the function itself is
+    returned unchanged. A name declared twice is a bug (KeyError)."""
+
+    def register(list_files: Lister) -> Lister:
+        if name in DATASETS:
+            raise KeyError(f"data set {name!r} is declared twice")
+        DATASETS[name] = DatasetSpec(name, title, sensor_size, layout, split, reader, list_files,
+                                     orientation, orientations, sensor_from_root)  # fmt: skip
+        return list_files
+
+    return register
 
 
 def missing(spec_name: str, layout: str, root: Path, what: str) -> DataError:

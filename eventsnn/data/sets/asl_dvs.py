@@ -7,29 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eventsnn.data.sets._base import DatasetSpec, class_folders, first_existing
+from eventsnn.data.sets._base import class_folders, dataset, first_existing
 from eventsnn.events.io import Source
 
 LAYOUT = "<root>/<letter>/*.mat (a..y without j, the ICCV2019_DVS_dataset unpacked)"
 DEFAULT = "spikingjelly_asl_dvs"
 
 
+@dataset("asl_dvs", "ASL-DVS: 24 letters, 240x180, per-class split", sensor_size=(240, 180, 2), layout=LAYOUT,
+         split="per_class", reader="MATLAB .mat (scipy.io)", orientation=DEFAULT, orientations=("native",))
 def list_files(root: Path, orientation: str | None):
     o = orientation or DEFAULT
     root = first_existing(root, "ASLDVS")
     return class_folders(
         "asl_dvs", LAYOUT, root, (".mat",), lambda p: None if o == "native" else Source(p, orientation=o)
     )
-
-
-SPEC = DatasetSpec(
-    name="asl_dvs",
-    title="ASL-DVS: 24 letters, 240x180, per-class split",
-    sensor_size=(240, 180, 2),
-    layout=LAYOUT,
-    split="per_class",
-    reader="MATLAB .mat (scipy.io)",
-    list_files=list_files,
-    orientation=DEFAULT,
-    orientations=("native",),
-)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eventsnn.data.sets._base import DatasetSpec, class_folders, first_existing
+from eventsnn.data.sets._base import class_folders, dataset, first_existing
 from eventsnn.events.io import Source
 
 LAYOUT = (
@@ -27,6 +27,10 @@ LAYOUT = (
 RELEASED = "spikingjelly_cifar10dvs"
 
 
+# orientation "native" here; per file, .aedat defaults to RELEASED (see `source` below)
+@dataset("cifar10dvs", "CIFAR10-DVS: 10 classes, 10,000 recordings, per-class 9:1 split",
+         sensor_size=(128, 128, 2), layout=LAYOUT, split="per_class",
+         reader="AEDAT 2.0 (original) or AEDAT 4 (tonic)", orientations=(RELEASED, "jaer_dvs128"))
 def list_files(root: Path, orientation: str | None):
     root = first_existing(root, "CIFAR10DVS")
 
@@ -35,16 +39,3 @@ def list_files(root: Path, orientation: str | None):
         return None if o == "native" else Source(path, orientation=o)
 
     return class_folders("cifar10dvs", LAYOUT, root, (".aedat", ".aedat4"), source)
-
-
-SPEC = DatasetSpec(
-    name="cifar10dvs",
-    title="CIFAR10-DVS: 10 classes, 10,000 recordings, per-class 9:1 split",
-    sensor_size=(128, 128, 2),
-    layout=LAYOUT,
-    split="per_class",
-    reader="AEDAT 2.0 (original) or AEDAT 4 (tonic)",
-    list_files=list_files,
-    orientation="native",  # per file: .aedat -> spikingjelly_cifar10dvs, .aedat4 -> native
-    orientations=(RELEASED, "jaer_dvs128"),
-)

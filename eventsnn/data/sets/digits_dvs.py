@@ -7,13 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from eventsnn.data.sets._base import DatasetSpec, class_folders
+from eventsnn.data.sets._base import class_folders, dataset
 
 LAYOUT = "<root>/<class>/*.aedat4; write it with `eventsnn demo-data --root <root>`"
-
-
-def list_files(root: Path, orientation: str | None):
-    return class_folders("digits_dvs", LAYOUT, root, (".aedat4",))
 
 
 def sensor_from_root(root: Path):
@@ -23,13 +19,7 @@ def sensor_from_root(root: Path):
     return None
 
 
-SPEC = DatasetSpec(
-    name="digits_dvs",
-    title="digits_dvs: the embedded demo (10 digits, emulated DVS)",
-    sensor_size=None,
-    layout=LAYOUT,
-    split="per_class",
-    reader="AEDAT 4",
-    list_files=list_files,
-    sensor_from_root=sensor_from_root,
-)
+@dataset("digits_dvs", "digits_dvs: the embedded demo (10 digits, emulated DVS)", sensor_size=None,
+         layout=LAYOUT, split="per_class", reader="AEDAT 4", sensor_from_root=sensor_from_root)
+def list_files(root: Path, orientation: str | None):
+    return class_folders("digits_dvs", LAYOUT, root, (".aedat4",))

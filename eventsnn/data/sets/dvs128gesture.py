@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eventsnn.data.sets._base import DatasetSpec, Recording, missing, readable
+from eventsnn.data.sets._base import Recording, dataset, missing, readable
 from eventsnn.errors import DataError
 from eventsnn.events.io import ReadOptions, Source
 
@@ -78,6 +78,8 @@ def _tonic(root: Path) -> list[Recording]:
     return out
 
 
+@dataset("dvs128gesture", "DVS128 Gesture: 11 gestures, official user split", sensor_size=(128, 128, 2),
+         layout=LAYOUT, split="official", reader="AEDAT 3.1 + labels csv (original) or .npy (tonic)")
 def list_files(root: Path, orientation: str | None):
     for base in (root / "DvsGesture", root):
         if (base / "trials_to_train.txt").is_file():
@@ -90,14 +92,3 @@ def list_files(root: Path, orientation: str | None):
     if not recs:
         raise missing("dvs128gesture", LAYOUT, root, "no recordings")
     return recs, CLASSES
-
-
-SPEC = DatasetSpec(
-    name="dvs128gesture",
-    title="DVS128 Gesture: 11 gestures, official user split",
-    sensor_size=(128, 128, 2),
-    layout=LAYOUT,
-    split="official",
-    reader="AEDAT 3.1 + labels csv (original) or .npy (tonic)",
-    list_files=list_files,
-)

@@ -6,25 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eventsnn.data.sets._base import DatasetSpec, missing, visible_dirs
+from eventsnn.data.sets._base import dataset, missing, visible_dirs
 from eventsnn.data.sets.nmnist import official_split
 
 LAYOUT = "<root>/train/<word>/*.npy and <root>/test/<word>/*.npy"
 
 
+@dataset("dvs_lip", "DVS-Lip: 100 words, 128x128, official train/test", sensor_size=(128, 128, 2),
+         layout=LAYOUT, split="official", reader=".npy (named fields)")
 def list_files(root: Path, orientation: str | None):
     if not (root / "train").is_dir():
         raise missing("dvs_lip", LAYOUT, root / "train", "folder not found")
     classes = tuple(d.name for d in visible_dirs(root / "train"))
     return official_split("dvs_lip", LAYOUT, root, ("train", "test"), (".npy",), classes)
-
-
-SPEC = DatasetSpec(
-    name="dvs_lip",
-    title="DVS-Lip: 100 words, 128x128, official train/test",
-    sensor_size=(128, 128, 2),
-    layout=LAYOUT,
-    split="official",
-    reader=".npy (named fields)",
-    list_files=list_files,
-)

@@ -6,22 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eventsnn.data.sets._base import DatasetSpec, class_folders
+from eventsnn.data.sets._base import class_folders, dataset
 from eventsnn.events.io import SUFFIXES
 
 LAYOUT = f"<root>/<class>/*.{{{','.join(s.lstrip('.') for s in SUFFIXES)}}} (one sub-folder per class)"
 
 
+@dataset("folder", "folder: one sub-folder per class, any supported format", sensor_size=None, layout=LAYOUT,
+         split="per_class", reader="any (from the header)")
 def list_files(root: Path, orientation: str | None):
     return class_folders("folder", LAYOUT, root, SUFFIXES)
-
-
-SPEC = DatasetSpec(
-    name="folder",
-    title="folder: one sub-folder per class, any supported format",
-    sensor_size=None,
-    layout=LAYOUT,
-    split="per_class",
-    reader="any (from the header)",
-    list_files=list_files,
-)

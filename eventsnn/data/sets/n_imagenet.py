@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eventsnn.data.sets._base import DatasetSpec, Recording, missing, readable, visible_dirs
+from eventsnn.data.sets._base import Recording, dataset, missing, readable, visible_dirs
 from eventsnn.errors import DataError
 
 LAYOUT = (
@@ -28,6 +28,8 @@ def _listed(root: Path, folder: str, listing: Path) -> list[Path]:
     return files
 
 
+@dataset("n_imagenet", "N-ImageNet: 1000 classes, 640x480, official train/val", sensor_size=(640, 480, 2),
+         layout=LAYOUT, split="official", reader=".npz (event_data)")
 def list_files(root: Path, orientation: str | None):
     train = root / "extracted_train"
     if not train.is_dir():
@@ -49,14 +51,3 @@ def list_files(root: Path, orientation: str | None):
     if not recs:
         raise missing("n_imagenet", LAYOUT, root, "no .npz recordings")
     return recs, classes
-
-
-SPEC = DatasetSpec(
-    name="n_imagenet",
-    title="N-ImageNet: 1000 classes, 640x480, official train/val",
-    sensor_size=(640, 480, 2),
-    layout=LAYOUT,
-    split="official",
-    reader=".npz (event_data)",
-    list_files=list_files,
-)

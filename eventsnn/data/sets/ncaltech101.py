@@ -6,22 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eventsnn.data.sets._base import DatasetSpec, class_folders, first_existing
+from eventsnn.data.sets._base import class_folders, dataset, first_existing
 
 LAYOUT = "<root>/<class>/image_NNNN.bin (the Caltech101 folder of the N-Caltech101 zip)"
 
 
+@dataset("ncaltech101", "N-Caltech101: 101 classes (+ background), 240x180, per-class split",
+         sensor_size=(240, 180, 2), layout=LAYOUT, split="per_class", reader="N-MNIST .bin")
 def list_files(root: Path, orientation: str | None):
     root = first_existing(root, "NCALTECH101/Caltech101", "Caltech101")
     return class_folders("ncaltech101", LAYOUT, root, (".bin",))
-
-
-SPEC = DatasetSpec(
-    name="ncaltech101",
-    title="N-Caltech101: 101 classes (+ background), 240x180, per-class split",
-    sensor_size=(240, 180, 2),
-    layout=LAYOUT,
-    split="per_class",
-    reader="N-MNIST .bin",
-    list_files=list_files,
-)

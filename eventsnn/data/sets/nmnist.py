@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eventsnn.data.sets._base import DatasetSpec, class_folders, missing
+from eventsnn.data.sets._base import class_folders, dataset, missing
 
 CLASSES = tuple(str(d) for d in range(10))
 LAYOUT = "<root>/Train/<digit>/*.bin and <root>/Test/<digit>/*.bin (the N-MNIST zips unpacked)"
@@ -23,18 +23,9 @@ def official_split(name: str, layout: str, root: Path, folders, suffixes, classe
     return recs, classes
 
 
+@dataset("nmnist", "N-MNIST: 10 digits, 34x34, official train/test", sensor_size=(34, 34, 2), layout=LAYOUT,
+         split="official", reader="N-MNIST .bin")
 def list_files(root: Path, orientation: str | None):
     if not (root / "Train").is_dir() and (root / "NMNIST").is_dir():
         root = root / "NMNIST"
     return official_split("nmnist", LAYOUT, root, ("Train", "Test"), (".bin",), CLASSES)
-
-
-SPEC = DatasetSpec(
-    name="nmnist",
-    title="N-MNIST: 10 digits, 34x34, official train/test",
-    sensor_size=(34, 34, 2),
-    layout=LAYOUT,
-    split="official",
-    reader="N-MNIST .bin",
-    list_files=list_files,
-)

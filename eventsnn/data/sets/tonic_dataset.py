@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eventsnn.data.sets._base import DatasetSpec, Recording
+from eventsnn.data.sets._base import Recording, dataset
 from eventsnn.errors import DataError
 from eventsnn.events.formats import to_checked_events
 from eventsnn.events.io import Source
@@ -97,16 +97,7 @@ def list_items(name: str, root: Path) -> tuple[list[Recording], tuple[str, ...],
     return recs, classes, (tuple(int(v) for v in sensor) if sensor is not None else None)
 
 
+@dataset("tonic", "tonic: any tonic data set already on disk (data.tonic_class, data.root = save_to)",
+         sensor_size=None, layout=LAYOUT, split="official", reader="tonic")
 def _list_files(root: Path, orientation: str | None):
     raise DataError("tonic: the items depend on data.tonic_class; list them with list_items(name, root)")
-
-
-SPEC = DatasetSpec(
-    name="tonic",
-    title="tonic: any tonic data set already on disk (data.tonic_class, data.root = save_to)",
-    sensor_size=None,
-    layout=LAYOUT,
-    split="official",
-    reader="tonic",
-    list_files=_list_files,
-)

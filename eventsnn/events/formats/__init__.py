@@ -76,7 +76,7 @@ def detect_format(path: str | os.PathLike[str]) -> Format:
     if not head:
         raise bad(p, "empty recording (no events)")
     for fmt in FORMATS:
-        if fmt.sniff(head, p):
+        if fmt.matches(head, p):
             return fmt
     if head.startswith(b"%"):
         raise bad(p, "a Prophesee header without a readable format line (EVT 2.1 and others are not read)")

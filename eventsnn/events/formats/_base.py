@@ -51,19 +51,27 @@ class ReadOptions:
 class Format:
     """One file format: how to recognise it and how to read it.
 
-    `sniff(head, path)` sees the first `HEAD_BYTES` bytes; `read(path, options)` returns an
-    `EventFile`; `header(path)` the declared sensor without decoding events (None: not declared);
-    `chunks(path, n)` (optional) yields `EVENT_DTYPE` arrays of at most about n events with
-    bounded memory.
+    `read(path, options)` returns an `EventFile`; a file is of this format when it starts with
+    `magic`, or, for a format whose first bytes do not say it alone, when `sniff(head, path)` says
+    so (head: the first `HEAD_BYTES` bytes); `header(path)` the declared sensor without decoding
+    events (None: not declared); `chunks(path, n)` (optional) yields `EVENT_DTYPE` arrays of at
+    most about n events with bounded memory.
     """
 
     name: str
     description: str
     suffixes: tuple[str, ...]
-    sniff: Callable[[bytes, Path], bool]
     read: Callable[[Path, ReadOptions], EventFile]
+    magic: bytes = b""
+    sniff: Callable[[bytes, Path], bool] | None = None
     header: Callable[[Path], SensorSize | None] = field(default=lambda path: None)
     chunks: Callable[[Path, int], Iterator[np.ndarray]] | None = None
+
+    def matches(self, head: bytes, path: Path) -> bool:
+        """Whether the file whose first bytes are `head` is of this format."""
+        if self.sniff is not None:
+            return self.sniff(head, path)
+        return bool(self.magic) and head.startswith(self.magic)
 
 
 def bad(path: str | os.PathLike[str], what: str) -> DataError:

@@ -68,11 +68,5 @@ def _read(path: Path, options: ReadOptions) -> EventFile:
     return EventFile(ev, SENSOR, "aedat2")
 
 
-FORMAT = Format(
-    "aedat2",
-    "jAER AEDAT 2.0 (.aedat, DVS128 addresses)",
-    (".aedat",),
-    lambda head, path: head.startswith(MAGIC),
-    _read,
-    header=lambda path: SENSOR,
-)
+FORMAT = Format("aedat2", "jAER AEDAT 2.0 (.aedat, DVS128 addresses)", (".aedat",), _read, MAGIC,
+                header=lambda path: SENSOR)

@@ -114,11 +114,5 @@ def _read(path: Path, options: ReadOptions) -> EventFile:
     return EventFile(ev, _sensor(text), "aedat3")
 
 
-FORMAT = Format(
-    "aedat3",
-    "AEDAT 3.1 (.aedat, polarity packets)",
-    (".aedat",),
-    lambda head, path: head.startswith(MAGIC),
-    _read,
-    header=lambda path: _sensor(_header(path)[1]),
-)
+FORMAT = Format("aedat3", "AEDAT 3.1 (.aedat, polarity packets)", (".aedat",), _read, MAGIC,
+                header=lambda path: _sensor(_header(path)[1]))

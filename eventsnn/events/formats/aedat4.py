@@ -74,11 +74,5 @@ def _read(path: Path, options: ReadOptions) -> EventFile:
     return EventFile(events, sensor, "aedat4")
 
 
-FORMAT = Format(
-    "aedat4",
-    "AEDAT 4.0 (.aedat4, iniVation DV)",
-    (".aedat4",),
-    lambda head, path: head.startswith(MAGIC),
-    _read,
-    header=declared_sensor,
-)
+FORMAT = Format("aedat4", "AEDAT 4.0 (.aedat4, iniVation DV)", (".aedat4",), _read, MAGIC,
+                header=declared_sensor)

@@ -12,7 +12,7 @@ import numba
 import numpy as np
 
 from eventsnn.events.formats._base import EVENT_DTYPE, EventFile, Format, ReadOptions, bad
-from eventsnn.events.formats._prophesee import check_sensor_fits, read_header
+from eventsnn.events.formats._prophesee import check_sensor_fits, header_sensor, read_header
 
 CHUNK_EVENTS = 1 << 21
 
@@ -80,7 +80,7 @@ def _read(path: Path, options: ReadOptions) -> EventFile:
     out = np.empty((path.stat().st_size - _start(path)) // 8, EVENT_DTYPE)
     for _ in _read_into(path, out, CHUNK_EVENTS):
         pass
-    return EventFile(out, read_header(path).sensor_size, "dat")
+    return EventFile(out, header_sensor(path), "dat")
 
 
 def _sniff(head: bytes, path: Path) -> bool:
@@ -95,12 +95,5 @@ def _sniff(head: bytes, path: Path) -> bool:
     return path.suffix.lower() == ".dat" or pair == b"\x0c\x08"
 
 
-FORMAT = Format(
-    "dat",
-    "Prophesee DAT (.dat, CD events)",
-    (".dat",),
-    _sniff,
-    _read,
-    header=lambda path: read_header(path).sensor_size,
-    chunks=lambda path, n: iter_chunks(path, n),
-)
+FORMAT = Format("dat", "Prophesee DAT (.dat, CD events)", (".dat",), _read, sniff=_sniff,
+                header=header_sensor, chunks=iter_chunks)

@@ -78,11 +78,5 @@ def _read(path: Path, options: ReadOptions) -> EventFile:
     return EventFile(ev, sensor, "es")
 
 
-FORMAT = Format(
-    "es",
-    "Event Stream 2.x (.es, DVS)",
-    (".es",),
-    lambda head, path: head.startswith(MAGIC),
-    _read,
-    header=lambda path: _header(path)[0],
-)
+FORMAT = Format("es", "Event Stream 2.x (.es, DVS)", (".es",), _read, MAGIC,
+                header=lambda path: _header(path)[0])

@@ -14,8 +14,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from eventsnn.events.formats._base import EVENT_DTYPE, EventFile, Format, ReadOptions, bad
-from eventsnn.events.formats._prophesee import check_sensor_fits, read_header
+from eventsnn.events.formats._base import EVENT_DTYPE
+from eventsnn.events.formats._prophesee import raw_format, raw_words
 
 CHUNK_WORDS = 1 << 20  # 4 MiB of file per chunk
 
@@ -48,25 +48,10 @@ def _decode(words, state, t, x, y, p, n):  # pragma: no cover - compiled
     return n
 
 
-def _words(path: Path, chunk_words: int) -> Iterator[np.ndarray]:
-    header = read_header(path)
-    check_sensor_fits(path, header, 2048)
-    size = path.stat().st_size - header.data_start
-    if size % 4:
-        raise bad(path, f"truncated at byte {path.stat().st_size - size % 4}: EVT 2.0 words are 4 bytes")
-    left = size // 4
-    with open(path, "rb") as f:
-        f.seek(header.data_start)
-        while left > 0:
-            words = np.fromfile(f, dtype="<u4", count=min(chunk_words, left))
-            left -= len(words)
-            yield words
-
-
 def iter_chunks(path: Path, chunk_words: int = CHUNK_WORDS) -> Iterator[np.ndarray]:
     """EVENT_DTYPE arrays of at most `chunk_words` events each, in file order."""
     state = np.zeros(1, np.int64)
-    for words in _words(path, chunk_words):
+    for words in raw_words(path, "<u4", chunk_words, "EVT 2.0"):
         out = np.empty(_count(words), EVENT_DTYPE)
         _decode(words, state, out["t"], out["x"], out["y"], out["p"], 0)
         yield out
@@ -74,29 +59,13 @@ def iter_chunks(path: Path, chunk_words: int = CHUNK_WORDS) -> Iterator[np.ndarr
 
 def read_all(path: Path, chunk_words: int = CHUNK_WORDS) -> np.ndarray:
     """A counting pass, then decoding into the one output (peak: output + one chunk of words)."""
-    out = np.empty(sum(_count(w) for w in _words(path, chunk_words)), EVENT_DTYPE)
+    out = np.empty(sum(_count(w) for w in raw_words(path, "<u4", chunk_words, "EVT 2.0")), EVENT_DTYPE)
     cols = (out["t"], out["x"], out["y"], out["p"])
     state = np.zeros(1, np.int64)
     n = 0
-    for words in _words(path, chunk_words):
+    for words in raw_words(path, "<u4", chunk_words, "EVT 2.0"):
         n = _decode(words, state, *cols, n)
     return out
 
 
-def _read(path: Path, options: ReadOptions) -> EventFile:
-    return EventFile(read_all(path), read_header(path).sensor_size, "evt2")
-
-
-def _sniff(head: bytes, path: Path) -> bool:
-    return head.startswith(b"%") and read_header(path).kind == "evt2"
-
-
-FORMAT = Format(
-    "evt2",
-    "Prophesee EVT 2.0 (.raw)",
-    (".raw",),
-    _sniff,
-    _read,
-    header=lambda path: read_header(path).sensor_size,
-    chunks=lambda path, n: iter_chunks(path, n),
-)
+FORMAT = raw_format("evt2", "Prophesee EVT 2.0 (.raw)", read_all, iter_chunks)

@@ -24,8 +24,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from eventsnn.events.formats._base import EVENT_DTYPE, EventFile, Format, ReadOptions, bad
-from eventsnn.events.formats._prophesee import check_sensor_fits, read_header
+from eventsnn.events.formats._base import EVENT_DTYPE
+from eventsnn.events.formats._prophesee import raw_format, raw_words
 
 CHUNK_WORDS = 1 << 20  # 2 MiB of file per chunk
 OUT_EVENTS = 1 << 20  # output buffer of iter_chunks
@@ -113,21 +113,6 @@ def _decode(words, start, state, t, x, y, p, n, popcount):  # pragma: no cover -
     return i, n
 
 
-def _words(path: Path, chunk_words: int) -> Iterator[np.ndarray]:
-    header = read_header(path)
-    check_sensor_fits(path, header, 2048)
-    size = path.stat().st_size - header.data_start
-    if size % 2:
-        raise bad(path, f"truncated at byte {path.stat().st_size - 1}: EVT 3.0 words are 2 bytes")
-    left = size // 2
-    with open(path, "rb") as f:
-        f.seek(header.data_start)
-        while left > 0:
-            words = np.fromfile(f, dtype="<u2", count=min(chunk_words, left))
-            left -= len(words)
-            yield words
-
-
 def iter_chunks(
     path: Path, chunk_words: int = CHUNK_WORDS, out_events: int = OUT_EVENTS
 ) -> Iterator[np.ndarray]:
@@ -136,7 +121,7 @@ def iter_chunks(
     state = np.zeros(6, np.int64)
     buf = np.empty(max(out_events, 12), EVENT_DTYPE)
     cols = (buf["t"], buf["x"], buf["y"], buf["p"])
-    for words in _words(path, chunk_words):
+    for words in raw_words(path, "<u2", chunk_words, "EVT 3.0"):
         i = 0
         while i < len(words):
             i, n = _decode(words, i, state, *cols, 0, _POPCOUNT)
@@ -147,30 +132,15 @@ def iter_chunks(
 def read_all(path: Path, chunk_words: int = CHUNK_WORDS) -> np.ndarray:
     """The whole file: a counting pass, then decoding straight into the one output array (peak
     memory: the output plus one chunk of words)."""
-    total = sum(_count(words, _POPCOUNT) for words in _words(path, chunk_words))
+    total = sum(_count(words, _POPCOUNT) for words in raw_words(path, "<u2", chunk_words, "EVT 3.0"))
     out = np.empty(total, EVENT_DTYPE)
     cols = (out["t"], out["x"], out["y"], out["p"])
     state = np.zeros(6, np.int64)
     n = 0
-    for words in _words(path, chunk_words):
+    for words in raw_words(path, "<u2", chunk_words, "EVT 3.0"):
         _, n = _decode(words, 0, state, *cols, n, _POPCOUNT)
     return out
 
 
-def _read(path: Path, options: ReadOptions) -> EventFile:
-    return EventFile(read_all(path), read_header(path).sensor_size, "evt3")
-
-
-def _sniff(head: bytes, path: Path) -> bool:
-    return head.startswith(b"%") and read_header(path).kind == "evt3"
-
-
-FORMAT = Format(
-    "evt3",
-    "Prophesee EVT 3.0 (.raw)",
-    (".raw",),
-    _sniff,
-    _read,
-    header=lambda path: read_header(path).sensor_size,
-    chunks=lambda path, n: iter_chunks(path, out_events=n),
-)
+FORMAT = raw_format("evt3", "Prophesee EVT 3.0 (.raw)", read_all,
+                    lambda path, n: iter_chunks(path, out_events=n))

@@ -110,5 +110,5 @@ def _header(path: Path):
         return None
 
 
-FORMAT = Format("hdf5", "HDF5 (DSEC events/{x,y,t,p}, compound events)", (".h5", ".hdf5"),
-                lambda head, path: head.startswith(MAGIC), _read, header=_header)  # fmt: skip
+FORMAT = Format("hdf5", "HDF5 (DSEC events/{x,y,t,p}, compound events)", (".h5", ".hdf5"), _read, MAGIC,
+                header=_header)  # fmt: skip

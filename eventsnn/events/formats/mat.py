@@ -31,6 +31,4 @@ def _read(path: Path, options: ReadOptions) -> EventFile:
     return EventFile(ev, None, "mat")
 
 
-FORMAT = Format(
-    "mat", "MATLAB v5 .mat (ts, x, y, pol; ASL-DVS)", (".mat",), lambda h, p: h.startswith(MAGIC), _read
-)
+FORMAT = Format("mat", "MATLAB v5 .mat (ts, x, y, pol; ASL-DVS)", (".mat",), _read, MAGIC)

@@ -39,4 +39,5 @@ def _sniff(head: bytes, path: Path) -> bool:
     return path.suffix.lower() == ".bin" and path.stat().st_size % 5 == 0
 
 
-FORMAT = Format("nmnist_bin", "N-MNIST / N-Caltech101 (.bin, 5-byte ATIS events)", (".bin",), _sniff, _read)
+FORMAT = Format("nmnist_bin", "N-MNIST / N-Caltech101 (.bin, 5-byte ATIS events)", (".bin",), _read,
+                sniff=_sniff)

@@ -75,12 +75,11 @@ def _read(path: Path, options: ReadOptions) -> EventFile:
     return EventFile(ev, None, "npz")
 
 
-FORMAT_NPY = Format("npy", "NumPy .npy (named fields, or [N,4] with columns)", (".npy",),
-                    lambda head, path: head.startswith(b"\x93NUMPY"), _read)  # fmt: skip
+FORMAT_NPY = Format("npy", "NumPy .npy (named fields, or [N,4] with columns)", (".npy",), _read, b"\x93NUMPY")
 
 
 def _sniff_npz(head: bytes, path: Path) -> bool:
     return head.startswith(b"PK\x03\x04") and path.suffix.lower() == ".npz"
 
 
-FORMAT_NPZ = Format("npz", "NumPy .npz (t/x/y/p arrays, event_data)", (".npz",), _sniff_npz, _read)
+FORMAT_NPZ = Format("npz", "NumPy .npz (t/x/y/p arrays, event_data)", (".npz",), _read, sniff=_sniff_npz)
