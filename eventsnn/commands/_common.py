@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from eventsnn.config import RunConfig, load_config
 
@@ -99,6 +100,13 @@ def _int_at_least(text: str, low: int) -> int:
     return value
 
 
+def stopped(args: argparse.Namespace, stop: Exception, how_to_continue: str) -> int:
+    """A run stopped on request after writing its checkpoint (`StopRequested`): one line that says
+    how to continue, and exit code 130."""
+    print(f"eventsnn {args.command}: {stop}; {how_to_continue}")
+    return 130
+
+
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Load the config named on the command line with its overrides (`collect_overrides`)."""
     return load_config(args.config, collect_overrides(args))
@@ -143,25 +151,32 @@ def inference_model_from_args(args: argparse.Namespace):
     )
 
 
-def add_checkpoint_job_arguments(parser: argparse.ArgumentParser, *, what: str, subfolder: str) -> None:
-    """Optional `-c/--set`, repeated `--checkpoint [LABEL=]PATH` and `--out DIR` of the jobs on
-    several checkpoints (robustness, analyze); `checkpoint_job_setup` reads them."""
+def add_checkpoint_job_arguments(
+    parser: argparse.ArgumentParser, *, what: str, subfolder: str, several: bool = True
+) -> None:
+    """Optional `-c/--set`, `--device/--precision`, `--checkpoint` and `--out DIR` of the jobs on
+    trained checkpoints; `checkpoint_job_setup` reads them. `several`: a repeated `--checkpoint
+    [LABEL=]PATH` (robustness, analyze), else one `--checkpoint PATH` (evaluate)."""
     add_config_arguments(parser, required=False)
     add_run_options(parser)
-    parser.add_argument(
-        "--checkpoint",
-        dest="checkpoints",
-        action="append",
-        required=True,
-        metavar="[LABEL=]PATH",
-        help=f"{what} (repeatable; label defaults to the file stem or its run folder); "
-        "without -c the first checkpoint's stored config is used",
-    )
+    if several:
+        parser.add_argument(
+            "--checkpoint",
+            dest="checkpoints",
+            action="append",
+            required=True,
+            metavar="[LABEL=]PATH",
+            help=f"{what} (repeatable; label defaults to the file stem or its run folder); "
+            "without -c the first checkpoint's stored config is used",
+        )
+    else:
+        parser.add_argument("--checkpoint", required=True, metavar="PATH", help=what)
+    first = "the first checkpoint's" if several else "the checkpoint's"
     parser.add_argument(
         "--out",
         metavar="DIR",
-        help="output folder (default: <run directory of -c, else the first checkpoint's folder>/"
-        f"{subfolder})",
+        help=f"output folder (default: <run directory of -c, else {first} folder>"
+        + (f"/{subfolder})" if subfolder else ")"),
     )
     add_allow_changes_argument(parser)
 
@@ -193,15 +208,15 @@ def check_checkpoint_settings(args: argparse.Namespace, cfg: RunConfig, checkpoi
             )
 
 
-def checkpoint_job_setup(args: argparse.Namespace, subfolder: str):
-    """(config, output folder) of a job on `--checkpoint`s: the config of `-c` or of the first
-    checkpoint; `--out`, else `<run directory of -c, or the first checkpoint's folder>/<subfolder>`."""
-    from pathlib import Path
-
+def checkpoint_job_setup(args: argparse.Namespace, subfolder: str, paths: list[Path] | None = None):
+    """(config, output folder) of a job on checkpoints (`paths`, default: the `--checkpoint`s):
+    the config of `-c` or of the first checkpoint, checked against each checkpoint's settings;
+    `--out`, else `<run directory of -c, or the first checkpoint's folder>/<subfolder>`."""
     from eventsnn.engine.jobs import run_dir_for
     from eventsnn.robustness.checkpoints import parse_checkpoint_arg
 
-    paths = [parse_checkpoint_arg(arg)[1] for arg in args.checkpoints]
+    if paths is None:
+        paths = [parse_checkpoint_arg(arg)[1] for arg in args.checkpoints]
     first = paths[0]
     cfg = config_for_checkpoint(args, str(first))
     check_checkpoint_settings(args, cfg, [p for p in paths if p.is_file()])  # missing: the job says

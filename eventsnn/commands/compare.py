@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from eventsnn.commands._common import add_config_arguments, add_run_options, collect_overrides
+from eventsnn.commands._common import add_config_arguments, add_run_options, collect_overrides, stopped
 
 COMMAND = "compare"
 HELP = "train (or collect) N seeds x plasticity modes; mean +- std, paired differences with t/bootstrap CIs"
@@ -56,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
             n_resamples=args.resamples,
         )
     except StopRequested as stop:
-        print(f"eventsnn compare: {stop}; run the same command again to continue")
-        return 130
+        return stopped(args, stop, "run the same command again to continue")
     for kind, path in result["paths"].items():
         print(f"wrote {kind}: {path}")
     return 0

@@ -9,26 +9,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from eventsnn.commands._common import (
-    add_allow_changes_argument,
-    add_config_arguments,
-    add_run_options,
-    check_checkpoint_settings,
-    config_for_checkpoint,
-    positive_int,
-)
-from eventsnn.commands._outputs import require_writable_dir
+from eventsnn.commands._common import add_checkpoint_job_arguments, checkpoint_job_setup, positive_int
 
 COMMAND = "evaluate"
 HELP = "evaluate a checkpoint: top-1/top-5, per-class accuracy, firing rates, SOPs, MACs per step, energy"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser, required=False)
-    parser.add_argument("--checkpoint", required=True, metavar="PATH", help="the checkpoint to evaluate")
-    add_run_options(
-        parser,
-        out_help="where evaluation.json goes (default: the run folder of -c, else the checkpoint's folder)",
+    add_checkpoint_job_arguments(
+        parser, what="the checkpoint to evaluate (writes evaluation.json)", subfolder="", several=False
     )
     parser.add_argument(
         "--ops-batches",
@@ -36,18 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="count operations on the first N test batches only (default: every batch)",
     )
-    add_allow_changes_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from eventsnn.engine.jobs import evaluate_job, run_dir_for
+    from eventsnn.engine.jobs import evaluate_job
 
-    cfg = config_for_checkpoint(args, args.checkpoint)
-    check_checkpoint_settings(args, cfg, [args.checkpoint])
-    if args.out:
-        out = Path(args.out)
-    else:
-        out = run_dir_for(cfg, args.config) if args.config else Path(args.checkpoint).parent
-    require_writable_dir(out, "--out" if args.out else "the output folder")
+    cfg, out = checkpoint_job_setup(args, "", [Path(args.checkpoint)])
     evaluate_job(cfg, args.checkpoint, out, ops_batches=args.ops_batches)
     return 0

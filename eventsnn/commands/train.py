@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from eventsnn.commands._common import add_config_arguments, add_run_options, config_from_args
+from eventsnn.commands._common import add_config_arguments, add_run_options, config_from_args, stopped
 from eventsnn.commands._outputs import require_writable_dir
 
 COMMAND = "train"
@@ -52,8 +52,7 @@ def run(args: argparse.Namespace, init_checkpoint: str | None = None) -> int:
             allow_changes=args.allow_changes,
         )
     except StopRequested as stop:
-        print(f"eventsnn {args.command}: {stop}; continue with --resume")
-        return 130
+        return stopped(args, stop, "continue with --resume")
     if result.final_eval is not None:
         print(
             f"done: {run_dir}  test top-1 {result.final_eval.top1:.2f}%  best {result.state.best_top1:.2f}%"
