@@ -361,6 +361,18 @@ def random_pass_sops(model: nn.Module, image_shape: tuple[int, ...], *, seed: in
     an analog image repeated T times by the model); the generator is seeded."""
     device = next(model.parameters()).device
     x = torch.rand((1, *image_shape), generator=torch.Generator().manual_seed(seed)).to(device)
+    total, _ = _counted_pass(model, x).batch_totals()
+    return total
+
+
+@torch.no_grad()
+def count_operations(model: nn.Module, sample: torch.Tensor) -> OpsReport:
+    """Run `model(sample)` once in eval mode and count its operations per sample."""
+    return _counted_pass(model, sample).report()
+
+
+def _counted_pass(model: nn.Module, x: torch.Tensor) -> OpsCounter:
+    """The counter of one `model(x)` in eval mode (the model's training flag is restored)."""
     counter = OpsCounter(model)
     was_training = model.training
     model.eval()
@@ -369,22 +381,7 @@ def random_pass_sops(model: nn.Module, image_shape: tuple[int, ...], *, seed: in
             model(x)
     finally:
         model.train(was_training)
-    total, _ = counter.batch_totals()
-    return total
-
-
-@torch.no_grad()
-def count_operations(model: nn.Module, sample: torch.Tensor) -> OpsReport:
-    """Run `model(sample)` once in eval mode and count its operations per sample."""
-    counter = OpsCounter(model)
-    was_training = model.training
-    model.eval()
-    try:
-        with counter.attached():
-            model(sample)
-    finally:
-        model.train(was_training)
-    return counter.report()
+    return counter
 
 
 def format_operations(ops: dict) -> str:

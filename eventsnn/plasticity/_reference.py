@@ -11,24 +11,30 @@ from __future__ import annotations
 import torch
 
 
-def _flags_latency(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """[T,B,C,*spatial] -> (active bool [B,C], first-spike latency int64 [B,C], T if silent)."""
-    T = x.shape[0]
-    s = (x > 0).flatten(3).any(dim=3) if x.dim() > 3 else x > 0  # [T,B,C]
+def _flags_latency(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Spikes s `[T, ..., C]` (bool) -> (active bool `[..., C]`, first-spike latency int64 `[..., C]`,
+    T if silent)."""
+    T = s.shape[0]
     active = s.any(dim=0)
     first = s.to(torch.uint8).argmax(dim=0)  # the first maximal index
     return active, torch.where(active, first, torch.full_like(first, T))
 
 
+def _channel_spikes(x: torch.Tensor) -> torch.Tensor:
+    """`[T, B, C, *spatial]` -> bool `[T, B, C]`: any over the spatial dims of x > 0."""
+    return (x > 0).flatten(3).any(dim=3) if x.dim() > 3 else x > 0
+
+
 def _pair_update(a_pre, t_pre, a_post, t_post, *, a_plus, a_minus, sigma, gate, dtype) -> torch.Tensor:
-    """sum_b G_b P[b,j,i] through explicit [B, C_out, C_in] tensors (lambda, dt, g, P)."""
-    lam = a_post.to(dtype).unsqueeze(2) * a_pre.to(dtype).unsqueeze(1)  # [B,C_out,C_in]
-    dt = (t_post.unsqueeze(2) - t_pre.unsqueeze(1)).to(dtype)  # [B,C_out,C_in]
+    """sum over the leading dims `[B, ...]` of G_b P[b,...,j,i] through explicit `[B, ..., C_out, C_in]`
+    tensors (lambda, dt, g, P), from flags and latencies `[B, ..., C]`."""
+    lam = a_post.to(dtype).unsqueeze(-1) * a_pre.to(dtype).unsqueeze(-2)  # [B,...,C_out,C_in]
+    dt = (t_post.unsqueeze(-1) - t_pre.unsqueeze(-2)).to(dtype)  # [B,...,C_out,C_in]
     g = torch.exp(-(dt * dt) / (2.0 * sigma * sigma))
     P = g * (a_plus * lam - a_minus * (1.0 - lam))
     if gate is not None:
-        P = P * gate.to(dtype).view(-1, 1, 1)
-    return P.sum(dim=0)
+        P = P * gate.to(dtype).view(-1, *([1] * (P.dim() - 1)))
+    return P.flatten(0, -3).sum(dim=0)
 
 
 def direct_delta_w(
@@ -42,48 +48,33 @@ def direct_delta_w(
     dw_clip: float = 1.0,
     spatial: str = "any",
     dtype: torch.dtype = torch.float32,
+    positions_at_once: bool = False,
 ) -> torch.Tensor:
     """dW `[C_out, C_in]` through explicit `[B, C_out, C_in]` tensors (lambda, g, P), as written.
 
     `spatial="positions"`: for every position p of `[T, B, C, *spatial]` separately, the same
-    with that position's spikes, summed over p, divided by B * N_pos.
+    with that position's spikes, summed over p, divided by B * N_pos: one position at a time, or
+    with `positions_at_once` through whole `[B, N_pos, C_out, C_in]` tensors.
     """
     kw = dict(a_plus=a_plus, a_minus=a_minus, sigma=sigma, gate=gate, dtype=dtype)
     if spatial == "positions" and pre.dim() > 3:
-        xs, ys = pre.flatten(3), post.flatten(3)
-        total = 0.0
-        for p in range(xs.shape[3]):
-            total = total + _pair_update(*_flags_latency(xs[..., p]), *_flags_latency(ys[..., p]), **kw)
+        xs, ys = pre.flatten(3) > 0, post.flatten(3) > 0  # [T,B,C,P]
+        if positions_at_once:
+            xs, ys = xs.transpose(2, 3), ys.transpose(2, 3)  # [T,B,P,C]
+            total = _pair_update(*_flags_latency(xs), *_flags_latency(ys), **kw)
+        else:
+            total = 0.0
+            for p in range(xs.shape[3]):
+                total = total + _pair_update(*_flags_latency(xs[..., p]), *_flags_latency(ys[..., p]), **kw)
         return (total / (pre.shape[1] * xs.shape[3])).clamp(-dw_clip, dw_clip)
-    total = _pair_update(*_flags_latency(pre), *_flags_latency(post), **kw)
+    total = _pair_update(*_flags_latency(_channel_spikes(pre)), *_flags_latency(_channel_spikes(post)), **kw)
     return (total / pre.shape[1]).clamp(-dw_clip, dw_clip)
 
 
-def direct_positions_delta_w(
-    pre: torch.Tensor,
-    post: torch.Tensor,
-    *,
-    a_plus: float,
-    a_minus: float,
-    sigma: float,
-    gate: torch.Tensor | None = None,
-    dw_clip: float = 1.0,
-    dtype: torch.dtype = torch.float32,
-) -> torch.Tensor:
-    """The per-position rule through whole `[B, N_pos, C_out, C_in]` tensors (the bench's "direct")."""
-    xs = (pre > 0).flatten(3).permute(0, 1, 3, 2)  # [T,B,P,C_in]
-    ys = (post > 0).flatten(3).permute(0, 1, 3, 2)
-    T = xs.shape[0]
-    a_pre, a_post = xs.any(0), ys.any(0)  # [B,P,C]
-    t_pre = torch.where(a_pre, xs.to(torch.uint8).argmax(0), torch.full_like(a_pre, T, dtype=torch.int64))
-    t_post = torch.where(a_post, ys.to(torch.uint8).argmax(0), torch.full_like(a_post, T, dtype=torch.int64))
-    lam = a_post.to(dtype).unsqueeze(3) * a_pre.to(dtype).unsqueeze(2)  # [B,P,C_out,C_in]
-    dt = (t_post.unsqueeze(3) - t_pre.unsqueeze(2)).to(dtype)
-    g = torch.exp(-(dt * dt) / (2.0 * sigma * sigma))
-    P = g * (a_plus * lam - a_minus * (1.0 - lam))
-    if gate is not None:
-        P = P * gate.to(dtype).view(-1, 1, 1, 1)
-    return P.mean(dim=(0, 1)).clamp(-dw_clip, dw_clip)
+def direct_positions_delta_w(pre: torch.Tensor, post: torch.Tensor, **kw) -> torch.Tensor:
+    """`direct_delta_w` per position through whole `[B, N_pos, C_out, C_in]` tensors (the bench's
+    "direct")."""
+    return direct_delta_w(pre, post, spatial="positions", positions_at_once=True, **kw)
 
 
 def direct_synchrony(pre: torch.Tensor, post: torch.Tensor, spatial: str = "any") -> torch.Tensor:
@@ -92,7 +83,7 @@ def direct_synchrony(pre: torch.Tensor, post: torch.Tensor, spatial: str = "any"
         xs, ys = pre.flatten(3), post.flatten(3)
         per = [direct_synchrony(xs[..., p], ys[..., p]) for p in range(xs.shape[3])]
         return torch.stack(per, dim=1).mean(dim=1)
-    a_pre, _ = _flags_latency(pre)
-    a_post, _ = _flags_latency(post)
+    a_pre, _ = _flags_latency(_channel_spikes(pre))
+    a_post, _ = _flags_latency(_channel_spikes(post))
     lam = a_post.to(torch.float64).unsqueeze(2) * a_pre.to(torch.float64).unsqueeze(1)
     return lam.mean(dim=(1, 2))

@@ -86,33 +86,10 @@ def safe_name(name: str) -> str:
 
 
 def plot_perturbation(
-    summary: Sequence[Mapping[str, Any]],
-    perturbation: str,
-    path: str | Path,
-    *,
-    metric: str = "top1",
-    unit: str | None = None,
-    figsize: tuple[float, float] = FIGSIZE,
-    dpi: int = DPI,
-    chance: float | None = None,
-    samples: int | None = None,
-    ylim: tuple[float, float] | None = None,
+    summary: Sequence[Mapping[str, Any]], perturbation: str, path: str | Path, **options: Any
 ) -> Path:
-    """Accuracy vs severity of `perturbation`, one line per checkpoint with error bars of +-1 std
-    over the perturbation seeds; `chance` (%) dotted, `samples` test samples in the title, `ylim`
-    the sweep's shared range (default: `shared_accuracy_range` of this perturbation alone)."""
-    fig = perturbation_figure(
-        summary,
-        perturbation,
-        metric=metric,
-        unit=unit,
-        figsize=figsize,
-        dpi=dpi,
-        chance=chance,
-        samples=samples,
-        ylim=ylim,
-    )
-    return save_png(fig, path)
+    """Save `perturbation_figure(summary, perturbation, **options)` as a PNG at `path`."""
+    return save_png(perturbation_figure(summary, perturbation, **options), path)
 
 
 def perturbation_figure(
@@ -127,7 +104,9 @@ def perturbation_figure(
     samples: int | None = None,
     ylim: tuple[float, float] | None = None,
 ):
-    """The Figure that `plot_perturbation` saves."""
+    """Accuracy vs severity of `perturbation`, one line per checkpoint with error bars of +-1 std
+    over the perturbation seeds; `chance` (%) dotted, `samples` test samples in the title, `ylim`
+    the sweep's shared range (default: `shared_accuracy_range` of this perturbation alone)."""
     rows = [r for r in summary if r["perturbation"] == perturbation]
     if not rows:
         raise ValueError(f"no summary rows for perturbation {perturbation!r}")

@@ -46,35 +46,11 @@ def stats_kernel(x, first, counts, active, odd):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, parallel=True)
-def stats_reduced_kernel(x, first, counts, active, odd):  # pragma: no cover - compiled
-    """x [T,B,C,S] -> first, counts, active [B,C] of s[t,b,c] = any_s(x[t,b,c,s] > 0); odd [B]."""
+def channel_flags_kernel(x, flags, odd):  # pragma: no cover - compiled
+    """x [T,B,C,S] -> flags [T,B,C] = any over s of x[t,b,c,s] > 0 (bool); odd [B]."""
     T, B, C, S = x.shape
     for b in prange(B):
         bad = False
-        for c in range(C):
-            first[b, c] = T
-            counts[b, c] = 0
-        for t in range(T - 1, -1, -1):
-            for c in range(C):
-                spike = False
-                for s in range(S):
-                    v = x[t, b, c, s]
-                    spike |= v > 0
-                    bad |= (v != 0) & (v != 1)
-                counts[b, c] += spike
-                first[b, c] = t if spike else first[b, c]
-        for c in range(C):
-            active[b, c] = counts[b, c] > 0
-        odd[b] = bad
-
-
-@numba.njit(cache=True, parallel=True)
-def active_fraction_kernel(x, frac, odd):  # pragma: no cover - compiled
-    """x [T,B,C,S] -> frac [B] = mean_c a[b,c] with a = any over (t, s) of x > 0; odd [B]."""
-    T, B, C, S = x.shape
-    for b in prange(B):
-        bad = False
-        active = np.zeros(C, dtype=np.bool_)
         for t in range(T):
             for c in range(C):
                 spike = False
@@ -82,30 +58,5 @@ def active_fraction_kernel(x, frac, odd):  # pragma: no cover - compiled
                     v = x[t, b, c, s]
                     spike |= v > 0
                     bad |= (v != 0) & (v != 1)
-                active[c] |= spike
-        n = 0
-        for c in range(C):
-            n += active[c]
-        frac[b] = n / C if C > 0 else 0.0
-        odd[b] = bad
-
-
-@numba.njit(cache=True, parallel=True)
-def cofiring_kernel(x, score, odd):  # pragma: no cover - compiled
-    """x [T,B,C,S] -> score [B] = sum_t n_t (n_t - 1) / (T C (C - 1)), n_t = channels spiking at t."""
-    T, B, C, S = x.shape
-    for b in prange(B):
-        bad = False
-        pairs = 0
-        for t in range(T):
-            n = 0
-            for c in range(C):
-                spike = False
-                for s in range(S):
-                    v = x[t, b, c, s]
-                    spike |= v > 0
-                    bad |= (v != 0) & (v != 1)
-                n += spike
-            pairs += n * (n - 1)
-        score[b] = pairs / (T * C * (C - 1)) if C > 1 else 0.0
+                flags[t, b, c] = spike
         odd[b] = bad

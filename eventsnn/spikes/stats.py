@@ -85,6 +85,17 @@ def _raise_odd(x: Array, name: str, binary: bool) -> None:
         raise SpikeInputError(f"{name}: values must be 0 or 1 (binary spikes), found others")
 
 
+def _channel_flags(x: Array, shape: tuple[int, ...], name: str, binary: bool) -> np.ndarray:
+    """`[T, B, C, *spatial]` (CPU) -> bool `[T, B, C]`: any over the spatial dims of x > 0 (numba);
+    raises as `_raise_odd` when a value is outside {0, 1}."""
+    flags = np.empty(shape[:3], dtype=np.bool_)
+    odd = np.zeros(shape[1], dtype=np.bool_)
+    _numba.channel_flags_kernel(_as_numpy4(x, shape), flags, odd)
+    if odd.any():
+        _raise_odd(x, name, binary)
+    return flags
+
+
 def _use_numba(x: Array, backend: str) -> bool:
     if backend not in _BACKENDS:
         raise ArgumentError(f"backend must be one of {_BACKENDS}, got {backend!r}")
@@ -145,19 +156,15 @@ def spike_statistics(
     T, B, C = shape[:3]
     out_shape = (B, C) if reduce_spatial else (B, C, *shape[3:])
     if _use_numba(spikes, backend):
-        x = _as_numpy4(spikes, shape)  # [T,B,C,S]
-        odd = np.zeros(B, dtype=np.bool_)
-        S = x.shape[3]
-        if reduce_spatial and S != 1:
-            first = np.empty((B, C), dtype=np.int64)
-            counts = np.empty((B, C), dtype=np.int64)
-            active = np.empty((B, C), dtype=np.bool_)
-            _numba.stats_reduced_kernel(x, first, counts, active, odd)
+        if reduce_spatial and math.prod(shape[3:]) != 1:  # the units: channels, flags [T,B,C]
+            x = _channel_flags(spikes, shape, "spikes", binary).view(np.uint8)
         else:  # every (c, s) is a unit: [T,B,C*S]
-            first = np.empty((B, C * S), dtype=np.int64)
-            counts = np.empty((B, C * S), dtype=np.int64)
-            active = np.empty((B, C * S), dtype=np.bool_)
-            _numba.stats_kernel(x.reshape(T, B, C * S), first, counts, active, odd)
+            x = _as_numpy4(spikes, shape).reshape(T, B, -1)
+        first = np.empty(x.shape[1:], dtype=np.int64)
+        counts = np.empty(x.shape[1:], dtype=np.int64)
+        active = np.empty(x.shape[1:], dtype=np.bool_)
+        odd = np.zeros(B, dtype=np.bool_)
+        _numba.stats_kernel(x, first, counts, active, odd)
         if odd.any():
             _raise_odd(spikes, "spikes", binary)
         first, counts, active = (a.reshape(out_shape) for a in (first, counts, active))
@@ -227,13 +234,8 @@ def _active_fraction(x: Array, name: str, binary: bool, backend: str) -> Array:
     """[T,B,C,*spatial] -> [B] float64 (input's kind): mean over c of a[b,c] (spatial any)."""
     shape = _check_layout(x, name)
     if _use_numba(x, backend):
-        x4 = _as_numpy4(x, shape)
-        frac = np.empty(shape[1], dtype=np.float64)
-        odd = np.zeros(shape[1], dtype=np.bool_)
-        _numba.active_fraction_kernel(x4, frac, odd)
-        if odd.any():
-            _raise_odd(x, name, binary)
-        return frac
+        active = _channel_flags(x, shape, name, binary).any(axis=0)  # [B,C]
+        return active.sum(axis=1) / shape[2] if shape[2] else np.zeros(shape[1])
 
     return _torch.active_fraction(_torch_units(x, shape, name, binary, reduce_spatial=True))
 
@@ -288,12 +290,9 @@ def cofiring_score(
         spikes = spikes.reshape(*shape[:2], -1)
         shape = tuple(spikes.shape)
     if _use_numba(spikes, backend):
-        x4 = _as_numpy4(spikes, shape)
-        score = np.empty(shape[1], dtype=np.float64)
-        odd = np.zeros(shape[1], dtype=np.bool_)
-        _numba.cofiring_kernel(x4, score, odd)
-        if odd.any():
-            _raise_odd(spikes, "spikes", binary)
+        n = _channel_flags(spikes, shape, "spikes", binary).sum(axis=2, dtype=np.int64)  # n_t [T,B]
+        T, C = shape[0], shape[2]
+        score = (n * (n - 1)).sum(axis=0) / (T * C * (C - 1)) if C > 1 else np.zeros(shape[1])
         return _like(score, spikes)
 
     return _like(_torch.cofiring(_torch_units(spikes, shape, "spikes", binary, reduce_spatial=True)), spikes)
