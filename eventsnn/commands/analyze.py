@@ -58,14 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if args.figure == "attention":
         paths = jobs.attention_job(cfg, args.checkpoints, out, args.items)
     elif args.figure == "synchrony":
-        paths = jobs.synchrony_job(
-            cfg,
-            args.checkpoints,
-            out,
-            layer=args.layer,
-            batch_size=args.batch_size,
-            max_batches=args.max_batches,
-        )
+        paths = jobs.synchrony_job(cfg, args.checkpoints, out, layer=args.layer, batch_size=args.batch_size,
+                                   max_batches=args.max_batches)  # fmt: skip
     else:
         layers = [v.strip() for v in args.layers.split(",")] if args.layers else None
         paths = jobs.layers_job(cfg, args.checkpoints, out, layers=layers, max_samples=args.max_samples)

@@ -14,7 +14,7 @@ the resize is linear). `resize_mode="area"` (box averaging) is the alternative.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -140,17 +140,8 @@ class ConfiguredFramer:
     backend: str = "auto"
     device: Any = None
 
-    def __call__(self, events: Any):
-        return to_frames(
-            events,
-            self.sensor_size,
-            n_frames=self.n_frames,
-            split_by=self.split_by,
-            time_window=self.time_window,
-            event_count=self.event_count,
-            backend=self.backend,
-            device=self.device,
-        )
+    def __call__(self, events: Any):  # the fields are `to_frames`' arguments
+        return to_frames(events, **{f.name: getattr(self, f.name) for f in fields(self)})
 
 
 def framer_from_config(cfg, sensor_size: tuple[int, ...], *, device: Any = None) -> ConfiguredFramer:

@@ -40,6 +40,8 @@ FIELDS = ("t", "x", "y", "p")
 
 # fn(events, severity, *, sensor_size, generator=None, seed=None) -> events
 EventPerturbation = Callable[..., np.ndarray]
+Sensor = tuple[int, ...]  # (W, H, P)
+Rng = np.random.Generator
 
 
 def resolve_rng(generator: np.random.Generator | None, seed: int | None) -> np.random.Generator:
@@ -109,23 +111,41 @@ def _round_like(v: np.ndarray, field: np.ndarray) -> np.ndarray:
     return v if field.dtype.kind == "f" else np.rint(v).astype(np.int64)
 
 
-@perturbation("event", unit="std (us)")
-def time_jitter(
-    events: np.ndarray,
-    std_us: float,
-    *,
-    sensor_size: tuple[int, ...],
-    generator: np.random.Generator | None = None,
-    seed: int | None = None,
-) -> np.ndarray:
+def event_perturbation(
+    *, unit: str, high: float | None = None
+) -> Callable[[Callable[..., np.ndarray]], EventPerturbation]:
+    """Declare `core(events, severity, *, sensor_size, rng, **options) -> events` an event-level
+    perturbation (registered under the core's name, severity in `unit` within [0, high]) and return
+    its public form, the same for every one:
+
+        fn(events, severity, *, sensor_size, generator=None, seed=None, **options)
+
+    which checks the recording and `sensor_size` (`check_recording`) and the severity against the
+    declared bounds (`ArgumentError`), returns an exact copy at severity 0 or for no events, and
+    otherwise calls `core` with the NumPy generator of `generator` / `seed`."""
+
+    def declare(core: Callable[..., np.ndarray]) -> EventPerturbation:
+        def fn(events: np.ndarray, severity: float, *, sensor_size: Sensor, generator: Rng | None = None,
+               seed: int | None = None, **options) -> np.ndarray:  # fmt: skip
+            check_recording(events, sensor_size)
+            problem = PERTURBATIONS[core.__name__].severity_problem(severity)
+            if problem is not None:
+                raise ArgumentError(problem)
+            if severity == 0 or len(events) == 0:
+                return events.copy()
+            rng = resolve_rng(generator, seed)
+            return core(events, severity, sensor_size=sensor_size, rng=rng, **options)
+
+        fn.__name__, fn.__qualname__, fn.__doc__ = core.__name__, core.__qualname__, core.__doc__
+        return perturbation("event", unit=unit, high=high)(fn)
+
+    return declare
+
+
+@event_perturbation(unit="std (us)")
+def time_jitter(events: np.ndarray, std_us: float, *, sensor_size: Sensor, rng: Rng) -> np.ndarray:
     """Gaussian time jitter, std in microseconds, reflected into the recording's [t0, t1]."""
-    check_recording(events, sensor_size)
-    rng = resolve_rng(generator, seed)
-    if std_us < 0:
-        raise ArgumentError(f"time jitter std must be >= 0, got {std_us}")
     out = events.copy()
-    if std_us == 0 or len(events) == 0:
-        return out
     t0, t1 = _span(events)
     z = rng.standard_normal(len(events))
     t = _wide(events["t"]) + _round_like(z * std_us, events["t"])
@@ -133,23 +153,10 @@ def time_jitter(
     return _sorted(out)
 
 
-@perturbation("event", unit="std (pixels)")
-def spatial_jitter(
-    events: np.ndarray,
-    std_px: float,
-    *,
-    sensor_size: tuple[int, ...],
-    generator: np.random.Generator | None = None,
-    seed: int | None = None,
-) -> np.ndarray:
+@event_perturbation(unit="std (pixels)")
+def spatial_jitter(events: np.ndarray, std_px: float, *, sensor_size: Sensor, rng: Rng) -> np.ndarray:
     """Gaussian jitter of x and y (independent, std in pixels), reflected into the sensor."""
-    check_recording(events, sensor_size)
-    rng = resolve_rng(generator, seed)
-    if std_px < 0:
-        raise ArgumentError(f"spatial jitter std must be >= 0, got {std_px}")
     out = events.copy()
-    if std_px == 0 or len(events) == 0:
-        return out
     z = rng.standard_normal((2, len(events)))
     for k, (name, size) in enumerate((("x", sensor_size[0]), ("y", sensor_size[1]))):
         v = _wide(events[name]) + np.rint(z[k] * std_px).astype(np.int64)
@@ -162,20 +169,9 @@ def _polarity_values(events: np.ndarray, n_pol: int) -> np.ndarray:
     return np.arange(max(int(n_pol), 1)).astype(events["p"].dtype)
 
 
-@perturbation("event", unit="noise events / events")
-def uniform_noise(
-    events: np.ndarray,
-    fraction: float,
-    *,
-    sensor_size: tuple[int, ...],
-    generator: np.random.Generator | None = None,
-    seed: int | None = None,
-) -> np.ndarray:
+@event_perturbation(unit="noise events / events")
+def uniform_noise(events: np.ndarray, fraction: float, *, sensor_size: Sensor, rng: Rng) -> np.ndarray:
     """Add round(fraction * N) noise events uniform over the sensor, both polarities and [t0, t1]."""
-    check_recording(events, sensor_size)
-    rng = resolve_rng(generator, seed)
-    if fraction < 0:
-        raise ArgumentError(f"noise fraction must be >= 0, got {fraction}")
     n = round(float(fraction) * len(events))
     if n == 0:
         return events.copy()
@@ -191,21 +187,10 @@ def uniform_noise(
     return _merge(events, noise)
 
 
-@perturbation("event", unit="drop probability", high=1.0)
-def drop_event(
-    events: np.ndarray,
-    probability: float,
-    *,
-    sensor_size: tuple[int, ...],
-    generator: np.random.Generator | None = None,
-    seed: int | None = None,
-) -> np.ndarray:
+@event_perturbation(unit="drop probability", high=1.0)
+def drop_event(events: np.ndarray, probability: float, *, sensor_size: Sensor, rng: Rng) -> np.ndarray:
     """Remove round(probability * N) events chosen uniformly (tonic's DropEvent count); keeps >= 1
     event of each polarity present."""
-    check_recording(events, sensor_size)
-    rng = resolve_rng(generator, seed)
-    if not 0 <= probability <= 1:
-        raise ArgumentError(f"drop probability must be in [0, 1], got {probability}")
     n = len(events)
     k = int(probability * n + 0.5)  # tonic DropEvent's count
     if k == 0:
@@ -222,14 +207,13 @@ def drop_event(
     return events[~drop]  # a subsequence: still sorted
 
 
-@perturbation("event", unit="fraction of pixels", high=1.0)
+@event_perturbation(unit="fraction of pixels", high=1.0)
 def hot_pixels(
     events: np.ndarray,
     fraction: float,
     *,
-    sensor_size: tuple[int, ...],
-    generator: np.random.Generator | None = None,
-    seed: int | None = None,
+    sensor_size: Sensor,
+    rng: Rng,
     rate_hz: float = 1000.0,
     polarity: str = "both",
     time_unit_s: float = 1e-6,
@@ -241,15 +225,11 @@ def hot_pixels(
         rate_hz: firing rate of a hot pixel (t in `time_unit_s`, microseconds by default).
         polarity: "both" (alternating OFF/ON from a random start), "on" or "off".
     """
-    check_recording(events, sensor_size)
-    rng = resolve_rng(generator, seed)
-    if not 0 <= fraction <= 1:
-        raise ArgumentError(f"hot pixel fraction must be in [0, 1], got {fraction}")
     if polarity not in ("both", "on", "off"):
         raise ArgumentError(f"hot pixel polarity must be 'both', 'on' or 'off', got {polarity!r}")
     W, H = int(sensor_size[0]), int(sensor_size[1])
     k = round(float(fraction) * W * H)
-    if k == 0 or len(events) == 0:
+    if k == 0:
         return events.copy()
     t0, t1 = _span(events)
     period = 1.0 / (rate_hz * time_unit_s)  # in t units

@@ -11,7 +11,6 @@ from eventsnn.plasticity.diagnostics import layer_diagnostics
 from eventsnn.plasticity.functional import (
     PlasticityInputError,
     da_ssdp_delta_w,
-    da_ssdp_numerator,
     fit_gate_from_sums,
     gate_from_fit,
     warmup_sums,
@@ -35,7 +34,6 @@ __all__ = [
     "Units",
     "build_plasticity",
     "da_ssdp_delta_w",
-    "da_ssdp_numerator",
     "fit_gate_from_sums",
     "gate_from_fit",
     "get_rule",

@@ -24,6 +24,8 @@ released classifier), accumulated; the last code (silent) is a rank-1 term, beca
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from eventsnn.plasticity.activity import PlasticityInputError, Units, check_variant, unit_activity
@@ -146,28 +148,6 @@ def numerator(
     return out
 
 
-def da_ssdp_numerator(
-    pre_spikes: torch.Tensor,
-    post_spikes: torch.Tensor,
-    *,
-    a_plus: float,
-    a_minus: float,
-    sigma: float,
-    gate: torch.Tensor | None = None,
-    spatial: str = "any",
-    reference: str = "paper",
-    dtype: torch.dtype = torch.float32,
-    name: str | None = None,
-) -> torch.Tensor:
-    """Unclamped sum_r G_b P[r,j,i]: `[T,B,C_in,*sp]`, `[T,B,C_out,*sp]`, gate `[B]` -> `[C_out, C_in]`.
-
-    Under DDP this is what is all-reduced (with R = B * positions) before dividing.
-    """
-    pre, post = unit_pair(pre_spikes, post_spikes, reference=reference, spatial=spatial, name=name)
-    _check_gate(gate, pre.samples, name)
-    return numerator(pre, post, a_plus=a_plus, a_minus=a_minus, sigma=sigma, gate=gate, dtype=dtype)
-
-
 def finish_delta_w(numerator: torch.Tensor, rows: int | float | torch.Tensor, dw_clip: float = 1.0):
     """dW = clamp(numerator / R, -dw_clip, dw_clip)."""
     return (numerator / rows).clamp_(-dw_clip, dw_clip)
@@ -186,6 +166,7 @@ def da_ssdp_delta_w(
     dw_clip: float = 1.0,
     dtype: torch.dtype = torch.float32,
     name: str | None = None,
+    reduce: Callable[[torch.Tensor, int], tuple[torch.Tensor, int | float | torch.Tensor]] | None = None,
 ) -> torch.Tensor:
     """Clamped DA-SSDP update dW `[C_out, C_in]` = clamp((1/R) sum_r G_b P[r,j,i], -dw_clip, dw_clip).
 
@@ -200,6 +181,9 @@ def da_ssdp_delta_w(
             activity by tensor shape; see `eventsnn.plasticity.activity`).
         dw_clip: elementwise clamp of dW.
         dtype: compute dtype of the GEMMs (float32; float64 for reference checks).
+        reduce: under DDP, `reduce(numerator, R) -> (numerator, R)` summed over the processes
+            before dividing (numerator: the unclamped sum_r G_b P `[C_out, C_in]`); None: this
+            process alone.
 
     Example:
         Pre unit 0 fires with the post unit at t = 0 (lambda = 1, equal latencies: g = 1, so
@@ -215,7 +199,10 @@ def da_ssdp_delta_w(
     pre, post = unit_pair(pre_spikes, post_spikes, reference=reference, spatial=spatial, name=name)
     _check_gate(gate, pre.samples, name)
     num = numerator(pre, post, a_plus=a_plus, a_minus=a_minus, sigma=sigma, gate=gate, dtype=dtype)
-    return finish_delta_w(num, pre.code.shape[0], dw_clip)
+    rows = pre.code.shape[0]
+    if reduce is not None:
+        num, rows = reduce(num, rows)
+    return finish_delta_w(num, rows, dw_clip)
 
 
 def gate_from_fit(S, k, mu, sd, *, low: float = 0.0, high: float = 2.0):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -68,25 +69,43 @@ def _check_values(x: torch.Tensor, counts: bool, time_dim: int) -> int:
     return time_dim % x.dim()
 
 
-@perturbation("spike", unit="std (time steps)")
-def spike_jitter(
-    x,
-    std: float,
-    *,
-    counts: bool = False,
-    time_dim: int = 0,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-):
+def spike_perturbation(
+    *, unit: str, high: float | None = None
+) -> Callable[[Callable[..., torch.Tensor]], Perturbation]:
+    """Declare `core(x, severity, *, counts, dim, generator) -> tensor` a spike-level perturbation
+    (registered under the core's name, severity in `unit` within [0, high]) and return its public
+    form, the same for every one:
+
+        fn(x, severity, *, counts=False, time_dim=0, generator=None, seed=None)
+
+    which checks the severity against the declared bounds (`ArgumentError`) and x (`_check_values`),
+    returns an unchanged copy at severity 0 or for an empty x, and otherwise calls `core` with a
+    torch `x`, the non-negative time dim and the generator of `generator` / `seed`; numpy in gives
+    numpy out."""
+
+    def declare(core: Callable[..., torch.Tensor]) -> Perturbation:
+        def fn(x, severity: float, *, counts: bool = False, time_dim: int = 0,
+               generator: torch.Generator | None = None, seed: int | None = None):  # fmt: skip
+            problem = PERTURBATIONS[core.__name__].severity_problem(severity)
+            if problem is not None:
+                raise ArgumentError(problem)
+            xt, was_numpy = _to_torch(x)
+            dim = _check_values(xt, counts, time_dim)
+            if severity == 0 or xt.numel() == 0:
+                return _back(xt.clone(), was_numpy)
+            gen = resolve_generator(xt, generator, seed)
+            return _back(core(xt, severity, counts=counts, dim=dim, generator=gen), was_numpy)
+
+        fn.__name__, fn.__qualname__, fn.__doc__ = core.__name__, core.__qualname__, core.__doc__
+        return perturbation("spike", unit=unit, high=high)(fn)
+
+    return declare
+
+
+@spike_perturbation(unit="std (time steps)")
+def spike_jitter(x: torch.Tensor, std: float, *, counts: bool, dim: int, generator) -> torch.Tensor:
     """Move every spike (or unit count) by round(N(0, std^2)) steps, clamped to [0, T-1]."""
-    if not std >= 0:
-        raise ArgumentError(f"std must be >= 0, got {std}")
-    xt, was_numpy = _to_torch(x)
-    dim = _check_values(xt, counts, time_dim)
-    if std == 0 or xt.numel() == 0:
-        return _back(xt.clone(), was_numpy)
-    gen = resolve_generator(xt, generator, seed)
-    moved = xt.movedim(dim, 0)
+    moved = x.movedim(dim, 0)
     T = moved.shape[0]
     flat = moved.reshape(T, -1)  # [T, N]
     n = flat.to(torch.int64).flatten()  # units per (t, neuron) cell
@@ -95,101 +114,63 @@ def spike_jitter(
     units = torch.repeat_interleave(cells, reps)  # one entry per spike / unit count
     t = units // flat.shape[1]
     neuron = units % flat.shape[1]
-    offset = torch.round(torch.randn(units.shape, generator=gen, device=xt.device) * std).to(torch.int64)
+    offset = torch.round(torch.randn(units.shape, generator=generator, device=x.device) * std).to(torch.int64)
     t_new = (t + offset).clamp_(0, T - 1)
-    out = torch.zeros(flat.numel(), dtype=torch.int64, device=xt.device)
+    out = torch.zeros(flat.numel(), dtype=torch.int64, device=x.device)
     out.index_add_(0, t_new * flat.shape[1] + neuron, torch.ones_like(t_new))
     if not counts:
         out.clamp_(max=1)
-    y = out.view(flat.shape).to(xt.dtype).reshape(moved.shape).movedim(0, dim).contiguous()
-    return _back(y, was_numpy)
+    return out.view(flat.shape).to(x.dtype).reshape(moved.shape).movedim(0, dim).contiguous()
 
 
-@perturbation("spike", unit="deletion probability", high=1.0)
-def spike_deletion(
-    x,
-    p: float,
-    *,
-    counts: bool = False,
-    time_dim: int = 0,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-):
+@spike_perturbation(unit="deletion probability", high=1.0)
+def spike_deletion(x: torch.Tensor, p: float, *, counts: bool, dim: int, generator) -> torch.Tensor:
     """Remove every spike (unit count) independently with probability p: n -> Binomial(n, 1 - p)."""
-    if not 0 <= p <= 1:
-        raise ArgumentError(f"p must be in [0, 1], got {p}")
-    xt, was_numpy = _to_torch(x)
-    _check_values(xt, counts, time_dim)
-    if p == 0 or xt.numel() == 0:
-        return _back(xt.clone(), was_numpy)
-    gen = resolve_generator(xt, generator, seed)
-    n = xt.to(torch.float32 if xt.dtype != torch.float64 else torch.float64)
-    kept = torch.binomial(n, torch.full_like(n, 1.0 - p), generator=gen)
-    return _back(kept.to(xt.dtype), was_numpy)
+    n = x.to(torch.float32 if x.dtype != torch.float64 else torch.float64)
+    return torch.binomial(n, torch.full_like(n, 1.0 - p), generator=generator).to(x.dtype)
 
 
-@perturbation("spike", unit="insertion probability", high=1.0)
-def spike_insertion(
-    x,
-    p: float,
-    *,
-    counts: bool = False,
-    time_dim: int = 0,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-):
+@spike_perturbation(unit="insertion probability", high=1.0)
+def spike_insertion(x: torch.Tensor, p: float, *, counts: bool, dim: int, generator) -> torch.Tensor:
     """Add e ~ Bernoulli(p) per (time, neuron) cell: binary max(x, e), counts x + e."""
-    if not 0 <= p <= 1:
-        raise ArgumentError(f"p must be in [0, 1], got {p}")
-    xt, was_numpy = _to_torch(x)
-    _check_values(xt, counts, time_dim)
-    if p == 0 or xt.numel() == 0:
-        return _back(xt.clone(), was_numpy)
-    gen = resolve_generator(xt, generator, seed)
-    e = torch.rand(xt.shape, generator=gen, device=xt.device) < p
-    if xt.dtype == torch.bool:
-        y = xt | e
-    elif counts:
-        y = xt + e.to(xt.dtype)
-    else:
-        y = torch.maximum(xt, e.to(xt.dtype))
-    return _back(y, was_numpy)
+    e = torch.rand(x.shape, generator=generator, device=x.device) < p
+    if x.dtype == torch.bool:
+        return x | e
+    if counts:
+        return x + e.to(x.dtype)
+    return torch.maximum(x, e.to(x.dtype))
 
 
 @dataclass(frozen=True)
-class SpikeJitter:
-    """Transform form of `spike_jitter`: `__call__(x, generator=None)`."""
+class _SpikeTransform:
+    """Transform form of a spike perturbation `fn`: `__call__(x, generator=None)`."""
 
-    std: float
+    severity: float
     counts: bool = False
     time_dim: int = 0
+    fn: ClassVar[Perturbation]
 
     def __call__(self, x, generator: torch.Generator | None = None):
-        return spike_jitter(x, self.std, counts=self.counts, time_dim=self.time_dim, generator=generator)
+        fn = type(self).fn
+        return fn(x, self.severity, counts=self.counts, time_dim=self.time_dim, generator=generator)
 
 
-@dataclass(frozen=True)
-class SpikeDeletion:
-    """Transform form of `spike_deletion`."""
+class SpikeJitter(_SpikeTransform):
+    """Transform form of `spike_jitter` (severity: the std in time steps)."""
 
-    p: float
-    counts: bool = False
-    time_dim: int = 0
-
-    def __call__(self, x, generator: torch.Generator | None = None):
-        return spike_deletion(x, self.p, counts=self.counts, time_dim=self.time_dim, generator=generator)
+    fn = staticmethod(spike_jitter)
 
 
-@dataclass(frozen=True)
-class SpikeInsertion:
-    """Transform form of `spike_insertion`."""
+class SpikeDeletion(_SpikeTransform):
+    """Transform form of `spike_deletion` (severity: p)."""
 
-    p: float
-    counts: bool = False
-    time_dim: int = 0
+    fn = staticmethod(spike_deletion)
 
-    def __call__(self, x, generator: torch.Generator | None = None):
-        return spike_insertion(x, self.p, counts=self.counts, time_dim=self.time_dim, generator=generator)
+
+class SpikeInsertion(_SpikeTransform):
+    """Transform form of `spike_insertion` (severity: p)."""
+
+    fn = staticmethod(spike_insertion)
 
 
 SPIKE_PERTURBATIONS: dict[str, Perturbation] = {

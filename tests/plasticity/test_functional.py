@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from eventsnn.plasticity import da_ssdp_delta_w, da_ssdp_numerator, fit_gate_from_sums, gate_from_fit
+from eventsnn.plasticity import da_ssdp_delta_w, fit_gate_from_sums, gate_from_fit
 from eventsnn.plasticity._reference import direct_delta_w, direct_synchrony
 from eventsnn.plasticity.functional import (
     PlasticityInputError,
@@ -53,8 +53,19 @@ def test_factorised_equals_direct_float64(T, B, c_in, c_out, spatial, sigma):
         f32.dtype == torch.float32
         and _rel(f32.double(), direct_delta_w(pre, post, gate=gate, dtype=torch.float64, **kw)) < 1e-5
     )
-    num = da_ssdp_numerator(pre, post, gate=gate, dtype=torch.float64, **kw)
-    assert _rel(num / B, direct_delta_w(pre, post, gate=gate, dtype=torch.float64, **kw)) < 1e-9
+    # under DDP `reduce` sees the unclamped numerator (= R * dW) and R before dividing: two ranks
+    # holding the same batch sum to twice both, which leaves dW unchanged
+    seen = []
+
+    def two_ranks(num, rows):
+        seen.append((num.clone(), rows))
+        return 2 * num, 2 * rows
+
+    dw = da_ssdp_delta_w(pre, post, gate=gate, dtype=torch.float64, reduce=two_ranks, **kw)
+    slow = direct_delta_w(pre, post, gate=gate, dtype=torch.float64, dw_clip=float("inf"), **kw)
+    (num, rows), = seen
+    assert rows == B and _rel(num / B, slow) < 1e-9
+    assert _rel(dw, direct_delta_w(pre, post, gate=gate, dtype=torch.float64, **kw)) < 1e-9
 
 
 def test_dw_clip_and_synchrony():
@@ -99,7 +110,7 @@ def test_bad_shapes_raise_clear_errors():
     with pytest.raises(PlasticityInputError, match="share T and B"):
         da_ssdp_delta_w(torch.ones(4, 2, 3), torch.ones(5, 2, 3), **KW)
     with pytest.raises(PlasticityInputError, match=r"layer 'fc'.*share T and B"):
-        da_ssdp_numerator(torch.ones(4, 2, 3), torch.ones(4, 1, 3), name="fc", **KW)
+        da_ssdp_delta_w(torch.ones(4, 2, 3), torch.ones(4, 1, 3), name="fc", **KW)
     with pytest.raises(PlasticityInputError, match="gate"):
         da_ssdp_delta_w(torch.ones(4, 2, 3), torch.ones(4, 2, 3), gate=torch.ones(3), **KW)
     with pytest.raises(PlasticityInputError, match=r"\[T, B, C"):

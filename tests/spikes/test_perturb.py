@@ -123,10 +123,12 @@ def test_errors():
         spike_insertion(torch.tensor([[0.0, float("nan")]]), 0.1)
     with pytest.raises(SpikeInputError, match="time_dim"):
         spike_jitter(torch.zeros(3, 4), 1.0, time_dim=2)
-    with pytest.raises(ValueError, match="p must"):
+    with pytest.raises(ValueError, match=r"'spike_deletion' severities \(deletion probability\) must be >= 0 and <= 1"):
         spike_deletion(torch.zeros(3, 4), 1.5)
-    with pytest.raises(ValueError, match="std must"):
+    with pytest.raises(ValueError, match=r"'spike_jitter' severities \(std \(time steps\)\) must be >= 0, got -1"):
         spike_jitter(torch.zeros(3, 4), -1.0)
+    with pytest.raises(ValueError, match="must be >= 0, got nan"):
+        spike_jitter(torch.zeros(3, 4), float("nan"))
 
 
 @pytest.mark.gpu
