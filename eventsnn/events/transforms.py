@@ -121,17 +121,18 @@ def event_perturbation(
         fn(events, severity, *, sensor_size, generator=None, seed=None, **options)
 
     which checks the recording and `sensor_size` (`check_recording`) and the severity against the
-    declared bounds (`ArgumentError`), returns an exact copy at severity 0 or for no events, and
+    declared bounds (`ArgumentError`), returns an exact copy at the lowest severity (0) or for no events, and
     otherwise calls `core` with the NumPy generator of `generator` / `seed`."""
 
     def declare(core: Callable[..., np.ndarray]) -> EventPerturbation:
         def fn(events: np.ndarray, severity: float, *, sensor_size: Sensor, generator: Rng | None = None,
                seed: int | None = None, **options) -> np.ndarray:  # fmt: skip
             check_recording(events, sensor_size)
-            problem = PERTURBATIONS[core.__name__].severity_problem(severity)
+            declared = PERTURBATIONS[core.__name__]
+            problem = declared.severity_problem(severity)
             if problem is not None:
                 raise ArgumentError(problem)
-            if severity == 0 or len(events) == 0:
+            if severity == declared.low or len(events) == 0:
                 return events.copy()
             rng = resolve_rng(generator, seed)
             return core(events, severity, sensor_size=sensor_size, rng=rng, **options)

@@ -79,19 +79,20 @@ def spike_perturbation(
         fn(x, severity, *, counts=False, time_dim=0, generator=None, seed=None)
 
     which checks the severity against the declared bounds (`ArgumentError`) and x (`_check_values`),
-    returns an unchanged copy at severity 0 or for an empty x, and otherwise calls `core` with a
+    returns an unchanged copy at the lowest severity (0) or for an empty x, and otherwise calls `core` with a
     torch `x`, the non-negative time dim and the generator of `generator` / `seed`; numpy in gives
     numpy out."""
 
     def declare(core: Callable[..., torch.Tensor]) -> Perturbation:
         def fn(x, severity: float, *, counts: bool = False, time_dim: int = 0,
                generator: torch.Generator | None = None, seed: int | None = None):  # fmt: skip
-            problem = PERTURBATIONS[core.__name__].severity_problem(severity)
+            declared = PERTURBATIONS[core.__name__]
+            problem = declared.severity_problem(severity)
             if problem is not None:
                 raise ArgumentError(problem)
             xt, was_numpy = _to_torch(x)
             dim = _check_values(xt, counts, time_dim)
-            if severity == 0 or xt.numel() == 0:
+            if severity == declared.low or xt.numel() == 0:
                 return _back(xt.clone(), was_numpy)
             gen = resolve_generator(xt, generator, seed)
             return _back(core(xt, severity, counts=counts, dim=dim, generator=gen), was_numpy)
