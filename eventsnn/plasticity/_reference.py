@@ -59,6 +59,7 @@ def direct_delta_w(
     kw = dict(a_plus=a_plus, a_minus=a_minus, sigma=sigma, gate=gate, dtype=dtype)
     if spatial == "positions" and pre.dim() > 3:
         xs, ys = pre.flatten(3) > 0, post.flatten(3) > 0  # [T,B,C,P]
+        rows = pre.shape[1] * xs.shape[3]  # B * N_pos
         if positions_at_once:
             xs, ys = xs.transpose(2, 3), ys.transpose(2, 3)  # [T,B,P,C]
             total = _pair_update(*_flags_latency(xs), *_flags_latency(ys), **kw)
@@ -66,7 +67,7 @@ def direct_delta_w(
             total = 0.0
             for p in range(xs.shape[3]):
                 total = total + _pair_update(*_flags_latency(xs[..., p]), *_flags_latency(ys[..., p]), **kw)
-        return (total / (pre.shape[1] * xs.shape[3])).clamp(-dw_clip, dw_clip)
+        return (total / rows).clamp(-dw_clip, dw_clip)
     total = _pair_update(*_flags_latency(_channel_spikes(pre)), *_flags_latency(_channel_spikes(post)), **kw)
     return (total / pre.shape[1]).clamp(-dw_clip, dw_clip)
 

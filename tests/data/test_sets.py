@@ -56,7 +56,7 @@ def test_registry_lists_at_least_8_and_the_config_knows_every_name():
     assert set(get_args(DatasetName)) == set(list_datasets()) | IMAGE_DATASETS
     for name, spec in REGISTRY.items():
         assert spec.name == name and spec.layout and spec.split in ("official", "per_class")
-    with pytest.raises(DataError, match="unknown event data set 'nope'; registered: cifar10dvs"):
+    with pytest.raises(DataError, match="unknown event data set 'nope'; registered: asl_dvs, cifar10dvs, digits_dvs"):
         get_dataset("nope")
 
 

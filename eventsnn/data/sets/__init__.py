@@ -25,16 +25,16 @@ from eventsnn.data.sets import (
 from eventsnn.data.sets._base import DATASETS, DatasetSpec, Recording
 from eventsnn.errors import DataError
 
-# imported for their `@dataset` declarations, which fill `DATASETS` in this order
+# imported for their `@dataset` declarations, which fill `DATASETS`
 _MODULES = (asl_dvs, cifar10dvs, digits_dvs, dvs128gesture, dvs_lip, folder, n_imagenet, ncaltech101, nmnist,
             tonic_dataset)  # fmt: skip
-REGISTRY: dict[str, DatasetSpec] = DATASETS
+REGISTRY: dict[str, DatasetSpec] = dict(sorted(DATASETS.items()))
 
 __all__ = ["REGISTRY", "DatasetSpec", "Recording", "get_dataset", "list_datasets", "tonic_dataset"]
 
 
 def list_datasets() -> list[str]:
-    """Registered event data set names, in registry order."""
+    """Registered event data set names, sorted."""
     return list(REGISTRY)
 
 
