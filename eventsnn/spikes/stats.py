@@ -159,7 +159,7 @@ def spike_statistics(
         if reduce_spatial and math.prod(shape[3:]) != 1:  # the units: channels, flags [T,B,C]
             x = _channel_flags(spikes, shape, "spikes", binary).view(np.uint8)
         else:  # every (c, s) is a unit: [T,B,C*S]
-            x = _as_numpy4(spikes, shape).reshape(T, B, -1)
+            x = _as_numpy4(spikes, shape).reshape(T, B, C * math.prod(shape[3:]))
         first = np.empty(x.shape[1:], dtype=np.int64)
         counts = np.empty(x.shape[1:], dtype=np.int64)
         active = np.empty(x.shape[1:], dtype=np.bool_)
