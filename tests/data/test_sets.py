@@ -19,7 +19,8 @@ from eventsnn.data import (
     sensor_size_for,
     split_recordings,
 )
-from eventsnn.data.sets import REGISTRY, get_dataset, list_datasets
+from eventsnn.data.sets import REGISTRY, get_dataset, list_datasets, nmnist
+from eventsnn.data.sets._base import DATASETS, dataset
 from eventsnn.errors import DataError
 from eventsnn.events.io import read_recording, to_event_array, write_aedat4
 
@@ -58,6 +59,14 @@ def test_registry_lists_at_least_8_and_the_config_knows_every_name():
         assert spec.name == name and spec.layout and spec.split in ("official", "per_class")
     with pytest.raises(DataError, match="unknown event data set 'nope'; registered: asl_dvs, cifar10dvs, digits_dvs"):
         get_dataset("nope")
+
+
+def test_a_data_set_is_declared_once_on_its_lister():
+    spec = get_dataset("nmnist")
+    assert spec.list_files is nmnist.list_files and spec.sensor_size == (34, 34, 2)
+    with pytest.raises(KeyError, match="'nmnist' is declared twice"):
+        dataset("nmnist", "again", sensor_size=None, layout="x", split="official", reader="x")(lambda r, o: ([], ()))
+    assert DATASETS["nmnist"] is spec
 
 
 def _aedat2(path, t, x, y, p):
