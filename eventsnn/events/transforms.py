@@ -145,7 +145,7 @@ def event_perturbation(
 
 @event_perturbation(unit="std (us)")
 def time_jitter(events: np.ndarray, std_us: float, *, sensor_size: Sensor, rng: Rng) -> np.ndarray:
-    """Gaussian time jitter, std in microseconds, reflected into the recording's [t0, t1]."""
+    """Gaussian time jitter, std (the severity) in microseconds, reflected into the recording's [t0, t1]."""
     out = events.copy()
     t0, t1 = _span(events)
     z = rng.standard_normal(len(events))
@@ -156,7 +156,7 @@ def time_jitter(events: np.ndarray, std_us: float, *, sensor_size: Sensor, rng: 
 
 @event_perturbation(unit="std (pixels)")
 def spatial_jitter(events: np.ndarray, std_px: float, *, sensor_size: Sensor, rng: Rng) -> np.ndarray:
-    """Gaussian jitter of x and y (independent, std in pixels), reflected into the sensor."""
+    """Gaussian jitter of x and y (independent, std = the severity in pixels), reflected into the sensor."""
     out = events.copy()
     z = rng.standard_normal((2, len(events)))
     for k, (name, size) in enumerate((("x", sensor_size[0]), ("y", sensor_size[1]))):
@@ -172,7 +172,8 @@ def _polarity_values(events: np.ndarray, n_pol: int) -> np.ndarray:
 
 @event_perturbation(unit="noise events / events")
 def uniform_noise(events: np.ndarray, fraction: float, *, sensor_size: Sensor, rng: Rng) -> np.ndarray:
-    """Add round(fraction * N) noise events uniform over the sensor, both polarities and [t0, t1]."""
+    """Add round(fraction * N) noise events (fraction: the severity) uniform over the sensor, both
+    polarities and [t0, t1]."""
     n = round(float(fraction) * len(events))
     if n == 0:
         return events.copy()
@@ -190,8 +191,8 @@ def uniform_noise(events: np.ndarray, fraction: float, *, sensor_size: Sensor, r
 
 @event_perturbation(unit="drop probability", high=1.0)
 def drop_event(events: np.ndarray, probability: float, *, sensor_size: Sensor, rng: Rng) -> np.ndarray:
-    """Remove round(probability * N) events chosen uniformly (tonic's DropEvent count); keeps >= 1
-    event of each polarity present."""
+    """Remove round(probability * N) events (probability: the severity) chosen uniformly (tonic's
+    DropEvent count); keeps >= 1 event of each polarity present."""
     n = len(events)
     k = int(probability * n + 0.5)  # tonic DropEvent's count
     if k == 0:

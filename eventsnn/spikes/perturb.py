@@ -105,7 +105,8 @@ def spike_perturbation(
 
 @spike_perturbation(unit="std (time steps)")
 def spike_jitter(x: torch.Tensor, std: float, *, counts: bool, dim: int, generator) -> torch.Tensor:
-    """Move every spike (or unit count) by round(N(0, std^2)) steps, clamped to [0, T-1]."""
+    """Move every spike (or unit count) by round(N(0, std^2)) steps, clamped to [0, T-1]; the severity
+    is std (time steps)."""
     moved = x.movedim(dim, 0)
     T = moved.shape[0]
     flat = moved.reshape(T, -1)  # [T, N]
@@ -126,14 +127,15 @@ def spike_jitter(x: torch.Tensor, std: float, *, counts: bool, dim: int, generat
 
 @spike_perturbation(unit="deletion probability", high=1.0)
 def spike_deletion(x: torch.Tensor, p: float, *, counts: bool, dim: int, generator) -> torch.Tensor:
-    """Remove every spike (unit count) independently with probability p: n -> Binomial(n, 1 - p)."""
+    """Remove every spike (unit count) independently with probability p (the severity):
+    n -> Binomial(n, 1 - p)."""
     n = x.to(torch.float32 if x.dtype != torch.float64 else torch.float64)
     return torch.binomial(n, torch.full_like(n, 1.0 - p), generator=generator).to(x.dtype)
 
 
 @spike_perturbation(unit="insertion probability", high=1.0)
 def spike_insertion(x: torch.Tensor, p: float, *, counts: bool, dim: int, generator) -> torch.Tensor:
-    """Add e ~ Bernoulli(p) per (time, neuron) cell: binary max(x, e), counts x + e."""
+    """Add e ~ Bernoulli(p) per (time, neuron) cell, p the severity: binary max(x, e), counts x + e."""
     e = torch.rand(x.shape, generator=generator, device=x.device) < p
     if x.dtype == torch.bool:
         return x | e
