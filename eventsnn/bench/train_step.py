@@ -3,6 +3,8 @@
 The same model, batch and optimizer in every contender; only `train.precision` (fp32 / bf16 /
 fp16 with GradScaler), `train.compile` and the plasticity config (off / ssdp / da_ssdp, and at
 fp32 eager also da_ssdp with `spatial: positions` and with `reference: released`) change.
+What is timed is the engine's own step, `eventsnn.engine.step.TrainStep` (the one the Trainer
+runs), host syncs included (the finite-loss check and the returned loss).
 The DA-SSDP rule is past its warm-up (gate fitted), so the timed steps include the full update.
 All contenders of a case are timed interleaved (A B C A B C ...); rows give images/s and, on
 CUDA, peak memory; ratios are against fp32 eager with the same plasticity mode, and DA-SSDP
@@ -19,14 +21,16 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
-from eventsnn.bench.core import BenchReport, time_interleaved
+from eventsnn.bench.core import BenchReport, benchmark, cuda_peak, time_interleaved
 from eventsnn.config import PlasticityConfig
-from eventsnn.engine.precision import autocast, backward, make_grad_scaler, maybe_compile, optimizer_step
+from eventsnn.engine.compilation import maybe_compile
+from eventsnn.engine.precision import make_grad_scaler
+from eventsnn.engine.step import TrainStep
 from eventsnn.models import create_model
-from eventsnn.models.readout import per_sample_loss
 from eventsnn.plasticity import build_plasticity
 
 NAME = "train-step"
@@ -93,39 +97,30 @@ def label(precision: str, compiled: bool, mode: str) -> str:
 
 def make_step(
     base: torch.nn.Module, precision: str, compiled: bool, mode: str, x: torch.Tensor, y: torch.Tensor
-) -> Callable[[], None]:
-    """One engine-equivalent training step (autocast, GradScaler, compile, DA-SSDP) on a copy of `base`."""
+) -> Callable[[], Any]:
+    """The engine's training step (`TrainStep`: autocast, GradScaler, compile, DA-SSDP, host syncs)
+    on a copy of `base` with batch `x` [B, ...], `y` [B]; one untimed step has run (it compiles)."""
     model = copy.deepcopy(base)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     plasticity = build_plasticity(
         model, PlasticityConfig(**VARIANTS[mode], warmup=1, warmup_unit="steps"), steps_per_epoch=10
     )
-    net = maybe_compile(model, "require" if compiled else False, plasticity.layers)
-    scaler = make_grad_scaler(x.device, precision)
-
-    def step() -> None:
-        with plasticity.record(), autocast(x.device, precision):
-            loss = per_sample_loss(net(x).mean(0), y, 0.0).mean()
-        backward(loss, scaler)
-        stepped = optimizer_step(optimizer, scaler, model.parameters())
-        optimizer.zero_grad(set_to_none=True)
-        if stepped:
-            plasticity.apply(loss=loss.detach(), per_sample_loss=None, epoch=0)
-
-    net.train()
-    step()  # warm-up step (compiles); the gate is fitted at the next apply()
-    return step
-
-
-def _cuda_peak(step) -> int:
-    """Peak CUDA memory of one more step."""
-    torch.cuda.synchronize()
-    torch.cuda.reset_peak_memory_stats()
-    step()
-    torch.cuda.synchronize()
-    return torch.cuda.max_memory_allocated()
+    how = "require" if compiled else False
+    step = TrainStep(
+        net=maybe_compile(model, how, plasticity.layers),
+        model=model,
+        optimizer=torch.optim.AdamW(model.parameters(), lr=1e-4),
+        plasticity=plasticity,
+        device=x.device,
+        precision=precision,
+        scaler=make_grad_scaler(x.device, precision),
+        compile_mode=how,
+    )
+    step.net.train()
+    step(x, y)  # warm-up step (compiles); the gate is fitted at the next apply()
+    return lambda: step(x, y)
 
 
+@benchmark(NAME, help=HELP)
 def run(quick: bool) -> BenchReport:
     report = BenchReport(NAME)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -144,7 +139,7 @@ def run(quick: bool) -> BenchReport:
         steps = {label(*c): make_step(base, *c, x, y) for c in contenders(quick, device)}
         times = time_interleaved(steps, repeat=repeat, warmup=1, sync=sync)
         for key, fn in steps.items():
-            peak = _cuda_peak(fn) if device.type == "cuda" else None
+            peak = cuda_peak(fn) if device.type == "cuda" else None
             row = report.add(case, key, times[key], peak_mem_bytes=peak)
             row["images_per_s"] = batch / row["median_s"]
         _ratios(report, case, [c for c in contenders(quick, device)])

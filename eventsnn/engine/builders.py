@@ -20,6 +20,7 @@ from eventsnn.checkpoint import Checkpoint, DataDescription
 from eventsnn.config import RunConfig
 from eventsnn.data import build_event_datasets
 from eventsnn.data.cache import frame_shape
+from eventsnn.data.device import DeviceBatches, IndexedCounts, derive_on_device
 from eventsnn.data.images import build_image_datasets
 from eventsnn.data.recordings import sensor_size_for
 from eventsnn.data.sets import list_datasets
@@ -142,6 +143,44 @@ def build_loader(
         pin_memory=torch.cuda.is_available(),
         persistent_workers=persistent and num_workers > 0,
         prefetch_factor=4 if persistent and num_workers > 0 else None,
+    )
+
+
+@dataclass
+class RunLoaders:
+    """The DataLoaders of a run and the batches its loop reads (the loaders themselves, or on the
+    device path their integer counts derived and augmented on the device per batch)."""
+
+    train_loader: DataLoader
+    test_loader: DataLoader
+    train_batches: Any
+    test_batches: Any
+    on_device: bool
+
+
+def run_loaders(
+    cfg: RunConfig, data: DataBundle, train_sampler: EpochSampler, test_sampler: Any, device: torch.device
+) -> RunLoaders:
+    """The loaders of `data.train` / `data.test`; on the device path (`data.derive_on`), integer
+    counts travel to `device` and are derived and augmented there per batch (eventsnn.data.device)."""
+    bs, workers = cfg.train.batch_size, cfg.data.num_workers
+    train, test = data.train, data.test
+    base = getattr(train, "base", None)
+    on_device = derive_on_device(cfg.data.derive_on, device, base) and hasattr(test, "counts")
+    if on_device:
+        train, test = IndexedCounts(base), IndexedCounts(test)
+    train_loader = build_loader(train, bs, train_sampler, workers, train=True, persistent=on_device)
+    eval_bs = cfg.train.eval_batch_size or bs
+    test_loader = build_loader(test, eval_bs, test_sampler, workers, train=False, persistent=on_device)
+    if not on_device:
+        return RunLoaders(train_loader, test_loader, train_loader, test_loader, False)
+    augment = data.train.augment  # type: ignore[attr-defined]
+    return RunLoaders(
+        train_loader,
+        test_loader,
+        DeviceBatches(train_loader, device, base.derive, augment=augment, seed=cfg.train.seed),
+        DeviceBatches(test_loader, device, test.base.derive),
+        True,
     )
 
 

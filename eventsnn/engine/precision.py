@@ -1,7 +1,8 @@
-"""Mixed precision and torch.compile as config switches (`train.precision`, `train.compile`).
+"""Mixed precision in training (`train.precision`): GradScaler and the scaled backward / step.
 
 What a precision means on a device, and its autocast, live in `eventsnn.devices` (shared
-with inference); this module holds the training side: GradScaler, scaled steps, compilation.
+with inference); this module holds the training side. Compilation (`train.compile`) is
+`eventsnn.engine.compilation`'s.
 
 precision   CPU                      CUDA
 fp32        plain float32            plain float32
@@ -14,18 +15,11 @@ Autocast runs matmuls / convolutions in the low precision; the spiking neurons c
 input back to float32 (`eventsnn.models.neurons`), so the LIF membrane state and its
 threshold test stay in float32, and the loss is computed on float32 logits
 (`models.readout.per_sample_loss`). A GradScaler step that found infinite gradients is skipped
-by the optimizer; `scaled_step` reports it so the engine skips DA-SSDP's dW too.
-
-`train.compile` compiles with `dynamic=False` (the default dynamic shapes fail in inductor on
-SpikingResformer). Forward hooks added after compilation are ignored by dynamo, so the
-modules that DA-SSDP records stay eager: `compile_for_training` compiles every sub-tree that
-holds none of them and returns a shallow copy of the model that shares all parameters.
+by the optimizer; `optimizer_step` reports it so the engine skips DA-SSDP's dW too.
 """
 
 from __future__ import annotations
 
-import copy
-import sys
 from typing import Literal
 
 import torch
@@ -40,7 +34,6 @@ from eventsnn.devices import (  # re-exported: the engine's precision names in o
     cpu_has_native_bf16,
     resolve_precision,
 )
-from eventsnn.errors import ArgumentError, ConfigError, TrainingError
 
 __all__ = [
     "AUTO_CPU_BF16",
@@ -49,17 +42,13 @@ __all__ = [
     "PRECISIONS",
     "autocast",
     "backward",
-    "compile_failed",
-    "compile_for_training",
     "cpu_has_native_bf16",
     "make_grad_scaler",
-    "maybe_compile",
     "optimizer_step",
     "resolve_precision",
 ]
 
 Precision = Literal["fp32", "bf16", "fp16", "auto"]
-CompileMode = Literal[False, True, "require"]
 
 
 def make_grad_scaler(device: torch.device | str, precision: str) -> torch.amp.GradScaler | None:
@@ -97,75 +86,3 @@ def optimizer_step(
     scaler.step(optimizer)
     scaler.update()
     return not scaler.get_scale() < before
-
-
-def _subtree_names(model: nn.Module, keep: set[str]) -> set[str]:
-    """`keep` plus every ancestor of a kept module (the eager path to it)."""
-    out = {""}
-    for name in keep:
-        parts = name.split(".")
-        out.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
-    return out
-
-
-def compile_for_training(
-    model: nn.Module, keep_eager: tuple[str, ...] = (), *, backend: str = "inductor"
-) -> nn.Module:
-    """`torch.compile(dynamic=False)` of `model`, leaving the modules named in `keep_eager` (and
-    the path to them) eager so that their forward hooks run; parameters and buffers are shared.
-
-    With nothing to keep the whole model is compiled (an OptimizedModule around `model`).
-    Otherwise returns a shallow copy of the module tree: each child holding no kept module is
-    replaced by its compiled wrapper; the original `model` is left untouched (and eager).
-    """
-    if not keep_eager:
-        return torch.compile(model, dynamic=False, backend=backend)
-    modules = dict(model.named_modules())
-    missing = [n for n in keep_eager if n not in modules]
-    if missing:
-        raise ArgumentError(f"compile_for_training: the model has no module named {missing[0]!r}")
-    eager = _subtree_names(model, set(keep_eager))
-
-    def rebuild(module: nn.Module, prefix: str) -> nn.Module:
-        clone = copy.copy(module)
-        clone._modules = dict(module._modules)
-        for name, child in module._modules.items():
-            if child is None:
-                continue
-            full = f"{prefix}.{name}" if prefix else name
-            if full in keep_eager:
-                continue  # the very module: hooks on it must fire
-            if full in eager:
-                clone._modules[name] = rebuild(child, full)
-            elif any(True for _ in child.parameters()) or any(True for _ in child.children()):
-                clone._modules[name] = torch.compile(child, dynamic=False, backend=backend)
-        return clone
-
-    return rebuild(model, "")
-
-
-def maybe_compile(
-    model: nn.Module, mode: CompileMode | str, keep_eager: tuple[str, ...] = (), *, backend: str = "inductor"
-) -> nn.Module:
-    """`compile_for_training` when `mode` is true / 'require', else `model`.
-
-    Compilation is lazy (it happens at the first forward); this checks that dynamo can run
-    here at all. On failure: one line on stderr and eager, or TrainingError for 'require'.
-    """
-    if mode is False or mode == "false":
-        return model
-    if mode not in (True, "true", "require"):
-        raise ConfigError(f"train.compile: {mode!r}, expected false, true or require")
-    try:
-        return compile_for_training(model, keep_eager, backend=backend)
-    except Exception as exc:  # any compiler failure means: run eager
-        return compile_failed(model, mode, exc)
-
-
-def compile_failed(model: nn.Module, mode: CompileMode | str, exc: BaseException) -> nn.Module:
-    """One line saying why compilation failed; `model` (eager) unless the config requires it."""
-    reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-    if mode == "require":
-        raise TrainingError(f"train.compile: require, but torch.compile failed ({reason})") from None
-    print(f"train.compile: torch.compile failed ({reason}); continuing eager", file=sys.stderr)
-    return model

@@ -1,4 +1,9 @@
-"""Run-folder bookkeeping: what `--overwrite` removes, what `--resume` may change, disk-full lines.
+"""Run-folder bookkeeping: what `--overwrite` removes, what makes another run, disk-full lines.
+
+"The same run" is decided here only (`config_changes`, one ignore list `FREE_TO_CHANGE`): what
+`--resume` refuses without `--allow-changes`, and what `eventsnn compare` calls a folder that
+holds another run. Paths (output, data root, cache folder) and loader processes may change: a
+moved cache folder serves the same frames, so it is the same run.
 
 A run folder (`output.root/output.name`) holds `config.yaml`, `metrics.jsonl`, `tensorboard/`,
 `checkpoint_latest.pt`, `checkpoint_best.pt` and `evaluation.json`. `--overwrite` removes
@@ -45,7 +50,7 @@ RUN_OUTPUTS = (
 MODEL_INPUT = ("framing.", "model.", "data.img_size")
 NOT_MODEL_INPUT = ("framing.backend", "framing.dtype", "model.pretrained")
 LOCK, LOCK_OWNER = ".eventsnn.lock", ".eventsnn.lock.pid"
-# settings that do not change what a resumed run computes (paths, logging, loader processes)
+# settings that do not change what a run computes (paths, logging, loader processes, later sweeps)
 FREE_TO_CHANGE = (
     "output.",
     "robustness.",
@@ -97,9 +102,10 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def _differences(stored: Mapping[str, Any], current: RunConfig) -> list[tuple[str, Any, Any]]:
-    """(dotted key, stored value, current value) of every setting that differs, in schema order.
-    A key the stored config lacks (an older schema) is left out."""
+def config_differences(stored: Mapping[str, Any], current: RunConfig) -> list[tuple[str, Any, Any]]:
+    """(dotted key, stored value, current value) of every setting that differs, in schema order
+    (lists and tuples alike). A stored config of today's schema is read with its defaults filled
+    in; one of an older schema compares the keys it has."""
     try:
         stored_tree = to_dict(config_from_mapping(dict(stored), (), source="checkpoint"))
     except ConfigError:  # a config of an older schema: compare what is there
@@ -113,9 +119,10 @@ def _matches(key: str, patterns: Iterable[str]) -> bool:
 
 
 def config_changes(stored: Mapping[str, Any], current: RunConfig) -> list[tuple[str, Any, Any]]:
-    """(dotted key, stored value, current value) of every setting that differs, in schema order,
-    leaving out `FREE_TO_CHANGE`. A key the stored config lacks compares against the default."""
-    return [c for c in _differences(stored, current) if not _matches(c[0], FREE_TO_CHANGE)]
+    """The settings by which `current` is another run than the one `stored` describes: (dotted
+    key, stored value, current value) of every difference, in schema order, leaving out
+    `FREE_TO_CHANGE`. A key the stored config lacks compares against the default."""
+    return [c for c in config_differences(stored, current) if not _matches(c[0], FREE_TO_CHANGE)]
 
 
 def input_changes(stored: Mapping[str, Any], current: RunConfig) -> list[tuple[str, Any, Any]]:
@@ -123,9 +130,27 @@ def input_changes(stored: Mapping[str, Any], current: RunConfig) -> list[tuple[s
     architecture, image size. Evaluating with other values measures another setup."""
     return [
         c
-        for c in _differences(stored, current)
+        for c in config_differences(stored, current)
         if _matches(c[0], MODEL_INPUT) and not _matches(c[0], NOT_MODEL_INPUT)
     ]
+
+
+def describe_changes(changes: Iterable[tuple[str, Any, Any]]) -> str:
+    """`key old -> new, ...` of (key, old, new) changes."""
+    return ", ".join(f"{k} {_show(a)} -> {_show(b)}" for k, a, b in changes)
+
+
+def _refuse_unless_allowed(
+    changes: list[tuple[str, Any, Any]], allowed: Iterable[str], what: str, way_out: str
+) -> list[tuple[str, Any, Any]]:
+    """`ConfigError` "`what`: <changes>; `way_out` --allow-changes <keys>" for the changes that
+    `allowed` does not name; returns all of them (the allowed ones, when nothing is refused)."""
+    allowed = set(allowed)
+    refused = [c for c in changes if c[0] not in allowed]
+    if refused:
+        keys = " ".join(k for k, _, _ in refused)
+        raise ConfigError(f"{what}: {describe_changes(refused)}; {way_out} --allow-changes {keys}")
+    return changes
 
 
 def refuse_input_changes(
@@ -136,41 +161,31 @@ def refuse_input_changes(
     A checkpoint without a stored config (an original SpikingResformer file) is not checked."""
     if not isinstance(stored, Mapping):
         return []
-    allowed = set(allowed)
-    changes = input_changes(stored, current)
-    refused = [c for c in changes if c[0] not in allowed]
-    if refused:
-        listed = ", ".join(f"{k} {_show(a)} -> {_show(b)}" for k, a, b in refused)
-        keys = " ".join(k for k, _, _ in refused)
-        raise ConfigError(
-            f"{where}: the model was trained with other settings than these: {listed}; drop the "
-            f"override (the checkpoint's settings are the default), or run anyway with --allow-changes {keys}"
-        )
-    return changes
+    return _refuse_unless_allowed(
+        input_changes(stored, current),
+        allowed,
+        f"{where}: the model was trained with other settings than these",
+        "drop the override (the checkpoint's settings are the default), or run anyway with",
+    )
 
 
 def refuse_config_changes(
     stored: Mapping[str, Any] | None, current: RunConfig, allowed: Iterable[str], *, where: Path
 ) -> list[tuple[str, Any, Any]]:
-    """`ConfigError` listing the settings `--resume` would change that `--allow-changes` does not
-    name; returns the allowed changes (for a note)."""
-    allowed = set(allowed)
+    """`ConfigError` listing the settings `--resume` would change (`config_changes`) that
+    `--allow-changes` does not name; returns the allowed changes (for a note)."""
     known = _flatten(to_dict(current))
-    unknown = sorted(k for k in allowed if k not in known)
+    unknown = sorted(k for k in set(allowed) if k not in known)
     if unknown:
         raise ConfigError(f"--allow-changes {unknown[0]}: not a config key (section.key, e.g. train.epochs)")
     if not isinstance(stored, Mapping):
         return []
-    changes = config_changes(stored, current)
-    refused = [c for c in changes if c[0] not in allowed]
-    if refused:
-        listed = ", ".join(f"{k} {_show(a)} -> {_show(b)}" for k, a, b in refused)
-        keys = " ".join(k for k, _, _ in refused)
-        raise ConfigError(
-            f"{where}: --resume with settings that differ from the checkpoint's: {listed}; resume with "
-            f"the checkpoint's settings, or allow them with --allow-changes {keys}"
-        )
-    return changes
+    return _refuse_unless_allowed(
+        config_changes(stored, current),
+        allowed,
+        f"{where}: --resume with settings that differ from the checkpoint's",
+        "resume with the checkpoint's settings, or allow them with",
+    )
 
 
 def _show(value: Any) -> str:

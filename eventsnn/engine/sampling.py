@@ -8,6 +8,7 @@ seen; nothing depends on how many workers or restarts there were.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from torch.utils.data import Dataset, Sampler
 
 from eventsnn.utils.seeds import mix_seed
 
-__all__ = ["EpochSampler", "EvalSampler", "SeededDataset", "mix_seed"]
+__all__ = ["EpochSampler", "EvalSampler", "SeededDataset", "mix_seed", "numpy_seeded"]
 
 
 class EpochSampler(Sampler[int]):
@@ -109,3 +110,15 @@ class SeededDataset(Dataset):
         if self.augment is not None:
             x = self.augment(x, torch.Generator().manual_seed(item_seed))
         return x, y
+
+
+@contextlib.contextmanager
+def numpy_seeded(seed: int) -> Iterator[None]:
+    """NumPy's global generator seeded with `seed` while the body runs, restored after (timm's
+    Mixup draws from the global generator: a step's mix is then a function of its seed)."""
+    state = np.random.get_state()  # noqa: NPY002
+    np.random.seed(seed % (2**32))  # noqa: NPY002
+    try:
+        yield
+    finally:
+        np.random.set_state(state)  # noqa: NPY002

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from eventsnn.data.device import WaitMeter, input_bound_line
 from eventsnn.engine.runfolder import disk_full_is_one_line
 from eventsnn.utils.io import atomic_write_text
 
@@ -198,3 +199,30 @@ class MetricsLog:
             self._writer.flush()
             self._writer.close()
             self._writer = None
+
+
+def report_data_wait(
+    log: MetricsLog,
+    meter: WaitMeter,
+    device: Any,
+    step: int,
+    bar: Any,
+    speak: bool,
+    num_workers: int,
+    on_device: bool,
+) -> None:
+    """Close a step on `meter`; once its window is full, the share of time spent waiting for data
+    (`data/wait_share`, ms waiting and computing per step in TensorBoard) and, when `speak`, one
+    line on `bar` when data limits the run (share > 25%, `eventsnn.data.device.input_bound_line`)."""
+    share = meter.step_done(device)
+    if share is None:
+        return
+    rows = {
+        "wait_share": share,
+        "wait_ms": meter.wait_s / meter.steps * 1e3,
+        "compute_ms": meter.compute_s / meter.steps * 1e3,
+    }
+    log.scalars("data", rows, step)
+    if share > 0.25 and speak:
+        line = input_bound_line(share, meter, num_workers, on_device)
+        (bar.write if hasattr(bar, "write") else print)(line)

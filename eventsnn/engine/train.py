@@ -1,11 +1,10 @@
 """The training loop: surrogate-gradient backprop plus DA-SSDP after every optimizer step.
 
-One step:  out = model(x) [T,B,K]  ->  loss = CE(mean_T out, y)  ->  backward  ->
-optimizer.step()  ->  plasticity.apply() (W += dW, docs/dassdp.md)  ->  zero_grad.
-`train.precision` runs the forward under autocast (fp16 with a GradScaler); a step the
-GradScaler skips (inf/NaN gradients) is a step that did not happen: no dW either, and the
-skip is counted (`scaler_skips` in the metrics rows, `train/scaler_skips` in TensorBoard).
-`train.compile` trains a compiled copy of the model (engine/precision.py) that shares its
+One step is `eventsnn.engine.step.TrainStep` (out = model(x) [T,B,K] -> loss = CE(mean_T out, y)
+-> backward -> optimizer.step() -> plasticity.apply(), W += dW, docs/dassdp.md); a step the
+GradScaler skips (inf/NaN gradients) applies no dW either, and the skip is counted
+(`scaler_skips` in the metrics rows, `train/scaler_skips` in TensorBoard).
+`train.compile` trains a compiled copy of the model (engine/compilation.py) that shares its
 parameters; evaluation, precise BN and checkpoints use the eager model.
 Checkpoints hold everything needed to resume exactly; a stop request (Ctrl-C, or
 `stop_at_step` in tests) is honoured between steps, after writing `checkpoint_latest`.
@@ -17,9 +16,9 @@ import contextlib
 import itertools
 import signal
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 from torch import nn
@@ -27,27 +26,20 @@ from torch.utils.data import Dataset
 
 from eventsnn.checkpoint import Checkpoint, TrainingState
 from eventsnn.config import RunConfig, dump_yaml, save_resolved, to_dict
-from eventsnn.data.device import DeviceBatches, IndexedCounts, WaitMeter, derive_on_device, input_bound_line
+from eventsnn.data.device import WaitMeter
 from eventsnn.data.prepare import prepare_event_cache
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import BEST, LATEST, capture_rng_state, restore_rng_state, save_checkpoint
+from eventsnn.engine.compilation import maybe_compile
 from eventsnn.engine.distributed import DistContext, init_distributed, sync_batchnorm
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
 from eventsnn.engine.precise_bn import recalibrate_batchnorm
-from eventsnn.engine.precision import (
-    autocast,
-    backward,
-    compile_failed,
-    make_grad_scaler,
-    maybe_compile,
-    optimizer_step,
-    resolve_precision,
-)
+from eventsnn.engine.precision import make_grad_scaler, resolve_precision
 from eventsnn.engine.runfolder import disk_full_is_one_line
-from eventsnn.engine.sampling import EpochSampler, EvalSampler, mix_seed
-from eventsnn.engine.tracking import MetricsLog, loaded_weights_line, start_banner
+from eventsnn.engine.sampling import EpochSampler, EvalSampler, mix_seed, numpy_seeded
+from eventsnn.engine.step import TrainStep
+from eventsnn.engine.tracking import MetricsLog, loaded_weights_line, report_data_wait, start_banner
 from eventsnn.errors import ArgumentError, TrainingError
-from eventsnn.models.readout import mean_logits, per_sample_loss
 from eventsnn.models.registry import build_model
 from eventsnn.plasticity import build_plasticity
 from eventsnn.plasticity.warmup import refuse_full_warmup
@@ -122,14 +114,16 @@ class Trainer:
         self.scheduler = builders.build_scheduler(cfg, self.optimizer)
         self.mixup = builders.build_mixup(cfg, self.data.num_classes)
         self.precision = resolve_precision(cfg.train.precision, self.dist.device)
-        self.scaler = make_grad_scaler(self.dist.device, self.precision)
         d = self.dist
         self.train_sampler = EpochSampler(
             len(self.data.train), shuffle=True, seed=cfg.train.seed, rank=d.rank, world_size=d.world_size
         )
         self.test_sampler = EvalSampler(len(self.data.test), rank=d.rank, world_size=d.world_size)
         bs = cfg.train.batch_size
-        self._build_loaders()
+        loaders = builders.run_loaders(cfg, self.data, self.train_sampler, self.test_sampler, d.device)
+        self.on_device = loaders.on_device
+        self.train_loader, self.test_loader = loaders.train_loader, loaders.test_loader
+        self.train_batches, self.test_batches = loaders.train_batches, loaders.test_batches
         steps = len(self.data.train) // max(d.world_size, 1) // bs
         if cfg.train.max_steps_per_epoch:
             steps = min(steps, cfg.train.max_steps_per_epoch)
@@ -141,46 +135,40 @@ class Trainer:
         self.steps_per_epoch = steps
 
         self.plasticity = build_plasticity(self.model, cfg.plasticity, steps_per_epoch=steps)
-        # what forward() runs in training: the (compiled) model, in the DDP wrapper under torchrun
-        self._compiled = cfg.train.compile not in (False, "false")
-        self._compile_checked = not self._compiled  # True once a compiled step has run
-        self.net: nn.Module = self._wrap(
-            maybe_compile(self.model, cfg.train.compile, self.plasticity.layers, backend=compile_backend)
+        self.step = TrainStep(  # forward runs the (compiled) model, in the DDP wrapper under torchrun
+            net=self._wrap(
+                maybe_compile(self.model, cfg.train.compile, self.plasticity.layers, backend=compile_backend)
+            ),
+            model=self.model,
+            optimizer=self.optimizer,
+            plasticity=self.plasticity,
+            device=d.device,
+            precision=self.precision,
+            scaler=make_grad_scaler(d.device, self.precision),
+            label_smoothing=cfg.train.label_smoothing,
+            grad_clip=cfg.optim.grad_clip,
+            compile_mode=cfg.train.compile,
+            wrap=self._wrap,
+            on_nonfinite=self._stop_on_nonfinite,
         )
         self.state = TrainState()
         self.log = MetricsLog(self.run_dir, enabled=d.is_main, tensorboard=cfg.output.tensorboard)
         self.wait_meter = WaitMeter(steps=min(20, max(1, steps - 2)), skip=min(2, steps - 1))
         self._stop_requested = False
 
-    def _build_loaders(self) -> None:
-        """DataLoaders, and the batches the loop reads: on the device path (`data.derive_on`),
-        integer counts travel to the device and are derived and augmented there per batch
-        (eventsnn.data.device); otherwise the loaders' items are the model input."""
-        cfg, d = self.cfg, self.dist
-        bs, workers = cfg.train.batch_size, cfg.data.num_workers
-        train, test = self.data.train, self.data.test
-        base = getattr(train, "base", None)
-        self.on_device = derive_on_device(cfg.data.derive_on, d.device, base) and hasattr(test, "counts")
-        if self.on_device:
-            train, test = IndexedCounts(base), IndexedCounts(test)
-        self.train_loader = builders.build_loader(
-            train, bs, self.train_sampler, workers, train=True, persistent=self.on_device
-        )
-        self.test_loader = builders.build_loader(
-            test,
-            cfg.train.eval_batch_size or bs,
-            self.test_sampler,
-            workers,
-            train=False,
-            persistent=self.on_device,
-        )
-        self.train_batches, self.test_batches = self.train_loader, self.test_loader
-        if self.on_device:
-            augment = self.data.train.augment  # type: ignore[attr-defined]
-            self.train_batches = DeviceBatches(
-                self.train_loader, d.device, base.derive, augment=augment, seed=cfg.train.seed
-            )
-            self.test_batches = DeviceBatches(self.test_loader, d.device, test.base.derive)
+    @property
+    def net(self) -> nn.Module:
+        """What the forward runs in training (the compiled model, in DDP under torchrun)."""
+        return self.step.net
+
+    @property
+    def scaler(self) -> torch.amp.GradScaler | None:
+        """The fp16 GradScaler of the step (None for fp32 / bf16)."""
+        return self.step.scaler
+
+    @scaler.setter
+    def scaler(self, scaler: torch.amp.GradScaler | None) -> None:
+        self.step.scaler = scaler
 
     def _wrap(self, net: nn.Module) -> nn.Module:
         """`net` in DistributedDataParallel under torchrun, else `net`."""
@@ -199,13 +187,7 @@ class Trainer:
             scaler=self.scaler.state_dict() if self.scaler is not None else None,
             plasticity=self.plasticity.state_dict(),
             rng=capture_rng_state(),
-            epoch=s.epoch,
-            step_in_epoch=s.step_in_epoch,
-            global_step=s.global_step,
-            best_top1=s.best_top1,
-            history=s.history,
-            epoch_loss_sum=s.epoch_loss_sum,
-            scaler_skips=s.scaler_skips,
+            **{f.name: getattr(s, f.name) for f in fields(TrainState)},  # where the run is
         )
         return Checkpoint.of_run(self.model, self.cfg, self.data.describe(), training)
 
@@ -226,15 +208,8 @@ class Trainer:
             self.scaler.load_state_dict(t.scaler)
         self.plasticity.load_state_dict(t.plasticity)
         restore_rng_state(t.rng)
-        self.state = TrainState(
-            t.epoch,
-            t.step_in_epoch,
-            t.global_step,
-            t.best_top1,
-            list(t.history),
-            t.epoch_loss_sum,
-            t.scaler_skips,
-        )
+        self.state = TrainState(**{f.name: getattr(t, f.name) for f in fields(TrainState)})
+        self.state.history = list(t.history)
 
     # ------------------------------------------------------------------ the loop
     def fit(self, *, stop_at_step: int | None = None) -> TrainResult:
@@ -330,7 +305,7 @@ class Trainer:
                 save_checkpoint(self.run_dir / BEST, best)
 
     def _train_epoch(self, stop_at_step: int | None) -> None:
-        cfg, s = self.cfg, self.state
+        cfg, s, d = self.cfg, self.state, self.dist
         if self.scheduler is not None:
             self.scheduler.step(s.epoch)
         self.train_sampler.set_epoch(s.epoch, start=s.step_in_epoch * cfg.train.batch_size)
@@ -345,7 +320,10 @@ class Trainer:
             if s.step_in_epoch >= self.steps_per_epoch:
                 break
             loss = self._train_step(x, y)
-            self._report_waiting(bar)
+            workers = cfg.data.num_workers
+            report_data_wait(
+                self.log, self.wait_meter, d.device, s.global_step, bar, d.is_main, workers, self.on_device
+            )
             s.epoch_loss_sum += loss
             s.step_in_epoch += 1
             s.global_step += 1
@@ -359,82 +337,31 @@ class Trainer:
                 raise StopRequested(f"stopped at step {s.global_step}; checkpoint in {self.run_dir / LATEST}")
         bar.close()
 
-    def _report_waiting(self, bar) -> None:
-        """After the first steps: the share of time spent waiting for data (TensorBoard), and one
-        line when data limits the run (eventsnn.data.device.WaitMeter)."""
-        share = self.wait_meter.step_done(self.dist.device)
-        if share is None:
-            return
-        m = self.wait_meter
-        rows = {
-            "wait_share": share,
-            "wait_ms": m.wait_s / m.steps * 1e3,
-            "compute_ms": m.compute_s / m.steps * 1e3,
-        }
-        self.log.scalars("data", rows, self.state.global_step)
-        if share > 0.25 and self.dist.is_main:
-            line = input_bound_line(share, m, self.cfg.data.num_workers, self.on_device)
-            (bar.write if hasattr(bar, "write") else print)(line)
-
     def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """Mixup (seeded per step and rank), the engine's `TrainStep`, the step's logs."""
         cfg, s, device = self.cfg, self.state, self.dist.device
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         if self.mixup is not None:
-            with _numpy_seeded(mix_seed(cfg.train.seed, s.global_step, self.dist.rank)):
+            with numpy_seeded(mix_seed(cfg.train.seed, s.global_step, self.dist.rank)):
                 x, y = self.mixup(x, y)
-        if self._compile_checked:
-            loss, per_sample = self._forward_backward(x, y)
-        else:  # the first compiled step compiles; a compiler failure falls back to eager here
-            try:
-                loss, per_sample = self._forward_backward(x, y)
-            except TrainingError:
-                raise
-            except Exception as exc:  # compiler error: one line, eager or stop
-                self.net = self._wrap(compile_failed(self.model, self.cfg.train.compile, exc))
-                self.optimizer.zero_grad(set_to_none=True)
-                loss, per_sample = self._forward_backward(x, y)
-            self._compile_checked = True
-        stepped = optimizer_step(self.optimizer, self.scaler, self.model.parameters(), cfg.optim.grad_clip)
-        self.optimizer.zero_grad(set_to_none=True)
-        if stepped:
-            logs = self.plasticity.apply(
-                loss=loss.detach(), per_sample_loss=per_sample.detach(), epoch=s.epoch
-            )
-        else:  # the optimizer step did not happen, so neither does dW (docs/dassdp.md, Findings 4)
+        result = self.step(x, y, epoch=s.epoch)
+        if not result.stepped:
             s.scaler_skips += 1
-            logs = {}
-        value = float(loss.detach())
-        if s.global_step % cfg.train.log_every == 0 or not stepped:
+        if s.global_step % cfg.train.log_every == 0 or not result.stepped:
             lr = self.optimizer.param_groups[0]["lr"]
-            row = {"loss": value, "lr": lr, "scaler_skips": s.scaler_skips}
+            row = {"loss": result.loss, "lr": lr, "scaler_skips": s.scaler_skips}
             self.log.scalars("train", row, s.global_step)
-            self.log.scalars("plasticity", logs, s.global_step)
-        return value
+            self.log.scalars("plasticity", result.logs, s.global_step)
+        return result.loss
 
-    def _forward_backward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Forward under `train.precision` with the plasticity recording, then the (scaled) backward."""
-        with self.plasticity.record(), autocast(self.dist.device, self.precision):
-            out = self.net(x)  # [T, B, K]
-            per_sample = per_sample_loss(mean_logits(out), y, self.cfg.train.label_smoothing)  # [B]
-            loss = per_sample.mean()  # float32: per_sample_loss casts the logits up
-        self._check_finite(loss)
-        backward(loss, self.scaler)
-        return loss, per_sample
-
-    def _check_finite(self, loss: torch.Tensor) -> None:
-        bad = torch.tensor([0.0 if bool(torch.isfinite(loss.detach())) else 1.0])
-        if self.dist.distributed:
-            all_reduce_sum(bad.to(self.dist.device))
-        if float(bad) > 0:
-            s = self.state
-            kept = self.run_dir / LATEST
-            where = "no checkpoint was written yet"
-            if kept.exists():
-                where = f"the last good checkpoint is {kept}"
-            raise TrainingError(
-                f"loss is {float(loss.detach())} at step {s.global_step + 1} (epoch {s.epoch + 1}, "
-                f"batch {s.step_in_epoch + 1}); training stopped ({where})"
-            )
+    def _stop_on_nonfinite(self, loss: float) -> NoReturn:
+        s = self.state
+        kept = self.run_dir / LATEST
+        where = f"the last good checkpoint is {kept}" if kept.exists() else "no checkpoint was written yet"
+        raise TrainingError(
+            f"loss is {loss} at step {s.global_step + 1} (epoch {s.epoch + 1}, "
+            f"batch {s.step_in_epoch + 1}); training stopped ({where})"
+        )
 
     @contextlib.contextmanager
     def _stop_on_sigint(self):
@@ -454,15 +381,3 @@ class Trainer:
             yield
         finally:
             signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
-def _numpy_seeded(seed: int):
-    import numpy as np
-
-    state = np.random.get_state()  # noqa: NPY002 (timm Mixup draws from the global generator)
-    np.random.seed(seed % (2**32))  # noqa: NPY002
-    try:
-        yield
-    finally:
-        np.random.set_state(state)  # noqa: NPY002

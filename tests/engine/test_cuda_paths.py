@@ -14,14 +14,9 @@ import pytest
 import torch
 
 from eventsnn.config import PlasticityConfig
+from eventsnn.engine.compilation import compile_for_training
 from eventsnn.engine.evaluate import evaluate_model
-from eventsnn.engine.precision import (
-    autocast,
-    backward,
-    compile_for_training,
-    make_grad_scaler,
-    optimizer_step,
-)
+from eventsnn.engine.precision import autocast, backward, make_grad_scaler, optimizer_step
 from eventsnn.engine.train import Trainer
 from eventsnn.models import create_model
 from eventsnn.models.neurons import make_neuron

@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from eventsnn.config import PlasticityConfig, load_config
-from eventsnn.engine.precision import autocast, compile_for_training, maybe_compile, resolve_precision
+from eventsnn.engine.compilation import compile_for_training, maybe_compile
+from eventsnn.engine.precision import autocast, resolve_precision
 from eventsnn.engine.train import Trainer
 from eventsnn.errors import ConfigError, TrainingError
 from eventsnn.models import create_model
