@@ -1,4 +1,4 @@
-"""The DA-SSDP paper's Fig. 3 and Fig. 5 from checkpoints (Fig. 4: `eventsnn.robustness.analysis`).
+"""The DA-SSDP paper's Fig. 3 and Fig. 5 from checkpoints (Fig. 4: `eventsnn.robustness.activity`).
 
 Fig. 3 (last DSSA block of the model, `eventsnn.models.blocks.DSSA`), for chosen test items b:
 
@@ -32,7 +32,7 @@ from torch import nn
 
 from eventsnn.errors import ConfigError
 from eventsnn.models.blocks import DSSA
-from eventsnn.robustness.analysis import batch_cofiring_by_units, find_layer
+from eventsnn.robustness.activity import batch_cofiring_by_units, find_layer, record_outputs
 from eventsnn.robustness.plots import distribution, new_figure, save_png
 from eventsnn.utils.io import atomic_path, atomic_write_text
 
@@ -66,37 +66,6 @@ def last_dssa(model: nn.Module) -> str:
     if not names:
         raise ConfigError("analyze attention: the model has no DSSA block")
     return names[-1]
-
-
-@torch.no_grad()
-def record_outputs(
-    model: nn.Module, names: Sequence[str], x: torch.Tensor, *, inputs: bool = False
-) -> dict[str, torch.Tensor]:
-    """Output (or first input, `inputs=True`) of each named module in one eval forward of `x`."""
-    from spikingjelly.activation_based import functional
-
-    modules = dict(model.named_modules())
-    missing = [n for n in names if n not in modules]
-    if missing:
-        raise ConfigError(f"analyze: the model has no module {missing[0]!r}")
-    seen: dict[str, torch.Tensor] = {}
-
-    def hook(name):
-        def fn(_m, args, out):
-            seen[name] = (args[0] if inputs else out).detach()
-
-        return fn
-
-    handles = [modules[n].register_forward_hook(hook(n)) for n in names]
-    try:
-        model.eval()
-        functional.reset_net(model)
-        model(x)
-        functional.reset_net(model)
-    finally:
-        for h in handles:
-            h.remove()
-    return seen
 
 
 def attention_map(attn: torch.Tensor, height: int, width: int) -> torch.Tensor:

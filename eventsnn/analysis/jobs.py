@@ -19,11 +19,12 @@ from eventsnn.devices import resolve_device
 from eventsnn.engine import builders
 from eventsnn.engine.evaluate import evaluate_model
 from eventsnn.errors import ConfigError
-from eventsnn.robustness.analysis import find_layer, spiking_layers
+from eventsnn.models.neurons import spiking_layers
+from eventsnn.robustness.activity import find_layer
 from eventsnn.robustness.checkpoints import checkpoint_labels, load_all, read_checkpoints
-from eventsnn.robustness.inner import plot_layer_sweep, run_layer_sweep, summarize_layers
+from eventsnn.robustness.inner import plot_layer_sweep, run_layer_sweep
 from eventsnn.robustness.report import to_csv
-from eventsnn.robustness.sweep import subset_indices
+from eventsnn.robustness.sweep import subset_indices, summarize
 from eventsnn.utils.io import atomic_write_text
 
 
@@ -125,7 +126,7 @@ def layers_job(
         device=device,
         progress=print,
     )
-    rows = summarize_layers(points)
+    rows = summarize(points)
     out = Path(out_dir)
     doc = {
         "layers": list(layers),

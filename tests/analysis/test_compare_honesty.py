@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from eventsnn.analysis.compare import best_top1, identical_modes, verdict, write_outputs
+from eventsnn.analysis.compare import best_top1
+from eventsnn.analysis.compare_report import identical_modes, verdict, write_outputs
 from eventsnn.analysis.stats import paired_summary
 from eventsnn.cli import main
 from eventsnn.config import load_config

@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from eventsnn.analysis.figures import attention_map, feature_gain, record_outputs
+from eventsnn.analysis.figures import attention_map, feature_gain
 from eventsnn.checkpoint import Checkpoint
 from eventsnn.cli import main
 from eventsnn.config import load_config
 from eventsnn.engine import builders
 from eventsnn.engine.evaluate import evaluate_model
 from eventsnn.engine.jobs import train_job
-from eventsnn.robustness.analysis import spiking_layers
+from eventsnn.models.neurons import spiking_layers
+from eventsnn.robustness.activity import record_outputs
 from eventsnn.robustness.inner import layer_generator, perturbed_layer, run_layer_sweep, spike_perturbation
 from eventsnn.spikes import cofiring_score
 from tests.analysis import SMOKE, TINY
