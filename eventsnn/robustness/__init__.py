@@ -1,5 +1,6 @@
-"""Robustness evaluation: severity sweeps under event- and spike-level perturbations, reports,
-plots and analysis figures (spike raster, per-neuron counts, batch co-firing).
+"""Robustness evaluation: severity sweeps under event- and spike-level perturbations (`sweep`: at
+the input; `inner`: inside the network), reports, plots, and the activity of spiking layers
+(`activity`: recording, spike raster, per-neuron counts, batch co-firing).
 
     models = load_all(checkpoint_labels(args), load)            # every checkpoint checked first
     result = run_sweep(models, source, cfg.robustness.sweeps, evaluate, seeds=..., ...)

@@ -1,6 +1,9 @@
-"""Analysis figures for a checkpoint pair (DA-SSDP paper, figures 4 and 5).
+"""The activity of spiking layers: recording it, and the figures of a checkpoint pair from it
+(DA-SSDP paper, Fig. 4: raster, per-neuron counts, batch co-firing).
 
-A forward hook on a spiking neuron module records its multi-step output S `[T, B, C, ...]`.
+A forward hook on a module records its output (`record_outputs`: the one layer recorder, also
+of Fig. 3 and 5 in `eventsnn.analysis.figures`); a spiking neuron module's is the multi-step
+output S `[T, B, C, ...]` (`record_layer`).
 With s[t, c] = any over the spatial dims of S[t, b, c, ...] for one sample b:
 
     raster          s[t, c] for the first N channels                          `[T, N]`
@@ -22,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from spikingjelly.activation_based import functional
 from torch import nn
 
 from eventsnn.errors import ConfigError
@@ -45,28 +49,41 @@ def find_layer(model: nn.Module, name: str | None = None) -> str:
     return name
 
 
-def _reset(model: nn.Module) -> None:
-    from spikingjelly.activation_based import functional
-
-    functional.reset_net(model)
-
-
 @torch.no_grad()
-def record_layer(model: nn.Module, layer: str, x: torch.Tensor) -> torch.Tensor:
-    """Output `[T, B, C, ...]` of spiking layer `layer` for model input `x` (one forward)."""
-    module = dict(model.named_modules())[layer]
-    seen: list[torch.Tensor] = []
-    handle = module.register_forward_hook(lambda _m, _i, out: seen.append(out.detach()))
+def record_outputs(
+    model: nn.Module, names: Sequence[str], x: torch.Tensor, *, inputs: bool = False
+) -> dict[str, torch.Tensor]:
+    """Output (or first input, `inputs=True`) of each named module in one eval forward of `x`
+    (the network's spiking state reset before and after; a module run twice: its last call)."""
+    modules = dict(model.named_modules())
+    missing = [n for n in names if n not in modules]
+    if missing:
+        raise ConfigError(f"analyze: the model has no module {missing[0]!r}")
+    seen: dict[str, torch.Tensor] = {}
+
+    def hook(name):
+        def fn(_m, args, out):
+            seen[name] = (args[0] if inputs else out).detach()
+
+        return fn
+
+    handles = [modules[n].register_forward_hook(hook(n)) for n in names]
     try:
         model.eval()
-        _reset(model)
+        functional.reset_net(model)
         model(x)
-        _reset(model)
+        functional.reset_net(model)
     finally:
-        handle.remove()
-    if not seen:
+        for h in handles:
+            h.remove()
+    return seen
+
+
+def record_layer(model: nn.Module, layer: str, x: torch.Tensor) -> torch.Tensor:
+    """Output `[T, B, C, ...]` of spiking layer `layer` for model input `x` (one forward)."""
+    out = record_outputs(model, [layer], x).get(layer)
+    if out is None:
         raise ConfigError(f"analysis: layer {layer!r} did not run in the forward pass")
-    out = seen[-1]
     if out.dim() < 3:
         raise ConfigError(
             f"analysis: layer {layer!r} output {tuple(out.shape)} is not multi-step [T, B, C, ...]"

@@ -16,7 +16,6 @@ sweep of the input.
 from __future__ import annotations
 
 import contextlib
-import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -24,11 +23,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from eventsnn.errors import ArgumentError, ConfigError
-from eventsnn.robustness.analysis import spiking_layers
+from eventsnn.errors import ConfigError
+from eventsnn.models.neurons import spiking_layers
 from eventsnn.robustness.plots import new_figure, save_png
 from eventsnn.robustness.registry import Perturbation, get_perturbation
-from eventsnn.robustness.sweep import _metrics
+from eventsnn.robustness.sweep import sweep_points
 
 
 def layer_generator(seed: int, name: str, layer: str, device: Any = "cpu") -> torch.Generator:
@@ -82,54 +81,29 @@ def run_layer_sweep(
     device: Any = "cpu",
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every model x layer x spike-level sweep x severity x seed; one dict per point.
+    """Every model x layer x spike-level sweep x severity x seed; one dict per point
+    (`robustness.sweep.sweep_points`' points, with "layer"; level "spike").
 
     Args:
-        layers: spiking layer names (e.g. `robustness.analysis.spiking_layers(model)`).
+        layers: spiking layer names (e.g. `models.neurons.spiking_layers(model)`).
         sweeps: objects with `name` and `severities` (spike-level perturbation names).
         make_loader: returns a fresh test loader (same order every time).
         evaluate: `(model, loader) -> {"top1": ...}` (e.g. the engine's `evaluate_model`).
     """
     perts = [spike_perturbation(s.name) for s in sweeps]
-    if not seeds:
-        raise ArgumentError("run_layer_sweep needs at least one seed")
-    points: list[dict[str, Any]] = []
     for label, model in models.items():
         names = dict(model.named_modules())
         missing = [layer for layer in layers if layer not in names]
         if missing:
             raise ConfigError(f"inner-layer sweep: {label} has no layer {missing[0]!r}")
-        clean: dict[str, Any] | None = None
-        for layer in layers:
-            for sweep, pert in zip(sweeps, perts):
-                for severity in sweep.severities:
-                    for seed in seeds:
-                        t0 = time.perf_counter()
-                        if severity == 0 and clean is not None:
-                            metrics = clean
-                        else:
-                            gen = layer_generator(seed, pert.name, layer, device)
-                            with perturbed_layer(model, layer, pert, float(severity), gen):
-                                d = evaluate(model, make_loader())
-                            metrics = _metrics(d)
-                            if severity == 0:
-                                clean = metrics
-                        point = {
-                            "checkpoint": label,
-                            "layer": layer,
-                            "perturbation": pert.name,
-                            "severity": float(severity),
-                            "seed": int(seed),
-                            **metrics,
-                            "seconds": time.perf_counter() - t0,
-                        }
-                        points.append(point)
-                        if progress is not None:
-                            progress(
-                                f"{label} {layer} {pert.name} severity={severity:g} seed={seed}: "
-                                f"top1 {metrics['top1']:.2f}%"
-                            )
-    return points
+
+    def evaluate_point(model, keys, pert, severity, seed):
+        gen = layer_generator(seed, pert.name, keys["layer"], device)
+        with perturbed_layer(model, keys["layer"], pert, severity, gen):
+            return evaluate(model, make_loader())
+
+    cases = [({"layer": lay}, pert, sweep.severities) for lay in layers for sweep, pert in zip(sweeps, perts)]
+    return sweep_points(models, cases, evaluate_point, seeds=seeds, progress=progress)
 
 
 def encoded_spike_sweep(
@@ -149,7 +123,7 @@ def encoded_spike_sweep(
         layers = spiking_layers(model)
         if not layers:
             raise ConfigError(f"robustness: {label} has no spiking layer to perturb")
-        for p in run_layer_sweep(
+        points += run_layer_sweep(
             {label: model},
             layers[:1],
             sweeps,
@@ -158,33 +132,8 @@ def encoded_spike_sweep(
             seeds=seeds,
             device=device,
             progress=progress,
-        ):
-            points.append({**p, "level": "spike"})
-    return points
-
-
-def summarize_layers(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and std (ddof 0, as `robustness.sweep.summarize`) of top-1 over seeds per
-    (checkpoint, layer, perturbation, severity), in first-seen order."""
-    import numpy as np
-
-    groups: dict[tuple, list[float]] = {}
-    for p in points:
-        groups.setdefault((p["checkpoint"], p["layer"], p["perturbation"], p["severity"]), []).append(
-            p["top1"]
         )
-    return [
-        {
-            "checkpoint": c,
-            "layer": layer,
-            "perturbation": name,
-            "severity": sev,
-            "n_seeds": len(v),
-            "top1_mean": float(np.mean(v)),
-            "top1_std": float(np.std(v)),
-        }
-        for (c, layer, name, sev), v in groups.items()
-    ]
+    return points
 
 
 def plot_layer_sweep(

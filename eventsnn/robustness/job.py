@@ -24,7 +24,7 @@ from eventsnn.engine import builders
 from eventsnn.engine.evaluate import evaluate_model
 from eventsnn.errors import ConfigError, DataError
 from eventsnn.events.postprocess import framer_from_config, from_config
-from eventsnn.robustness.analysis import analysis_figures
+from eventsnn.robustness.activity import analysis_figures
 from eventsnn.robustness.checkpoints import checkpoint_labels, load_all, read_checkpoints
 from eventsnn.robustness.inner import encoded_spike_sweep
 from eventsnn.robustness.registry import validate_sweeps

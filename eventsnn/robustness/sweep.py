@@ -10,6 +10,8 @@ Event-level perturbations act on the raw events before framing; spike-level ones
 counts `[T, P, H, W]` before post-processing. Severity 0 is the identity at both levels, so its
 result is evaluated once per checkpoint and shared by every perturbation and seed. Nothing is
 written to the clean frame cache. The evaluation function and the data source are injected.
+`sweep_points` is the one sweep loop (also of the sweeps inside the network,
+`eventsnn.robustness.inner`), `summarize` the one mean/std over seeds.
 """
 
 from __future__ import annotations
@@ -147,6 +149,54 @@ def _metrics(result: Mapping[str, Any] | Any) -> dict[str, Any]:
     return out
 
 
+PointFn = Callable[[nn.Module, Mapping[str, Any], Perturbation, float, int], Mapping[str, Any]]
+IDENTITY = ("checkpoint", "layer", "perturbation", "level", "severity")  # what a point is of (seeds aside)
+
+
+def sweep_points(
+    models: Mapping[str, nn.Module],
+    cases: Sequence[tuple[Mapping[str, Any], Perturbation, Sequence[float]]],
+    evaluate_point: PointFn,
+    *,
+    seeds: Sequence[int],
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The sweep loop of every sweep: each model x case x severity x seed, one dict per point.
+
+    A case is `(keys, perturbation, severities)`, `keys` the point's other coordinates (e.g.
+    `{"layer": name}` inside the network, `{}` at the input); `evaluate_point(model, keys,
+    perturbation, severity, seed)` returns the evaluation's metrics ("top1" at least). Severity 0
+    is the identity at every level and place, so it is evaluated once per model and shared.
+
+    A point: `{"checkpoint", **keys, "perturbation", "level", "severity", "seed", "top1",
+    "top5"?, "loss"?, "n"?, "per_class"?, "seconds"}` (`seconds`: the evaluation that gave it).
+    """
+    if not seeds:
+        raise ArgumentError("a sweep needs at least one seed")
+    points: list[dict[str, Any]] = []
+    for label, model in models.items():
+        clean: dict[str, Any] | None = None
+        for keys, pert, severities in cases:
+            for severity in severities:
+                for seed in seeds:
+                    if severity == 0 and clean is not None:
+                        metrics = clean
+                    else:
+                        t0 = time.perf_counter()
+                        metrics = _metrics(evaluate_point(model, keys, pert, float(severity), int(seed)))
+                        metrics["seconds"] = time.perf_counter() - t0
+                        if severity == 0:
+                            clean = metrics
+                    where = {"checkpoint": label, **keys, "perturbation": pert.name, "level": pert.level}
+                    points.append({**where, "severity": float(severity), "seed": int(seed), **metrics})
+                    if progress is not None:
+                        progress(
+                            f"{' '.join(str(v) for v in (label, *keys.values(), pert.name))} "
+                            f"severity={severity:g} seed={seed}: top1 {metrics['top1']:.2f}%"
+                        )
+    return points
+
+
 def run_sweep(
     models: Mapping[str, nn.Module],
     source: Source,
@@ -159,7 +209,7 @@ def run_sweep(
     num_workers: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> SweepResult:
-    """Evaluate every model at every (perturbation, severity, seed) point.
+    """Evaluate every model at every (perturbation, severity, seed) point of the input.
 
     Args:
         models: label -> model (already loaded and validated, in eval mode on its device).
@@ -178,56 +228,28 @@ def run_sweep(
                 f"robustness.sweeps: {', '.join(event_level)} need raw recordings; this data source has "
                 "framed inputs only (spike-level perturbations)"
             )
-    if not seeds:
-        raise ArgumentError("run_sweep needs at least one seed")
     indices = subset_indices(len(source.recordings), max_samples)
+
+    def evaluate_point(model, _keys, pert, severity, seed):
+        ds = PerturbedDataset(source, indices, pert, severity, seed)
+        return evaluate(model, DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers))
+
     start = time.perf_counter()
-    result = SweepResult()
-    clean: dict[str, dict[str, Any]] = {}
-    for label, model in models.items():
-        for sweep, pert in zip(sweeps, perturbations):
-            for severity in sweep.severities:
-                for seed in seeds:
-                    if severity == 0 and label in clean:
-                        metrics = clean[label]
-                    else:
-                        ds = PerturbedDataset(source, indices, pert, severity, seed)
-                        loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers)
-                        t0 = time.perf_counter()
-                        metrics = _metrics(evaluate(model, loader))
-                        metrics["seconds"] = time.perf_counter() - t0
-                        if severity == 0:
-                            clean[label] = metrics
-                    point = {
-                        "checkpoint": label,
-                        "perturbation": pert.name,
-                        "level": pert.level,
-                        "severity": float(severity),
-                        "seed": int(seed),
-                        **metrics,
-                    }
-                    result.points.append(point)
-                    if progress is not None:
-                        top1 = metrics["top1"]
-                        progress(f"{label} {pert.name} severity={severity:g} seed={seed}: top1 {top1:.2f}%")
-    result.seconds = time.perf_counter() - start
-    return result
+    cases = [({}, pert, sweep.severities) for sweep, pert in zip(sweeps, perturbations)]
+    points = sweep_points(models, cases, evaluate_point, seeds=seeds, progress=progress)
+    return SweepResult(points, time.perf_counter() - start)
 
 
 def summarize(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and std (population, ddof=0) over seeds of each (checkpoint, perturbation, severity)."""
+    """Mean and std (population, ddof=0) of each metric over the seeds of each point, grouped by
+    the coordinates the points have of `IDENTITY` (checkpoint, layer inside the network,
+    perturbation, level, severity), in first-seen order; `n_seeds` counts them."""
     groups: dict[tuple, list[Mapping[str, Any]]] = {}
     for p in points:
-        groups.setdefault((p["checkpoint"], p["perturbation"], p["level"], p["severity"]), []).append(p)
+        groups.setdefault(tuple((k, p[k]) for k in IDENTITY if k in p), []).append(p)
     rows = []
-    for (ckpt, name, level, severity), ps in groups.items():
-        row: dict[str, Any] = {
-            "checkpoint": ckpt,
-            "perturbation": name,
-            "level": level,
-            "severity": severity,
-            "n_seeds": len(ps),
-        }
+    for key, ps in groups.items():
+        row: dict[str, Any] = {**dict(key), "n_seeds": len(ps)}
         for m in METRICS:
             vals = [float(p[m]) for p in ps if m in p]
             if vals:

@@ -1,4 +1,5 @@
-"""Analysis figures: hooked raster, neuron counts and batch co-firing against hand computations."""
+"""Spiking-layer activity and its figures: hooked raster, neuron counts and batch co-firing against
+hand computations."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from torch.utils.data import DataLoader
 
 from eventsnn.errors import ConfigError
 from eventsnn.robustness import PerturbedDataset
-from eventsnn.robustness.analysis import (
+from eventsnn.robustness.activity import (
     analysis_figures,
     batch_cofiring,
     find_layer,
