@@ -1,24 +1,68 @@
-"""Timing and reporting for benchmarks (the contract in DESIGN.md).
+"""Timing, reporting and the registry of benchmarks (the contract in docs/benchmarks.md).
 
 A report is `{"name", "machine", "versions", "rows": [{"case", "contender", "median_s",
 "peak_mem_bytes"?, ...}], "ratios": {...}}`; medians of repeated timings are quoted.
+
+A benchmark declares itself where it is defined (as timm's `@register_model`): its
+`run(quick) -> BenchReport` decorated with its name and one line of help, in any module of
+`eventsnn.bench`; `eventsnn bench list | NAME | all` read `load_benchmarks()`.
+
+    @benchmark("decode", help="file decoding per format: eventsnn vs expelliarmus, ...")
+    def run(quick: bool) -> BenchReport: ...
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import importlib
 import json
 import os
+import pkgutil
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eventsnn.utils.environment import package_versions
 from eventsnn.utils.io import atomic_write_text
+from eventsnn.utils.registry import Registry
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A registered benchmark: `run(quick)` times its contenders side by side and returns the report."""
+
+    name: str
+    help: str
+    run: Callable[[bool], BenchReport]
+
+
+BENCHMARKS: Registry[Benchmark] = Registry("benchmark")
+RunFn = Callable[[bool], "BenchReport"]
+
+
+def benchmark(name: str, *, help: str) -> Callable[[RunFn], RunFn]:
+    """Declare the decorated `run(quick: bool) -> BenchReport` the benchmark `name` (what
+    `eventsnn bench NAME` runs; the report's "name"), with one line of `help` for `bench list`.
+    The function itself is returned unchanged."""
+
+    def register(run: RunFn) -> RunFn:
+        BENCHMARKS.add(name, Benchmark(name, help, run))
+        return run
+
+    return register
+
+
+def load_benchmarks() -> Registry[Benchmark]:
+    """Every benchmark: imports each public module of `eventsnn.bench` (each declares its own)."""
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if not info.name.startswith("_") and info.name != "core":
+            importlib.import_module(f"{__package__}.{info.name}")
+    return BENCHMARKS
 
 
 def time_call(
@@ -84,6 +128,34 @@ def time_interleaved(
         if gc_was_enabled:
             gc.enable()
     return times
+
+
+@contextlib.contextmanager
+def limited_threads(n: int = 1, *, torch: bool = True, numba: bool = False) -> Iterator[None]:
+    """`n` torch threads (and / or numba threads) while the body runs; the previous counts after."""
+    import numba as nb
+    import torch as th
+
+    libraries = [lib for lib, on in ((th, torch), (nb, numba)) if on]
+    before = [lib.get_num_threads() for lib in libraries]
+    for lib in libraries:
+        lib.set_num_threads(n)
+    try:
+        yield
+    finally:
+        for lib, count in zip(libraries, before):
+            lib.set_num_threads(count)
+
+
+def cuda_peak(step: Callable[[], Any]) -> int:
+    """Peak CUDA memory (bytes) of one more call of `step`, synchronised before and after."""
+    import torch
+
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    step()
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated()
 
 
 def median(values: list[float]) -> float:

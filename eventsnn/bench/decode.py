@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eventsnn.bench.core import BenchReport, time_interleaved
+from eventsnn.bench.core import BenchReport, benchmark, limited_threads, time_interleaved
 from eventsnn.events.formats import read_file
 
 NAME = "decode"
@@ -145,32 +145,27 @@ def _references(fmt: str, path: Path) -> dict[str, Callable[[], object]]:
     return refs
 
 
+@benchmark(NAME, help=HELP)
 def run(quick: bool) -> BenchReport:
-    import numba
-
     report = BenchReport(NAME)
     n = 300_000 if quick else 2_000_000
     repeat = 3 if quick else 9
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        with tempfile.TemporaryDirectory(prefix="eventsnn-bench-decode-") as tmp:
-            files = _write_files(Path(tmp), n)
-            for fmt, path in files.items():
-                fns = {"eventsnn": lambda p=path: read_file(p), **_references(fmt, path)}
-                case = f"{fmt} {n // 1000}k"
-                for name, times in time_interleaved(fns, repeat=repeat, warmup=1).items():
-                    row = report.add(case, name, times, events=n, file_bytes=path.stat().st_size)
-                    row["ns_per_event"] = row["median_s"] / n * 1e9
-                refs = [r for r in fns if r != "eventsnn"]
-                fastest = min(refs, key=lambda r: report.median_of(case, r))
-                ratio = report.ratio(
-                    f"{case}: eventsnn/fastest reference ({fastest})", case, "eventsnn", fastest
-                )
-                report.notes.append(f"{case}: eventsnn {ratio:.2f}x the fastest reference, {fastest} "
-                                    f"({'met' if ratio <= 1.2 else 'missed'} <= 1.2)")  # fmt: skip
-    finally:
-        numba.set_num_threads(threads)
+    one_thread = limited_threads(1, torch=False, numba=True)
+    with one_thread, tempfile.TemporaryDirectory(prefix="eventsnn-bench-decode-") as tmp:
+        files = _write_files(Path(tmp), n)
+        for fmt, path in files.items():
+            fns = {"eventsnn": lambda p=path: read_file(p), **_references(fmt, path)}
+            case = f"{fmt} {n // 1000}k"
+            for name, times in time_interleaved(fns, repeat=repeat, warmup=1).items():
+                row = report.add(case, name, times, events=n, file_bytes=path.stat().st_size)
+                row["ns_per_event"] = row["median_s"] / n * 1e9
+            refs = [r for r in fns if r != "eventsnn"]
+            fastest = min(refs, key=lambda r: report.median_of(case, r))
+            ratio = report.ratio(
+                f"{case}: eventsnn/fastest reference ({fastest})", case, "eventsnn", fastest
+            )
+            report.notes.append(f"{case}: eventsnn {ratio:.2f}x the fastest reference, {fastest} "
+                                f"({'met' if ratio <= 1.2 else 'missed'} <= 1.2)")  # fmt: skip
     report.notes.append("eventsnn returns EVENT_DTYPE (t int64 us, x, y uint16, p uint8) checked and copied; "
                         "references return their own layouts (no copy into a common one)")  # fmt: skip
     return report

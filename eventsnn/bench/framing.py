@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from eventsnn.bench._preprocess_rows import add_preprocess_rows
-from eventsnn.bench.core import BenchReport, time_call, time_interleaved
+from eventsnn.bench.core import BenchReport, benchmark, limited_threads, time_call, time_interleaved
 from eventsnn.events import to_frames
 
 NAME = "framing"
@@ -107,14 +107,8 @@ def _add_dv_case(report: BenchReport, n: int, repeat: int) -> None:
 
 
 def add_framing_rows(report: BenchReport, quick: bool) -> None:
-    import numba
-    import torch
-
-    threads = torch.get_num_threads(), numba.get_num_threads()
-    torch.set_num_threads(1)
-    numba.set_num_threads(1)
     repeat = 5 if quick else 15
-    try:
+    with limited_threads(1, numba=True):
         if REAL.is_file():
             import tonic
 
@@ -134,9 +128,6 @@ def add_framing_rows(report: BenchReport, quick: bool) -> None:
                 _add_dv_case(report, n, repeat)
         ev = synthetic_events(300_000)
         _add_case(report, "synthetic 300k time", ev, (128, 128, 2), "time", repeat)
-    finally:
-        torch.set_num_threads(threads[0])
-        numba.set_num_threads(threads[1])
     case = "synthetic 300k count"
     ns = report.median_of(case, "eventsnn numba") / 300_000 * 1e9
     tonic_x = report.ratios[f"{case}: tonic/numba"]
@@ -153,6 +144,7 @@ def add_framing_rows(report: BenchReport, quick: bool) -> None:
     report.notes.append("tonic n_event_bins / n_time_bins drop the remainder; the others frame every event")
 
 
+@benchmark(NAME, help=HELP)
 def run(quick: bool) -> BenchReport:
     report = BenchReport(NAME)
     add_framing_rows(report, quick)

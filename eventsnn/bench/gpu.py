@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from eventsnn.bench.core import BenchReport, time_call, time_interleaved
+from eventsnn.bench.core import BenchReport, benchmark, cuda_peak, time_call, time_interleaved
 from eventsnn.bench.framing import synthetic_events
 from eventsnn.bench.loader_gpu import loader_step_rows
 from eventsnn.bench.plasticity import KW, _inputs
@@ -48,14 +48,6 @@ def _fwd_bwd(precision: str, compiled: bool, x: torch.Tensor, y: torch.Tensor):
     return make_step(base, precision, compiled, "off", x, y)
 
 
-def _peak(step) -> int:
-    torch.cuda.synchronize()
-    torch.cuda.reset_peak_memory_stats()
-    step()
-    torch.cuda.synchronize()
-    return torch.cuda.max_memory_allocated()
-
-
 def model_rows(report: BenchReport, quick: bool, budget_s: float) -> None:
     start = time.perf_counter()
     x = torch.rand(BATCH, 3, SIZE, SIZE, device="cuda")
@@ -74,7 +66,7 @@ def model_rows(report: BenchReport, quick: bool, budget_s: float) -> None:
             report.notes.append(f"{case}: {p} compile failed: {type(exc).__name__}: {str(exc)[:200]}")
     times = time_interleaved(steps, repeat=5 if quick else 10, warmup=1, sync=torch.cuda.synchronize)
     for key, fn in steps.items():
-        row = report.add(case, key, times[key], peak_mem_bytes=_peak(fn))
+        row = report.add(case, key, times[key], peak_mem_bytes=cuda_peak(fn))
         row["images_per_s"] = BATCH / row["median_s"]
     for key in steps:
         if key != "fp32 eager":
@@ -87,7 +79,7 @@ def lif_child() -> dict:
     y = torch.randint(0, 1000, (BATCH,), device="cuda")
     step = _fwd_bwd("bf16", False, x, y)
     times = time_call(step, repeat=5, warmup=1, sync=torch.cuda.synchronize)
-    return {"times": times, "peak": _peak(step)}
+    return {"times": times, "peak": cuda_peak(step)}
 
 
 def lif_rows(report: BenchReport) -> None:
@@ -152,6 +144,7 @@ def framing_rows(report: BenchReport) -> None:
     report.ratio(f"{case}: numba/cuda", case, "numba (CPU)", "torch cuda (events copied in)")
 
 
+@benchmark(NAME, help=HELP)
 def run(quick: bool) -> BenchReport:
     report = BenchReport(NAME)
     if not torch.cuda.is_available():

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eventsnn.bench.core import BenchReport, time_interleaved
+from eventsnn.bench.core import BenchReport, benchmark, time_interleaved
 from eventsnn.data import cache_codec
 from eventsnn.data.cache_files import DONE, init_partial, open_partial, rows_dataset
 from eventsnn.data.datasets import CachedFramesDataset
@@ -180,6 +180,7 @@ def epoch_fn(dataset, workers: int, batch: int):
     return run
 
 
+@benchmark(NAME, help=HELP)
 def run(quick: bool) -> BenchReport:
     report = BenchReport(NAME)
     n, unique, repeat = (64, 8, 3) if quick else (256, 16, 5)

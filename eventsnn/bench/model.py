@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from eventsnn.bench.core import BenchReport, time_call
+from eventsnn.bench.core import BenchReport, benchmark, time_call
 from eventsnn.models import create_model, mean_logits
 
 NAME = "model"
@@ -40,6 +40,7 @@ def _cases(quick: bool, cuda: bool) -> list[tuple[str, str, dict, int, int]]:
     return cases
 
 
+@benchmark(NAME, help=HELP)
 def run(quick: bool) -> BenchReport:
     report = BenchReport(NAME)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])

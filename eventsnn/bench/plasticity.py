@@ -25,7 +25,7 @@ import sys
 
 import torch
 
-from eventsnn.bench.core import BenchReport, time_call
+from eventsnn.bench.core import BenchReport, benchmark, time_call
 from eventsnn.plasticity._reference import direct_delta_w, direct_positions_delta_w
 from eventsnn.plasticity.functional import da_ssdp_delta_w
 
@@ -124,6 +124,7 @@ def _cuda_peak(fn, args) -> int:
     return torch.cuda.max_memory_allocated() - before
 
 
+@benchmark(NAME, help=HELP)
 def run(quick: bool) -> BenchReport:
     report = BenchReport(NAME)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from eventsnn.bench._inference_setup import demo_model, demo_recordings
-from eventsnn.bench.core import BenchReport, time_interleaved
+from eventsnn.bench.core import BenchReport, benchmark, limited_threads, time_interleaved
 from eventsnn.events.io import check_events, read_events
 from eventsnn.events.postprocess import frames_from_config
 from eventsnn.inference import predict_files
@@ -33,16 +33,13 @@ def _threads(n: int, fn):
     """`fn` run with `n` torch threads (restored afterwards)."""
 
     def call():
-        before = torch.get_num_threads()
-        torch.set_num_threads(n)
-        try:
+        with limited_threads(n):
             return fn()
-        finally:
-            torch.set_num_threads(before)
 
     return call
 
 
+@benchmark(NAME, help=HELP)
 def run(quick: bool) -> BenchReport:
     report = BenchReport(NAME)
     n = 40 if quick else 100
@@ -83,12 +80,8 @@ def run(quick: bool) -> BenchReport:
             "model only (fp32)": run_model,
             "model only (bf16 autocast)": lambda: run_model(bf16),
         }
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with limited_threads(1):
             times = time_interleaved(fns, repeat=repeat, warmup=1)
-        finally:
-            torch.set_num_threads(before)
     case = f"demo model, {n} demo recordings, batch {BATCH}, cpu"
     for name, ts in times.items():
         row = report.add(case, name, ts)

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 import torch
 
-from eventsnn.bench.core import BenchReport, median, time_call, time_interleaved
+from eventsnn.bench.core import BenchReport, benchmark, median, time_call, time_interleaved
 from eventsnn.spikes import spike_statistics
 
 NAME = "spikes"
@@ -63,6 +63,7 @@ def _cases(quick: bool) -> list[tuple[int, int, int, tuple[int, ...], str]]:
     ]
 
 
+@benchmark(NAME, help=HELP)
 def run(quick: bool) -> BenchReport:
     report = BenchReport(NAME)
     bandwidth = memory_bandwidth(1 << (27 if quick else 28))

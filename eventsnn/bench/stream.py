@@ -19,10 +19,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from eventsnn.bench._inference_setup import demo_model, demo_recordings
-from eventsnn.bench.core import BenchReport
+from eventsnn.bench.core import BenchReport, benchmark, limited_threads
 from eventsnn.events.io import read_events, write_aedat4
 from eventsnn.inference.replay import serve_and_exit
 from eventsnn.inference.stream import FileSource, NetworkSource, run_stream, warm_up
@@ -68,40 +67,36 @@ def _over_tcp(model, stream_file: Path, spec):
             proc.kill()
 
 
+@benchmark(NAME, help=HELP)
 def run(quick: bool) -> BenchReport:
     report = BenchReport(NAME)
     n = 4 if quick else 10
     rounds = 2 if quick else 3
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with tempfile.TemporaryDirectory() as td:
-            tmp = Path(td)
-            stream_file, rate = _concatenated(demo_recordings(tmp, n), tmp / "stream.aedat4")
-            model = demo_model(tmp)
-            contenders = {
-                "real time, 100 ms windows every 50 ms": (True, WindowSpec("time", 100_000, 50_000)),
-                "real time, 300 ms windows every 100 ms": (True, WindowSpec("time", 300_000, 100_000)),
-                "real time over tcp (dv NetworkWriter), 100 ms / 50 ms": (
-                    "tcp",
-                    WindowSpec("time", 100_000, 50_000),
-                ),
-                "as fast as possible, 100 ms / 50 ms": (False, WindowSpec("time", 100_000, 50_000)),
-            }
-            latencies: dict[str, list[float]] = {k: [] for k in contenders}
-            walls: dict[str, list[float]] = {k: [] for k in contenders}
-            events = 0
-            for _ in range(rounds):
-                for name, (realtime, spec) in contenders.items():
-                    if realtime == "tcp":
-                        decisions, s = _over_tcp(model, stream_file, spec)
-                    else:
-                        decisions, s = run_stream(model, FileSource(stream_file, realtime=realtime), spec)
-                    latencies[name] += [d.latency_ms / 1e3 for d in decisions]
-                    walls[name].append(s["wall_s"])
-                    events = s["events"]
-    finally:
-        torch.set_num_threads(before)
+    with limited_threads(1), tempfile.TemporaryDirectory() as td:
+        tmp = Path(td)
+        stream_file, rate = _concatenated(demo_recordings(tmp, n), tmp / "stream.aedat4")
+        model = demo_model(tmp)
+        contenders = {
+            "real time, 100 ms windows every 50 ms": (True, WindowSpec("time", 100_000, 50_000)),
+            "real time, 300 ms windows every 100 ms": (True, WindowSpec("time", 300_000, 100_000)),
+            "real time over tcp (dv NetworkWriter), 100 ms / 50 ms": (
+                "tcp",
+                WindowSpec("time", 100_000, 50_000),
+            ),
+            "as fast as possible, 100 ms / 50 ms": (False, WindowSpec("time", 100_000, 50_000)),
+        }
+        latencies: dict[str, list[float]] = {k: [] for k in contenders}
+        walls: dict[str, list[float]] = {k: [] for k in contenders}
+        events = 0
+        for _ in range(rounds):
+            for name, (realtime, spec) in contenders.items():
+                if realtime == "tcp":
+                    decisions, s = _over_tcp(model, stream_file, spec)
+                else:
+                    decisions, s = run_stream(model, FileSource(stream_file, realtime=realtime), spec)
+                latencies[name] += [d.latency_ms / 1e3 for d in decisions]
+                walls[name].append(s["wall_s"])
+                events = s["events"]
     case = f"demo model, {n} demo recordings back to back ({events} events, {rate / 1e3:.1f} kev/s), 1 thread"
     for name, (realtime, _) in contenders.items():
         if realtime:

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
-import eventsnn.bench
+from eventsnn.bench.core import load_benchmarks
 from eventsnn.errors import EventsnnError
 
 COMMAND = "bench"
 HELP = "benchmarks: contenders side by side, medians and ratios, JSON output"
-
-
-def _suites() -> dict[str, ModuleType]:
-    suites = {}
-    for info in pkgutil.iter_modules(eventsnn.bench.__path__):
-        if info.name in ("core",) or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"eventsnn.bench.{info.name}")
-        if hasattr(module, "NAME"):
-            suites[module.NAME] = module
-    return dict(sorted(suites.items()))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,16 +21,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    suites = _suites()
+    benchmarks = load_benchmarks()  # every benchmark declares itself with @benchmark (bench/core.py)
     if args.name == "list":
-        for name, module in suites.items():
-            print(f"{name:<12} {module.HELP}")
+        for name, bench in benchmarks.items():
+            print(f"{name:<12} {bench.help}")
         return 0
-    if args.name != "all" and args.name not in suites:
-        raise EventsnnError(f"unknown benchmark {args.name!r}; available: {', '.join(suites) or 'none'}, all")
+    if args.name != "all" and args.name not in benchmarks:
+        available = ", ".join(benchmarks) or "none"
+        raise EventsnnError(f"unknown benchmark {args.name!r}; available: {available}, all")
     if args.name == "all":
-        return _run_each_in_its_own_process(list(suites), args)
-    report = suites[args.name].run(quick=args.quick)
+        return _run_each_in_its_own_process(benchmarks.names(), args)
+    report = benchmarks[args.name].run(args.quick)
     print(report.format_table())
     if args.out:
         report.write(Path(args.out))
