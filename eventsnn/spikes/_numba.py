@@ -45,18 +45,46 @@ def stats_kernel(x, first, counts, active, odd):  # pragma: no cover - compiled
         odd[b] = bad
 
 
+@numba.njit(cache=True, inline="always")
+def _any_spike(x, t, b, c):  # pragma: no cover - compiled
+    """(any over s of x[t, b, c, s] > 0, whether some x[t, b, c, s] is outside {0, 1})."""
+    spike = False
+    bad = False
+    for s in range(x.shape[3]):
+        v = x[t, b, c, s]
+        spike |= v > 0
+        bad |= (v != 0) & (v != 1)
+    return spike, bad
+
+
+@numba.njit(cache=True, parallel=True)
+def stats_reduced_kernel(x, first, counts, active, odd):  # pragma: no cover - compiled
+    """x [T,B,C,S] -> first, counts, active [B,C] of s[t,b,c] = any_s(x[t,b,c,s] > 0); odd [B]."""
+    T, B, C, _ = x.shape
+    for b in prange(B):
+        bad = False
+        for c in range(C):
+            first[b, c] = T
+            counts[b, c] = 0
+        for t in range(T - 1, -1, -1):
+            for c in range(C):
+                spike, odd_here = _any_spike(x, t, b, c)
+                bad |= odd_here
+                counts[b, c] += spike
+                first[b, c] = t if spike else first[b, c]
+        for c in range(C):
+            active[b, c] = counts[b, c] > 0
+        odd[b] = bad
+
+
 @numba.njit(cache=True, parallel=True)
 def channel_flags_kernel(x, flags, odd):  # pragma: no cover - compiled
     """x [T,B,C,S] -> flags [T,B,C] = any over s of x[t,b,c,s] > 0 (bool); odd [B]."""
-    T, B, C, S = x.shape
+    T, B, C, _ = x.shape
     for b in prange(B):
         bad = False
         for t in range(T):
             for c in range(C):
-                spike = False
-                for s in range(S):
-                    v = x[t, b, c, s]
-                    spike |= v > 0
-                    bad |= (v != 0) & (v != 1)
-                flags[t, b, c] = spike
+                flags[t, b, c], odd_here = _any_spike(x, t, b, c)
+                bad |= odd_here
         odd[b] = bad

@@ -156,15 +156,18 @@ def spike_statistics(
     T, B, C = shape[:3]
     out_shape = (B, C) if reduce_spatial else (B, C, *shape[3:])
     if _use_numba(spikes, backend):
-        if reduce_spatial and math.prod(shape[3:]) != 1:  # the units: channels, flags [T,B,C]
-            x = _channel_flags(spikes, shape, "spikes", binary).view(np.uint8)
-        else:  # every (c, s) is a unit: [T,B,C*S]
-            x = _as_numpy4(spikes, shape).reshape(T, B, C * math.prod(shape[3:]))
-        first = np.empty(x.shape[1:], dtype=np.int64)
-        counts = np.empty(x.shape[1:], dtype=np.int64)
-        active = np.empty(x.shape[1:], dtype=np.bool_)
+        x = _as_numpy4(spikes, shape)  # [T,B,C,S]
+        S = x.shape[3]
+        reduced = reduce_spatial and S != 1  # the units: channels (else every (c, s): [T,B,C*S])
+        units = (B, C) if reduced else (B, C * S)
+        first = np.empty(units, dtype=np.int64)
+        counts = np.empty(units, dtype=np.int64)
+        active = np.empty(units, dtype=np.bool_)
         odd = np.zeros(B, dtype=np.bool_)
-        _numba.stats_kernel(x, first, counts, active, odd)
+        if reduced:
+            _numba.stats_reduced_kernel(x, first, counts, active, odd)
+        else:
+            _numba.stats_kernel(x.reshape(T, B, C * S), first, counts, active, odd)
         if odd.any():
             _raise_odd(spikes, "spikes", binary)
         first, counts, active = (a.reshape(out_shape) for a in (first, counts, active))
