@@ -73,17 +73,25 @@ class DASSDPRule(nn.Module):
         self.register_buffer("mu_S", scalar(0.0, torch.float64))
         self.register_buffer("sd_S", scalar(1.0, torch.float64))
         self._phase, self._steps, self._epoch = WARMUP, 0, -1  # host mirrors: no device sync per step
+        self._state: RuleState | None = None  # the last state written (None: read the buffers)
         self.register_load_state_dict_post_hook(lambda module, incompatible: module._refresh())
 
     def _refresh(self) -> None:
         self._phase, self._steps, self._epoch = int(self.phase), int(self.step_count), int(self.epoch)
+        self._state = None
+
+    def _apply(self, fn, recurse=True):  # .to(device), .double(), ...: the buffers are new tensors
+        self._state = None
+        return super()._apply(fn, recurse)
 
     # ------------------------------------------------------------------ state <-> buffers
     def state(self) -> RuleState:
-        """The current state (new tensors: stepping it leaves the buffers alone)."""
-        sums = torch.stack([getattr(self, f) for f in SUM_FIELDS])
-        fit = torch.stack([self.k, self.mu_S, self.sd_S])
-        return RuleState(self._phase, self._steps, self._epoch, sums, fit)
+        """The current state (its tensors are not the buffers: a step never changes them)."""
+        if self._state is None:
+            sums = torch.stack([getattr(self, f) for f in SUM_FIELDS])
+            fit = torch.stack([self.k, self.mu_S, self.sd_S])
+            self._state = RuleState(self._phase, self._steps, self._epoch, sums, fit)
+        return self._state
 
     def load_state(self, state: RuleState, previous: RuleState | None = None) -> None:
         """Write `state` into the buffers (only the tensors that differ from `previous`)."""
@@ -99,6 +107,7 @@ class DASSDPRule(nn.Module):
         if state.epoch != self._epoch:
             self.epoch.fill_(state.epoch)
         self._phase, self._steps, self._epoch = state.phase, state.steps, state.epoch
+        self._state = state
 
     def in_warmup(self, epoch: int | None) -> bool:
         """True while the warm-up lasts (before the gate fit); the phase never goes back."""

@@ -114,3 +114,16 @@ def test_the_layer_rule_holds_the_state_the_pure_step_returns():
         assert int(buffers["phase"]) == state.phase and int(buffers["step_count"]) == state.steps
         assert int(buffers["epoch"]) == 1
         assert torch.equal(torch.stack([buffers[k] for k in ("k", "mu_S", "sd_S")]), state.fit)
+
+
+def test_loading_another_state_replaces_the_one_the_layer_rule_holds():
+    params = DASSDPParams(warmup=2, warmup_unit="steps", a_plus=0.02, a_minus=0.01, loss_granularity="per_sample")
+    batches = [(LayerActivity.of(pre, post), L) for pre, post, L in _batches(5, seed=3)]
+    a, b = (DASSDPRule("fc", params, compute_dtype=torch.float64) for _ in range(2))
+    for act, L in batches[:3]:
+        a.step(act, per_sample_loss=L)
+    b.step(*batches[4][:1], per_sample_loss=batches[4][1])  # b holds a state of its own
+    b.load_state_dict(a.state_dict())
+    act, L = batches[3]
+    want, got = a.step(act, per_sample_loss=L), b.step(act, per_sample_loss=L)
+    assert torch.equal(got.delta_w, want.delta_w) and torch.equal(got.gate, want.gate)
