@@ -26,6 +26,7 @@ from eventsnn.checkpoint import Checkpoint
 from eventsnn.cli import main
 from eventsnn.events.io import EVENT_DTYPE, read_events, write_aedat4
 from eventsnn.events.postprocess import frames_from_config
+from eventsnn.events.recording_stats import measure_recordings
 from eventsnn.inference import load_inference_model
 from eventsnn.inference.replay import serve_and_exit
 from eventsnn.inference.windows import SlidingWindows, WindowSpec
@@ -251,3 +252,16 @@ def test_flush_gives_one_window_only_when_none_was_complete():
     done = SlidingWindows(WindowSpec("time", 20, 10))
     assert len(done.push(ev, 0.0)) == 3  # [10, 30), [20, 40), [30, 50)
     assert done.flush() is None  # windows were complete: the tail is not a decision
+
+
+def test_unreadable_recordings_are_left_out_and_counted(tiny_run, tmp_path):
+    good = sorted(tiny_run.root.glob("1/*.aedat4"))
+    bad = tmp_path / "broken.aedat4"
+    bad.write_text("not an event recording\n")
+    got = measure_recordings([good[0], bad, good[1]])
+    hand = _hand_stats(good[:2])
+    assert (got.measured, got.total, got.unreadable) == (2, 3, 1)
+    assert got.duration_us == pytest.approx(hand["duration_us"]) and got.events == pytest.approx(
+        hand["events"]
+    )
+    assert measure_recordings([bad]) is None and measure_recordings([]) is None
