@@ -86,9 +86,11 @@ def test_train_with_a_bad_value_is_one_line_and_writes_nothing(tmp_path, capsys,
 
 def test_allow_changes_names_config_keys(tmp_path, capsys):
     from eventsnn.config import load_config
-    from eventsnn.engine.runfolder import refuse_config_changes
+    from eventsnn.engine.runfolder import refuse_changes
     from eventsnn.errors import ConfigError
 
     with pytest.raises(ConfigError) as info:
-        refuse_config_changes({}, load_config(SMOKE), ["train.epoch"], where=tmp_path)
+        refuse_changes("resume", {}, load_config(SMOKE), ["train.epoch"], where=tmp_path)
     assert str(info.value) == "--allow-changes train.epoch: not a config key (section.key, e.g. train.epochs)"
+    with pytest.raises(ConfigError, match="--allow-changes framing.nframes: not a config key"):
+        refuse_changes("input", {}, load_config(SMOKE), ["framing.nframes"], where=tmp_path)  # evaluate's

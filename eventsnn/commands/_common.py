@@ -197,11 +197,11 @@ def check_checkpoint_settings(args: argparse.Namespace, cfg: RunConfig, checkpoi
     """Refuse (one line) framing / model settings of `cfg` that differ from those each checkpoint
     was trained with, unless `--allow-changes` names them; then print one warning per change."""
     from eventsnn.checkpoint import Checkpoint
-    from eventsnn.engine.runfolder import refuse_input_changes
+    from eventsnn.engine.runfolder import refuse_changes
 
     for path in checkpoints:
         stored = Checkpoint.load(path).config_dict
-        for key, old, new in refuse_input_changes(stored, cfg, args.allow_changes, where=path):
+        for key, old, new in refuse_changes("input", stored, cfg, args.allow_changes, where=path):
             print(
                 f"{args.command}: warning: {key} is {new} here, {old} in training ({path}); "
                 "the numbers measure another setup than the one trained"

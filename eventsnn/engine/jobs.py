@@ -16,7 +16,7 @@ from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.distributed import shutdown_distributed
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
 from eventsnn.engine.precision import resolve_precision
-from eventsnn.engine.runfolder import clean_run_folder, refuse_config_changes, run_folder_lock
+from eventsnn.engine.runfolder import clean_run_folder, refuse_changes, run_folder_lock
 from eventsnn.engine.sampling import EvalSampler
 from eventsnn.engine.tracking import start_banner
 from eventsnn.engine.train import Trainer, TrainResult
@@ -82,7 +82,7 @@ def _train_locked(
     if resume:
         ckpt = Checkpoint.load(latest)
         ckpt.require_training()
-        for key, old, new in refuse_config_changes(ckpt.config_dict, cfg, allow_changes, where=latest):
+        for key, old, new in refuse_changes("resume", ckpt.config_dict, cfg, allow_changes, where=latest):
             print(f"resume: {key} changed from {old} to {new} (allowed)")
     init = None if resume else (init_checkpoint or cfg.model.pretrained)
     if init and not Path(init).is_file():

@@ -140,52 +140,45 @@ def describe_changes(changes: Iterable[tuple[str, Any, Any]]) -> str:
     return ", ".join(f"{k} {_show(a)} -> {_show(b)}" for k, a, b in changes)
 
 
-def _refuse_unless_allowed(
-    changes: list[tuple[str, Any, Any]], allowed: Iterable[str], what: str, way_out: str
-) -> list[tuple[str, Any, Any]]:
-    """`ConfigError` "`what`: <changes>; `way_out` --allow-changes <keys>" for the changes that
-    `allowed` does not name; returns all of them (the allowed ones, when nothing is refused)."""
-    allowed = set(allowed)
-    refused = [c for c in changes if c[0] not in allowed]
-    if refused:
-        keys = " ".join(k for k, _, _ in refused)
-        raise ConfigError(f"{what}: {describe_changes(refused)}; {way_out} --allow-changes {keys}")
-    return changes
-
-
-def refuse_input_changes(
-    stored: Mapping[str, Any] | None, current: RunConfig, allowed: Iterable[str], *, where: Path
-) -> list[tuple[str, Any, Any]]:
-    """`ConfigError` listing the `input_changes` from the checkpoint's stored config that
-    `--allow-changes` does not name; returns the allowed ones (for a warning with the numbers).
-    A checkpoint without a stored config (an original SpikingResformer file) is not checked."""
-    if not isinstance(stored, Mapping):
-        return []
-    return _refuse_unless_allowed(
-        input_changes(stored, current),
-        allowed,
-        f"{where}: the model was trained with other settings than these",
+# what a refusal compares and says: kind -> (the changes, what they are, the way on)
+REFUSALS = {
+    "resume": (
+        config_changes,
+        "--resume with settings that differ from the checkpoint's",
+        "resume with the checkpoint's settings, or allow them with",
+    ),
+    "input": (
+        input_changes,
+        "the model was trained with other settings than these",
         "drop the override (the checkpoint's settings are the default), or run anyway with",
-    )
+    ),
+}
 
 
-def refuse_config_changes(
-    stored: Mapping[str, Any] | None, current: RunConfig, allowed: Iterable[str], *, where: Path
+def refuse_changes(
+    kind: str, stored: Mapping[str, Any] | None, current: RunConfig, allowed: Iterable[str], *, where: Path
 ) -> list[tuple[str, Any, Any]]:
-    """`ConfigError` listing the settings `--resume` would change (`config_changes`) that
-    `--allow-changes` does not name; returns the allowed changes (for a note)."""
+    """`ConfigError` listing the changes from the checkpoint's stored config that `allowed`
+    (`--allow-changes`) does not name; returns the allowed ones (for a note with the numbers).
+
+    kind "resume": `config_changes` (`--resume`); "input": `input_changes` (evaluate, analyze,
+    robustness: framing and model). A key in `allowed` that is not a config key is refused; a
+    checkpoint without a stored config (an original SpikingResformer file) is not checked.
+    """
+    changes_of, what, way_out = REFUSALS[kind]
+    allowed = set(allowed)
     known = _flatten(to_dict(current))
-    unknown = sorted(k for k in set(allowed) if k not in known)
+    unknown = sorted(k for k in allowed if k not in known)
     if unknown:
         raise ConfigError(f"--allow-changes {unknown[0]}: not a config key (section.key, e.g. train.epochs)")
     if not isinstance(stored, Mapping):
         return []
-    return _refuse_unless_allowed(
-        config_changes(stored, current),
-        allowed,
-        f"{where}: --resume with settings that differ from the checkpoint's",
-        "resume with the checkpoint's settings, or allow them with",
-    )
+    changes = changes_of(stored, current)
+    refused = [c for c in changes if c[0] not in allowed]
+    if refused:
+        keys = " ".join(k for k, _, _ in refused)
+        raise ConfigError(f"{where}: {what}: {describe_changes(refused)}; {way_out} --allow-changes {keys}")
+    return changes
 
 
 def _show(value: Any) -> str:
@@ -241,4 +234,3 @@ def run_folder_lock(run_dir: Path, *, enabled: bool = True) -> Iterator[None]:
             with contextlib.suppress(OSError):  # the folders this call made, while empty
                 for folder in created:
                     folder.rmdir()
-

@@ -72,7 +72,7 @@ def perturbed_layer(
 
 def run_layer_sweep(
     models: Mapping[str, nn.Module],
-    layers: Sequence[str],
+    layers: Sequence[str] | None,
     sweeps: Sequence[Any],
     make_loader: Callable[[], Any],
     evaluate: Callable[[nn.Module, Any], Mapping[str, Any]],
@@ -85,55 +85,40 @@ def run_layer_sweep(
     (`robustness.sweep.sweep_points`' points, with "layer"; level "spike").
 
     Args:
-        layers: spiking layer names (e.g. `models.neurons.spiking_layers(model)`).
+        layers: spiking layer names (e.g. `models.neurons.spiking_layers(model)`); None: each
+            model's first spiking layer, whose output is an image model's direct-encoded spike
+            train (the spike-level sweep of its input).
         sweeps: objects with `name` and `severities` (spike-level perturbation names).
         make_loader: returns a fresh test loader (same order every time).
         evaluate: `(model, loader) -> {"top1": ...}` (e.g. the engine's `evaluate_model`).
     """
     perts = [spike_perturbation(s.name) for s in sweeps]
-    for label, model in models.items():
-        names = dict(model.named_modules())
-        missing = [layer for layer in layers if layer not in names]
-        if missing:
-            raise ConfigError(f"inner-layer sweep: {label} has no layer {missing[0]!r}")
+    chosen = {label: _layers_of(label, model, layers) for label, model in models.items()}
 
     def evaluate_point(model, keys, pert, severity, seed):
         gen = layer_generator(seed, pert.name, keys["layer"], device)
         with perturbed_layer(model, keys["layer"], pert, severity, gen):
             return evaluate(model, make_loader())
 
-    cases = [({"layer": lay}, pert, sweep.severities) for lay in layers for sweep, pert in zip(sweeps, perts)]
-    return sweep_points(models, cases, evaluate_point, seeds=seeds, progress=progress)
-
-
-def encoded_spike_sweep(
-    models: Mapping[str, nn.Module],
-    sweeps: Sequence[Any],
-    make_loader: Callable[[], Any],
-    evaluate: Callable[[nn.Module, Any], Mapping[str, Any]],
-    *,
-    seeds: Sequence[int] = (0,),
-    device: Any = "cpu",
-    progress: Callable[[str], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Spike-level sweeps of an image data set: every model's first spiking layer (the direct-encoded
-    spike train) is perturbed; points as `robustness.sweep.run_sweep`'s (level "spike") plus "layer"."""
-    points = []
+    points: list[dict[str, Any]] = []
     for label, model in models.items():
-        layers = spiking_layers(model)
-        if not layers:
-            raise ConfigError(f"robustness: {label} has no spiking layer to perturb")
-        points += run_layer_sweep(
-            {label: model},
-            layers[:1],
-            sweeps,
-            make_loader,
-            evaluate,
-            seeds=seeds,
-            device=device,
-            progress=progress,
-        )
+        cases = [({"layer": lay}, p, s.severities) for lay in chosen[label] for s, p in zip(sweeps, perts)]
+        points += sweep_points({label: model}, cases, evaluate_point, seeds=seeds, progress=progress)
     return points
+
+
+def _layers_of(label: str, model: nn.Module, layers: Sequence[str] | None) -> list[str]:
+    """`layers`, each checked to be a module of `model`; None: its first spiking layer."""
+    if layers is None:
+        first = spiking_layers(model)[:1]
+        if not first:
+            raise ConfigError(f"robustness: {label} has no spiking layer to perturb")
+        return first
+    names = dict(model.named_modules())
+    missing = [layer for layer in layers if layer not in names]
+    if missing:
+        raise ConfigError(f"inner-layer sweep: {label} has no layer {missing[0]!r}")
+    return list(layers)
 
 
 def plot_layer_sweep(

@@ -26,7 +26,7 @@ from eventsnn.errors import ConfigError, DataError
 from eventsnn.events.postprocess import framer_from_config, from_config
 from eventsnn.robustness.activity import analysis_figures
 from eventsnn.robustness.checkpoints import checkpoint_labels, load_all, read_checkpoints
-from eventsnn.robustness.inner import encoded_spike_sweep
+from eventsnn.robustness.inner import run_layer_sweep
 from eventsnn.robustness.registry import validate_sweeps
 from eventsnn.robustness.report import write_reports
 from eventsnn.robustness.sweep import EventSource, FramedSource, run_sweep, subset_indices
@@ -122,8 +122,9 @@ def robustness_job(
 
     start = time.perf_counter()
     if images:
-        points = encoded_spike_sweep(
+        points = run_layer_sweep(  # None: each model's first spiking layer, the encoded input spikes
             models,
+            None,
             rc.sweeps,
             lambda: DataLoader(
                 Subset(data.test, subset_indices(len(data.test), rc.max_samples).tolist()),

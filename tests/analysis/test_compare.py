@@ -14,7 +14,7 @@ from eventsnn.analysis.stats import paired_summary
 from eventsnn.checkpoint import Checkpoint, DataDescription, TrainingState
 from eventsnn.config import load_config, to_dict, with_absolute_paths
 from eventsnn.engine.checkpoint import LATEST, save_checkpoint
-from eventsnn.engine.runfolder import config_changes, refuse_config_changes
+from eventsnn.engine.runfolder import config_changes, refuse_changes
 from eventsnn.errors import ConfigError
 from tests.analysis import SMOKE, TINY
 
@@ -47,13 +47,13 @@ def test_compare_and_resume_agree_a_moved_cache_folder_is_the_same_run(tmp_path)
     state, ckpt = run_state(moved)
     assert state == "partial" and ckpt.training.global_step == 4
     where = stored.run_dir / LATEST
-    assert refuse_config_changes(ckpt.config_dict, with_absolute_paths(moved.cfg), [], where=where) == []
+    assert refuse_changes("resume", ckpt.config_dict, with_absolute_paths(moved.cfg), [], where=where) == []
     other = RunSpec("off", 0, load_config(SMOKE, [f"output.root={tmp_path}", "train.epochs=2", "optim.lr=0.5"]),
                     stored.run_dir)  # fmt: skip
     with pytest.raises(ConfigError, match=r"holds a run trained with another config \(optim.lr .* -> 0.5\)"):
         run_state(other)
     with pytest.raises(ConfigError, match=r"--resume with settings that differ .*: optim.lr .* -> 0.5;"):
-        refuse_config_changes(ckpt.config_dict, with_absolute_paths(other.cfg), [], where=where)
+        refuse_changes("resume", ckpt.config_dict, with_absolute_paths(other.cfg), [], where=where)
 
 
 def test_one_seed_verdict_says_no_difference_can_be_established():

@@ -35,6 +35,10 @@ class TwoLayerSNN(nn.Module):
         return self.fc3(self.lif2(self.fc2(s) * 4.0))
 
 
+def _no_time(point):
+    return {k: v for k, v in point.items() if k != "seconds"}
+
+
 def test_layer_and_input_sweeps_share_the_loop_and_the_summary():
     models = {"a": TwoLayerSNN(0).eval(), "b": TwoLayerSNN(1).eval()}
     evaluate = CountingEvaluate()
@@ -51,6 +55,9 @@ def test_layer_and_input_sweeps_share_the_loop_and_the_summary():
     inputs = run_sweep(models, source(), [SWEEP], CountingEvaluate(), seeds=(0, 1, 2), batch_size=5).points
     assert {k for p in points for k in p} == {k for p in inputs for k in p} | {"layer"}
     assert [p["level"] for p in points] == ["spike"] * len(points)
+
+    first = run_layer_sweep(models, None, [SWEEP], loader, CountingEvaluate(), seeds=(0, 1, 2))  # None: lif1
+    assert [_no_time(p) for p in first] == [_no_time(p) for p in points if p["layer"] == "lif1"]
 
     rows = summarize(points)
     assert len(rows) == len(models) * len(layers) * 2
