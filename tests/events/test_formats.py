@@ -271,6 +271,16 @@ def test_bad_inputs_name_the_file_and_the_offset(tmp_path):
     np.savez(unsorted, t=t, x=ev["x"], y=ev["y"], p=ev["on"])
     with pytest.raises(DataError, match=r"u\.npz: timestamps are not sorted \(event 100: t=0 <"):
         read_recording(unsorted, (W, H, 2))
+    header_only = tmp_path / "h.aedat4"  # made the Rust decoder panic (a BaseException) on stderr
+    header_only.write_bytes(b"#!AER-DAT4.0\r\n" + b"\x00" * 64)
+    with pytest.raises(DataError, match=r"h\.aedat4: corrupt or truncated \.aedat4 \(a header of 0 bytes"):
+        read_file(header_only)
+    whole = _faery_file(tmp_path / "whole.aedat4", ev).read_bytes()
+    length = int.from_bytes(whole[14:18], "little")  # the header's length, after the magic line
+    cut = tmp_path / "cut.aedat4"  # cut inside the header: it says more than the file holds
+    cut.write_bytes(whole[: 18 + length // 2])
+    with pytest.raises(DataError, match=rf"cut\.aedat4: corrupt .* \(a header of {length} bytes in a file of"):
+        read_file(cut)
     nb = tmp_path / "t.bin"
     nb.write_bytes(b"\x01" * 12)
     with pytest.raises(DataError, match=r"t\.bin: corrupt or truncated \.bin"):
