@@ -38,37 +38,38 @@ def rank_logger(cfg, rank: int) -> Callable[[str], None]:
     return say
 
 
-def prepare_event_cache(cfg, ctx) -> None:
+def prepare_event_cache(cfg, *, rank: int, local_rank: int, world_size: int) -> None:
     """Build (or check) the cache once per node before the data sets are opened; see module doc.
 
     Args:
         cfg: the run config (an event data set with `data.cache: h5`).
-        ctx: the `DistContext` (rank, local rank, world size).
+        rank, local_rank, world_size: where this process sits (the engine's `DistContext`'s
+            fields, passed as numbers: the data layer calls nothing of the engine).
 
     Raises:
         DataError: preprocessing failed on this or another node (one line each).
     """
-    if not ctx.distributed:
+    if world_size <= 1:
         return
-    say = rank_logger(cfg, ctx.rank)
+    say = rank_logger(cfg, rank)
     group = dist.new_group(backend="gloo", timeout=BARRIER_TIMEOUT)
     failed = torch.zeros(1)
-    if ctx.local_rank == 0:
-        if ctx.rank == 0:
+    if local_rank == 0:
+        if rank == 0:
             say(
-                f"data: rank 0 and local rank 0 of every other node prepare the cache; {ctx.world_size - 1} "
+                f"data: rank 0 and local rank 0 of every other node prepare the cache; {world_size - 1} "
                 "other processes wait at a barrier"
             )
         try:
-            stats = preprocess(cfg, quiet_if_fresh=True, progress=ctx.rank == 0, say=say)
+            stats = preprocess(cfg, quiet_if_fresh=True, progress=rank == 0, say=say)
             failed[0] = 0.0 if stats.complete else 1.0
         except DataError as exc:
             failed[0] = 1.0
-            say(f"data: preprocessing failed on rank {ctx.rank}: {exc}")
+            say(f"data: preprocessing failed on rank {rank}: {exc}")
             _meet(failed, group)
             raise
     else:
-        say(f"data: rank {ctx.rank} waits at a barrier while local rank 0 of its node prepares the cache")
+        say(f"data: rank {rank} waits at a barrier while local rank 0 of its node prepares the cache")
     _meet(failed, group)
     if failed[0] > 0:
         raise DataError(

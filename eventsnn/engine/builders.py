@@ -23,10 +23,10 @@ from eventsnn.data.cache import frame_shape
 from eventsnn.data.device import DeviceBatches, IndexedCounts, derive_on_device
 from eventsnn.data.images import build_image_datasets
 from eventsnn.data.recordings import sensor_size_for
+from eventsnn.data.sampling import EpochSampler, SeededDataset
 from eventsnn.data.sets import list_datasets
 from eventsnn.data.user import FramedDataset, user_data_info
 from eventsnn.engine.augment import dvs_augment
-from eventsnn.engine.sampling import EpochSampler, SeededDataset
 from eventsnn.errors import ConfigError, DataError
 from eventsnn.events.recording_stats import RecordingStats, measure_recordings
 from eventsnn.models.registry import build_model

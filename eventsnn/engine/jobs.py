@@ -10,6 +10,7 @@ from typing import Any
 
 from eventsnn.checkpoint import Checkpoint
 from eventsnn.config import RunConfig, with_absolute_paths
+from eventsnn.data.sampling import EvalSampler
 from eventsnn.devices import resolve_device
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import LATEST
@@ -17,7 +18,6 @@ from eventsnn.engine.distributed import shutdown_distributed
 from eventsnn.engine.evaluate import EvalResult, evaluate_model
 from eventsnn.engine.precision import resolve_precision
 from eventsnn.engine.runfolder import clean_run_folder, refuse_changes, run_folder_lock
-from eventsnn.engine.sampling import EvalSampler
 from eventsnn.engine.tracking import start_banner
 from eventsnn.engine.train import Trainer, TrainResult
 from eventsnn.errors import CheckpointError, ConfigError

@@ -28,6 +28,7 @@ from eventsnn.checkpoint import Checkpoint, TrainingState
 from eventsnn.config import RunConfig, dump_yaml, save_resolved, to_dict
 from eventsnn.data.device import WaitMeter
 from eventsnn.data.prepare import prepare_event_cache
+from eventsnn.data.sampling import EpochSampler, EvalSampler, mix_seed, numpy_seeded
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import BEST, LATEST, capture_rng_state, restore_rng_state, save_checkpoint
 from eventsnn.engine.compilation import maybe_compile
@@ -36,7 +37,6 @@ from eventsnn.engine.evaluate import EvalResult, evaluate_model
 from eventsnn.engine.precise_bn import recalibrate_batchnorm
 from eventsnn.engine.precision import make_grad_scaler, resolve_precision
 from eventsnn.engine.runfolder import disk_full_is_one_line
-from eventsnn.engine.sampling import EpochSampler, EvalSampler, mix_seed, numpy_seeded
 from eventsnn.engine.step import TrainStep
 from eventsnn.engine.tracking import MetricsLog, loaded_weights_line, report_data_wait, start_banner
 from eventsnn.errors import ArgumentError, TrainingError
@@ -97,7 +97,9 @@ class Trainer:
             self.data = builders.user_datasets(cfg, train_dataset, test_dataset, class_names, sensor_size)
         else:
             if cfg.data.dataset in builders.EVENT_DATASETS and cfg.data.cache != "none":
-                prepare_event_cache(cfg, self.dist)  # under torchrun: once per node, the others wait
+                prepare_event_cache(  # under torchrun: once per node, the others wait
+                    cfg, rank=self.dist.rank, local_rank=self.dist.local_rank, world_size=self.dist.world_size
+                )
             self.data = builders.build_datasets(cfg)
         model = build_model(cfg.model, self.data.num_classes, self.data.input_shape)
         if init_checkpoint:

@@ -15,10 +15,10 @@ from eventsnn.checkpoint import Checkpoint
 from eventsnn.config import load_config
 from eventsnn.data import build_event_datasets
 from eventsnn.data.device import DeviceBatches, IndexedCounts, WaitMeter, derive_on_device, input_bound_line
+from eventsnn.data.sampling import EpochSampler, SeededDataset
 from eventsnn.engine.augment import dvs_augment
 from eventsnn.engine.checkpoint import LATEST
 from eventsnn.engine.jobs import train_job
-from eventsnn.engine.sampling import EpochSampler, SeededDataset
 from eventsnn.engine.train import StopRequested
 from tests.factories import REPO
 from tests.tiny_data import write_tiny_folder

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from eventsnn.data.sampling import EvalSampler, SeededDataset
 from eventsnn.engine.distributed import resolve_device
-from eventsnn.engine.sampling import EvalSampler, SeededDataset
 from eventsnn.errors import ConfigError
 
 

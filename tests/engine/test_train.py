@@ -15,11 +15,11 @@ import torch
 from eventsnn.checkpoint import Checkpoint
 from eventsnn.cli import main
 from eventsnn.config import load_config, with_absolute_paths
+from eventsnn.data.sampling import EpochSampler
 from eventsnn.engine import builders
 from eventsnn.engine.checkpoint import BEST, LATEST
 from eventsnn.engine.evaluate import evaluate_model
 from eventsnn.engine.jobs import evaluate_job, train_job
-from eventsnn.engine.sampling import EpochSampler
 from eventsnn.engine.train import StopRequested, Trainer
 from eventsnn.errors import CheckpointError, ConfigError, TrainingError
 from eventsnn.models import build_model
