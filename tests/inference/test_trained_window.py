@@ -265,3 +265,15 @@ def test_unreadable_recordings_are_left_out_and_counted(tiny_run, tmp_path):
         hand["events"]
     )
     assert measure_recordings([bad]) is None and measure_recordings([]) is None
+
+
+def test_a_window_of_events_far_from_training_is_warned(tiny_run, trained, caplog):
+    recording = next(tiny_run.root.glob("4/*.aedat4"))
+    n = 3 * int(trained["events"]["median"])
+    with caplog.at_level(logging.WARNING):
+        assert main(_stream(tiny_run, recording, "--window-events", str(n), "--quiet")) == 0
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    ratio = n / trained["events"]["median"]
+    assert warning.startswith(
+        f"stream: --window-events {n} is {ratio:.2f}x the training recordings' event count"
+    )
