@@ -21,6 +21,7 @@ from types import ModuleType
 
 import eventsnn
 import eventsnn.commands
+from eventsnn.commands._common import apply_threads
 from eventsnn.errors import EventsnnError
 
 _OVERRIDE = re.compile(r"^[A-Za-z_][\w-]*(\.[\w-]+)+=")
@@ -74,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        apply_threads(getattr(args, "threads", None))
         return int(args._run(args) or 0)
     except EventsnnError as exc:
         if args.debug:

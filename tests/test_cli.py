@@ -118,3 +118,20 @@ def test_same_option_same_meaning(tmp_path):
     for figure, option in (("synchrony", "--batch-size"), ("synchrony", "--max-batches"), ("layers", "--max-samples")):
         out = run_cli("analyze", figure, "--checkpoint", str(tmp_path / "none.pt"), option, "0")
         assert out.returncode == 2 and f"{option}: must be >= 1, got 0" in out.stderr
+
+
+def test_threads_applies_to_every_job_before_it_runs(tmp_path, capsys):
+    """`--threads N` is a run option of every job that runs a model (train, evaluate, ...): torch's
+    CPU threads are set before the job starts (here one that then stops on a missing checkpoint)."""
+    import torch
+
+    from eventsnn.cli import main
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert main(["evaluate", "--checkpoint", str(tmp_path / "none.pt"), "--threads", "1"]) == 2
+        assert torch.get_num_threads() == 1
+        assert "none.pt" in capsys.readouterr().err
+    finally:
+        torch.set_num_threads(before)

@@ -47,6 +47,21 @@ def add_run_options(parser: argparse.ArgumentParser, *, out_help: str | None = N
         choices=("fp32", "bf16", "fp16", "auto"),
         help="autocast precision (sets train.precision; default: the config's)",
     )
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        metavar="N",
+        help="torch CPU threads (default: torch's, one per core; stream: 1). On a machine busy with "
+        "other work, fewer threads than cores can be many times faster",
+    )
+
+
+def apply_threads(threads: int | None) -> None:
+    """`--threads N`: torch's intra-op CPU threads for this process (None: leave torch's default)."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(int(threads))
 
 
 def collect_overrides(args: argparse.Namespace) -> list[str]:
@@ -126,22 +141,12 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, metavar="PATH", help="training checkpoint (.pt)")
     add_config_arguments(parser, required=False)
     add_run_options(parser)
-    parser.add_argument(
-        "--threads",
-        type=positive_int,
-        metavar="N",
-        help="torch CPU threads (default: 1 for stream, torch's default for predict)",
-    )
 
 
 def inference_model_from_args(args: argparse.Namespace):
     """The `InferenceModel` of `add_inference_arguments`' options."""
-    import torch
-
     from eventsnn.inference import load_inference_model
 
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     return load_inference_model(
         args.checkpoint,
         config=args.config,
