@@ -133,5 +133,8 @@ def test_threads_applies_to_every_job_before_it_runs(tmp_path, capsys):
         assert main(["evaluate", "--checkpoint", str(tmp_path / "none.pt"), "--threads", "1"]) == 2
         assert torch.get_num_threads() == 1
         assert "none.pt" in capsys.readouterr().err
+        torch.set_num_threads(2)  # stream's default is 1 (one window at a time)
+        assert main(["stream", "--checkpoint", str(tmp_path / "none.pt"), "--input", "x.aedat4"]) == 2
+        assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
