@@ -7,19 +7,10 @@ import pytest
 
 from eventsnn.bench.core import BenchReport
 from eventsnn.bench.loader_gpu import LoaderStepSetup, loader_step_rows
+from eventsnn.bench.train_step import DEMO
 from eventsnn.data.derive import Derive
 
-DEMO_T10 = dict(  # the demo model at the transfer shape's T and channels, at 16x16
-    layers=[["DSSA", "GWFFN"], ["DSSA", "GWFFN"]],
-    planes=[32, 64],
-    num_heads=[1, 2],
-    patch_sizes=[4, 2],
-    group_size=32,
-    in_channels=3,
-    img_size=16,
-    T=10,
-    num_classes=10,
-)
+DEMO_T10 = dict(DEMO, in_channels=3, T=10)  # the demo model at the transfer shape's T and channels
 
 
 def test_loader_and_step_rows_run_on_cpu_and_count_what_they_served():

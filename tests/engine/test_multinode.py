@@ -7,28 +7,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 
 import pytest
 
-from tests.factories import REPO
+from tests.factories import REPO, free_port
 from tests.tiny_data import write_tiny_folder
 
 SMOKE = REPO / "configs" / "smoke" / "events.yaml"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_two_nodes_each_with_its_own_cache_train_one_run(tmp_path):
     raw = write_tiny_folder(tmp_path / "raw", per_class=8, size=24)
-    port = _free_port()
+    port = free_port()
     procs = []
     for node in (0, 1):
         root = tmp_path / f"node{node}"

@@ -11,8 +11,6 @@ whole, cut by a plain mask per window, framed and classified in one batch.
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
-import socket
 import threading
 import time
 
@@ -24,16 +22,10 @@ from eventsnn.cli import main
 from eventsnn.events.io import read_events
 from eventsnn.events.postprocess import frames_from_config
 from eventsnn.inference import load_inference_model
-from eventsnn.inference.replay import serve_and_exit
+from tests.factories import dv_sender, free_port
 
 RECORDING = ("4", "4_0000.aedat4")
 SENSOR = (64, 64)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _stalling_writer(port: int, path: str, ready) -> None:
@@ -72,21 +64,11 @@ def _check_against_offline(model, ev, rows):
 def test_network_stream_equals_offline_windows(tiny_run, tmp_path, capsys):
     path = tiny_run.root.joinpath(*RECORDING)
     ev = read_events(path)
-    port = _free_port()
-    ctx = mp.get_context("fork")
-    ready = ctx.Event()
-    proc = ctx.Process(target=serve_and_exit, args=(str(path), port, ready), daemon=True)
-    proc.start()
-    try:
-        assert ready.wait(30)
-        out = tmp_path / "decisions.jsonl"
+    out = tmp_path / "decisions.jsonl"
+    with dv_sender(path) as port:
         args = ["stream", "--checkpoint", str(tiny_run.checkpoint), "--input", f"tcp://127.0.0.1:{port}"]
         args += ["--window", "100", "--hop", "50", "--timeout", "10", "--top-k", "10", "--out", str(out)]
         assert main(args) == 0
-    finally:
-        proc.join(timeout=20)
-        if proc.is_alive():
-            proc.kill()
     captured = capsys.readouterr()
     assert "the sender closed the stream" in captured.err
     rows = [json.loads(line) for line in out.read_text().splitlines()]
@@ -98,7 +80,7 @@ def test_network_stream_equals_offline_windows(tiny_run, tmp_path, capsys):
 
 def test_stalled_stream_stops_after_timeout(tiny_run, tmp_path, capsys):
     path = tiny_run.root.joinpath(*RECORDING)
-    port = _free_port()
+    port = free_port()
     ready = threading.Event()
     thread = threading.Thread(target=_stalling_writer, args=(port, str(path), ready), daemon=True)
     thread.start()
@@ -117,7 +99,7 @@ def test_stalled_stream_stops_after_timeout(tiny_run, tmp_path, capsys):
 
 
 def test_unreachable_address_is_one_line(tiny_run, tmp_path, capsys):
-    port = _free_port()
+    port = free_port()
     out = tmp_path / "decisions.jsonl"
     args = ["stream", "--checkpoint", str(tiny_run.checkpoint), "--input", f"tcp://127.0.0.1:{port}"]
     assert main([*args, "--out", str(out)]) == 2

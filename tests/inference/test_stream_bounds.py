@@ -6,7 +6,6 @@ recording (timestamps going back); a recording spanning 11.6 days; bad options a
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import socket
 import struct
@@ -20,9 +19,10 @@ import pytest
 from eventsnn.cli import main
 from eventsnn.events.io import EVENT_DTYPE, read_events
 from eventsnn.inference.dvnet import PACKET_MAX
-from eventsnn.inference.replay import serve_and_exit, serve_recording
+from eventsnn.inference.replay import serve_recording
 from eventsnn.inference.stream import FileSource
 from eventsnn.inference.windows import RESTART_US, SlidingWindows, TimeOrder, WindowSpec
+from tests.factories import dv_sender, free_port
 
 RECORDING = ("4", "4_0000.aedat4")
 
@@ -104,9 +104,7 @@ def test_a_peer_sending_random_bytes_is_refused_after_12_bytes(tiny_run, capsys)
 
 def _real_header(tiny_run) -> bytes:
     """The header a real dv-processing NetworkWriter sends (its size prefix included)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     ready = threading.Event()
     path = str(tiny_run.root.joinpath(*RECORDING))
     writer = threading.Thread(
@@ -143,27 +141,10 @@ def test_a_looping_sender_restarts_the_windows_with_one_line(tiny_run, tmp_path,
     """A real dv NetworkWriter sends the recording twice: the second loop's windows are the
     first's again (same events, same probabilities), numbered on."""
     path = tiny_run.root.joinpath(*RECORDING)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    ctx = mp.get_context("fork")
-    ready = ctx.Event()
-    proc = ctx.Process(
-        target=serve_and_exit,
-        args=(str(path), port, ready),
-        kwargs={"loops": 2, "realtime": False},
-        daemon=True,
-    )
-    proc.start()
     out = tmp_path / "d.jsonl"
-    try:
-        assert ready.wait(30)
+    with dv_sender(path, loops=2, realtime=False) as port:
         args = _stream(tiny_run, port, "--window", "100", "--hop", "50", "--timeout", "10", "--top-k", "10")
         assert main([*args, "--out", str(out), "--quiet"]) == 0
-    finally:
-        proc.join(timeout=20)
-        if proc.is_alive():
-            proc.kill()
     err = capsys.readouterr().err.strip().splitlines()
     ev = read_events(path)
     t0, t1 = int(ev["t"][0]), int(ev["t"][-1])

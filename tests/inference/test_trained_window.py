@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import multiprocessing as mp
-import socket
 import statistics
 from pathlib import Path
 
@@ -28,16 +26,10 @@ from eventsnn.events.io import EVENT_DTYPE, read_events, write_aedat4
 from eventsnn.events.postprocess import frames_from_config
 from eventsnn.events.recording_stats import measure_recordings
 from eventsnn.inference import load_inference_model
-from eventsnn.inference.replay import serve_and_exit
 from eventsnn.inference.windows import SlidingWindows, WindowSpec
+from tests.factories import dv_sender
 
 SENSOR = (64, 64, 2)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _dv_timestamps(path: Path) -> np.ndarray:
@@ -204,19 +196,9 @@ def _short_recording(tiny_run, tmp_path, keep_us: int) -> tuple[Path, np.ndarray
 
 def test_a_network_stream_shorter_than_the_window_gets_one_decision_at_its_end(tiny_run, tmp_path):
     path, ev = _short_recording(tiny_run, tmp_path, 120_000)
-    port = _free_port()
-    ctx = mp.get_context("fork")
-    ready = ctx.Event()
-    proc = ctx.Process(target=serve_and_exit, args=(str(path), port, ready), daemon=True)
-    proc.start()
-    try:
-        assert ready.wait(30)
-        out = tmp_path / "d.jsonl"
+    out = tmp_path / "d.jsonl"
+    with dv_sender(path) as port:
         assert main(_stream(tiny_run, f"tcp://127.0.0.1:{port}", "--timeout", "10", "--out", str(out))) == 0
-    finally:
-        proc.join(timeout=20)
-        if proc.is_alive():
-            proc.kill()
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 1
     (r,) = rows
